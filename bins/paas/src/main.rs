@@ -1,0 +1,3 @@
+//! The `paas` command (being written: see issue 2).
+
+fn main() {}
