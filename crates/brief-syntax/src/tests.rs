@@ -1,0 +1,63 @@
+use crate::fmt::format;
+use crate::parse;
+use proptest::prelude::*;
+
+/// Parses `src` and snapshots the formatted tree plus the diagnostics, so one
+/// snapshot shows what the parser saw and what it reported.
+fn check(name: &str, src: &str) {
+    let parsed = parse(src, 0);
+    let mut out = format(&parsed.file);
+    out.push_str("---\n");
+    for d in &parsed.diagnostics {
+        let l = &d.labels[0];
+        let sev = if d.is_error() { "error" } else { "warning" };
+        let text = src.get(l.span.range()).unwrap_or("");
+        out.push_str(&format!("{} {sev} at {:?} `{text}`: {}\n", d.code, l.span.range(), d.message));
+    }
+    insta::with_settings!({ description => src, omit_expression => true }, {
+        insta::assert_snapshot!(name, out);
+    });
+}
+
+#[test]
+fn every_construct_round_trips() {
+    check("every_construct_round_trips", "// head\nservice \"summer\"\nrpc sum (SumIn) SumOut `A sum`\nrpc other (A) B\n\nschema \"service.create\" Ev `Создание`\nmessage SumIn {\n  a int `first` // why\n  tags []string?\n  m map[string][]Color\n  at time?\n  raw bytes\n}\nenum Color { red `Red` green }\nmessage Empty {}\n// tail\n");
+}
+
+#[test]
+fn reports_every_error_and_recovers() {
+    check("reports_every_error_and_recovers", "service summer\nrpc sum (SumIn SumOut\nmessage A {\n  a int\n  b\n  c []\n  d string\n}\nmessage B { x int }\n");
+}
+
+#[test]
+fn unclosed_brace_and_bad_characters() {
+    check("unclosed_brace_and_bad_characters", "message A {\n  a int\nmessage B { b int }\n$$ message C {\n");
+}
+
+#[test]
+fn unterminated_doc() {
+    check("unterminated_doc", "rpc a (B) C `oops\n");
+}
+
+#[test]
+fn fields_one_per_line() {
+    check("fields_one_per_line", "message A { a int b int }\n");
+}
+
+proptest! {
+    #[test]
+    fn never_panics_and_fmt_is_idempotent(src in "(service|rpc|message|enum|schema|map|\\[|\\]|\\{|\\}|\\(|\\)|\\?|`|\"|//|\n| |[a-zA-Zé_]{1,4}|[^a-z]){0,60}") {
+        let parsed = parse(&src, 0);
+        let once = format(&parsed.file);
+        let again = parse(&once, 0);
+        if parsed.diagnostics.is_empty() {
+            prop_assert!(again.diagnostics.is_empty(), "formatted output must parse: {once:?}");
+            prop_assert_eq!(format(&again.file), once);
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(src in any::<String>()) {
+        let _ = parse(&src, 0);
+    }
+}
