@@ -1,0 +1,1325 @@
+//! The release planner: `step(release, event) -> (release, actions)`.
+//!
+//! # Model
+//!
+//! The planner's state is the [`Release`] itself: the fixed [`ReleaseSpec`]
+//! and the [`crate::ReleaseStatus`] it updates. [`Step`] says what it waits
+//! for; each cluster has a [`crate::ClusterState`] with a `done` flag for the
+//! current step. A step completes only when `done` holds in **every** cluster
+//! (the barrier), then the next step starts in every cluster at once.
+//!
+//! ```text
+//! NotStarted ─start─► Leasing ─► Rollout(init) ─► [Gate(init)] ─► Rollout(application)
+//!   ─► [Gate(application)] ─► Switching(w<100) ⇄ CanaryHold        (canary only)
+//!   ─► ║point of no return║ Switching(100) ─► Draining ─► [Gate(balancing)] ─► Cleanup ─► Done
+//! any failure/abort before the point of no return:
+//!   ─► AbortTraffic (weight 0, only if traffic moved) ─► AbortDelete ─► Done(failed|aborted)
+//! ```
+//!
+//! # How the adapter runs actions
+//!
+//! Actions are returned in order. [`Action::WriteStatus`] always comes first
+//! when the status changed: the adapter persists the returned release (in
+//! every reachable cluster) *before* it performs the rest, so the point of no
+//! return is durable before the first switch and a crash never loses an
+//! intent (write-ahead). The remaining actions for different clusters may run
+//! in parallel; actions for the same cluster run in the order given.
+//!
+//! Every action is idempotent (server-side apply, delete of what may already
+//! be gone, lease re-acquired by its own holder), so the planner re-issues
+//! them freely: on [`Event::Resume`] after a crash, on [`Event::Reachable`]
+//! and on retries after the point of no return.
+//!
+//! # Events
+//!
+//! Observations of a step that is no longer current (a `Ready` for a stage
+//! that is over, a `Timeout` of an older timer, a duplicate confirmation) are
+//! ignored, so the adapter may deliver late and duplicate events; replaying
+//! the same events gives the same actions. Commands that do not apply to the
+//! current step become [`Action::Rejected`] and change nothing.
+
+use std::fmt;
+
+use app_toml::Strategy;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Failure, Object, ObjectRef, Phase, Reason, Release, Stage, Step, Timestamp, Version,
+};
+
+/// Field manager of every apply except traffic.
+pub const FIELD_MANAGER: &str = "paas";
+/// Field manager of traffic switching (balancing objects and weights).
+pub const BALANCER_FIELD_MANAGER: &str = "paas-balancer";
+
+/// What a timer is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimerKind {
+    /// The deadline of the current step in every cluster.
+    Deadline,
+    /// The drain delay between the switch and cleanup.
+    Drain,
+    /// How long a canary weight is held before the next step.
+    CanaryStep,
+}
+
+/// A timer the planner asked for. Only the latest one counts: a
+/// [`Event::Timeout`] carrying an older `seq` is stale and ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Timer {
+    /// What it is for.
+    pub kind: TimerKind,
+    /// Its sequence number within the release.
+    pub seq: u32,
+}
+
+/// What the planner is told: observations of the adapter and commands of people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "event")]
+pub enum Event {
+    /// Command: start the rollout (`paas service deploy`, `rollback`).
+    Start {
+        /// When, as supplied by the caller.
+        at: Timestamp,
+    },
+    /// Command: pass the current gate, or take a canary to 100%.
+    Promote,
+    /// Command: stop before the point of no return and remove the new version.
+    Abort,
+    /// Command: set the canary weight directly (`paas service canary -p N`).
+    SetWeight {
+        /// Percent of traffic to the new version.
+        weight: u8,
+    },
+    /// Command: the deployer restarted from the stored status; re-issue what is pending.
+    Resume,
+    /// The lease was taken in this cluster.
+    LeaseAcquired {
+        /// Cluster.
+        cluster: String,
+    },
+    /// Another release holds the lease in this cluster.
+    LeaseDenied {
+        /// Cluster.
+        cluster: String,
+        /// The holder (`<svc>-v<N>`).
+        holder: String,
+    },
+    /// An object was applied (informational: progress lines).
+    Applied {
+        /// Cluster.
+        cluster: String,
+        /// Object.
+        object: ObjectRef,
+    },
+    /// An object is ready (Deployment available, Job complete, ...).
+    Ready {
+        /// Cluster.
+        cluster: String,
+        /// Object.
+        object: ObjectRef,
+    },
+    /// Something failed in a cluster: an object, a switch, a delete.
+    Failed {
+        /// Cluster.
+        cluster: String,
+        /// The object, when the failure is about one.
+        object: Option<ObjectRef>,
+        /// The reason (ImagePullBackOff, CrashLoopBackOff, quota, ...).
+        reason: Reason,
+        /// The latest event message.
+        message: String,
+    },
+    /// Traffic in a cluster now sends `weight`% to `version`.
+    TrafficSwitched {
+        /// Cluster.
+        cluster: String,
+        /// The version receiving `weight`%.
+        version: Version,
+        /// Percent.
+        weight: u8,
+    },
+    /// Every object of `version` is gone from the cluster.
+    Deleted {
+        /// Cluster.
+        cluster: String,
+        /// The deleted version.
+        version: Version,
+    },
+    /// The objects of `version` were re-applied (a rolling update undone).
+    Restored {
+        /// Cluster.
+        cluster: String,
+        /// The restored version.
+        version: Version,
+    },
+    /// The cluster did not answer.
+    Unreachable {
+        /// Cluster.
+        cluster: String,
+        /// The error.
+        message: String,
+    },
+    /// The cluster answers again.
+    Reachable {
+        /// Cluster.
+        cluster: String,
+    },
+    /// A timer the planner asked for fired.
+    Timeout {
+        /// Which one.
+        timer: Timer,
+    },
+}
+
+impl Event {
+    /// The cluster an observation is about, if any.
+    pub fn cluster(&self) -> Option<&str> {
+        match self {
+            Event::LeaseAcquired { cluster }
+            | Event::LeaseDenied { cluster, .. }
+            | Event::Applied { cluster, .. }
+            | Event::Ready { cluster, .. }
+            | Event::Failed { cluster, .. }
+            | Event::TrafficSwitched { cluster, .. }
+            | Event::Deleted { cluster, .. }
+            | Event::Restored { cluster, .. }
+            | Event::Unreachable { cluster, .. }
+            | Event::Reachable { cluster } => Some(cluster),
+            _ => None,
+        }
+    }
+}
+
+/// What the adapter must do. See the module docs for ordering and idempotency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "action")]
+pub enum Action {
+    /// Persist the returned release's status in every reachable cluster
+    /// before performing the actions after this one.
+    WriteStatus {
+        /// Phase written (for progress lines).
+        phase: Phase,
+        /// Step written.
+        step: Step,
+    },
+    /// Take the service's lease in `cluster` for `ttl_seconds` (renewed by
+    /// the adapter while the release runs); answer with
+    /// [`Event::LeaseAcquired`] or [`Event::LeaseDenied`].
+    AcquireLease {
+        /// Cluster.
+        cluster: String,
+        /// The holder identity and fencing token: `<svc>-v<N>`.
+        holder: String,
+        /// Time to live.
+        ttl_seconds: u64,
+    },
+    /// Give the lease back in `cluster` (no answer expected).
+    ReleaseLease {
+        /// Cluster.
+        cluster: String,
+        /// The holder that gives it back.
+        holder: String,
+    },
+    /// Server-side apply `objects` to `cluster` with `field_manager`
+    /// (forcing conflicts on objects we own); answer with
+    /// [`Event::Applied`] per object, or [`Event::Failed`]/[`Event::Unreachable`].
+    Apply {
+        /// Cluster.
+        cluster: String,
+        /// The version the objects belong to.
+        version: Version,
+        /// Their stage.
+        stage: Stage,
+        /// Field manager.
+        field_manager: String,
+        /// The objects, in order.
+        objects: Vec<Object>,
+    },
+    /// Watch `objects` in `cluster` until each is ready ([`Event::Ready`]) or
+    /// fails ([`Event::Failed`] with the reason), tied to the generation the
+    /// last apply returned.
+    WaitReady {
+        /// Cluster.
+        cluster: String,
+        /// The version they belong to.
+        version: Version,
+        /// Their stage.
+        stage: Stage,
+        /// Objects still awaited.
+        objects: Vec<ObjectRef>,
+    },
+    /// Apply the balancing `objects` with the balancer's field manager so
+    /// that `weight`% of the service's traffic in `cluster` goes to `version`
+    /// and the rest to `stable`; answer with [`Event::TrafficSwitched`].
+    SwitchTraffic {
+        /// Cluster.
+        cluster: String,
+        /// The version receiving `weight`%.
+        version: Version,
+        /// The version receiving the rest (`None`: nothing else serves).
+        stable: Option<Version>,
+        /// Percent.
+        weight: u8,
+        /// Field manager.
+        field_manager: String,
+        /// Balancing objects of this release for the cluster.
+        objects: Vec<Object>,
+    },
+    /// Delete every object of `version` of the service in `cluster` (by its
+    /// version label and ownerReferences); answer with [`Event::Deleted`].
+    Delete {
+        /// Cluster.
+        cluster: String,
+        /// The version to remove.
+        version: Version,
+    },
+    /// Re-apply the stored manifests of `version` in `cluster` (undo of a
+    /// rolling update); answer with [`Event::Restored`].
+    Restore {
+        /// Cluster.
+        cluster: String,
+        /// The version to bring back.
+        version: Version,
+    },
+    /// Deliver [`Event::Timeout`] with this timer after `seconds`.
+    /// A newer timer replaces it (the old one may still fire: it is ignored).
+    StartTimer {
+        /// The timer.
+        timer: Timer,
+        /// Delay.
+        seconds: u64,
+    },
+    /// A command did not apply; nothing changed. Tell the person why.
+    Rejected {
+        /// The command.
+        command: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Action {
+    /// The cluster the action is for, if any.
+    pub fn cluster(&self) -> Option<&str> {
+        match self {
+            Action::AcquireLease { cluster, .. }
+            | Action::ReleaseLease { cluster, .. }
+            | Action::Apply { cluster, .. }
+            | Action::WaitReady { cluster, .. }
+            | Action::SwitchTraffic { cluster, .. }
+            | Action::Delete { cluster, .. }
+            | Action::Restore { cluster, .. } => Some(cluster),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::WriteStatus { phase, step } => write!(f, "write status {phase} {step:?}"),
+            Action::AcquireLease { cluster, holder, .. } => {
+                write!(f, "{cluster}: take lease for {holder}")
+            }
+            Action::ReleaseLease { cluster, holder } => {
+                write!(f, "{cluster}: give back lease of {holder}")
+            }
+            Action::Apply {
+                cluster,
+                version,
+                stage,
+                objects,
+                ..
+            } => write!(
+                f,
+                "{cluster}: apply {} {stage} object(s) of {version}",
+                objects.len()
+            ),
+            Action::WaitReady {
+                cluster,
+                version,
+                objects,
+                ..
+            } => write!(
+                f,
+                "{cluster}: wait for {} object(s) of {version}",
+                objects.len()
+            ),
+            Action::SwitchTraffic {
+                cluster,
+                version,
+                stable,
+                weight,
+                ..
+            } => match stable {
+                Some(stable) => write!(
+                    f,
+                    "{cluster}: traffic {weight}% to {version}, rest to {stable}"
+                ),
+                None => write!(f, "{cluster}: traffic {weight}% to {version}"),
+            },
+            Action::Delete { cluster, version } => write!(f, "{cluster}: delete {version}"),
+            Action::Restore { cluster, version } => write!(f, "{cluster}: restore {version}"),
+            Action::StartTimer { timer, seconds } => {
+                write!(f, "timer {:?}#{} in {seconds}s", timer.kind, timer.seq)
+            }
+            Action::Rejected { command, reason } => write!(f, "{command} rejected: {reason}"),
+        }
+    }
+}
+
+/// Advances a release by one event.
+///
+/// Pure and deterministic: the same release and event always give the same
+/// result. The returned release must be stored (the first action says so
+/// when it changed) and the actions performed by the adapter. See the module
+/// docs and the transition functions below for each case.
+pub fn step(release: Release, event: &Event) -> (Release, Vec<Action>) {
+    let mut planner = Planner {
+        r: release,
+        actions: Vec::new(),
+        dirty: false,
+    };
+    planner.handle(event);
+    planner.finish()
+}
+
+/// One step in progress: the release being changed and the actions so far.
+struct Planner {
+    r: Release,
+    actions: Vec<Action>,
+    /// The status changed in a way worth persisting.
+    dirty: bool,
+}
+
+impl Planner {
+    fn finish(self) -> (Release, Vec<Action>) {
+        let Planner {
+            r,
+            mut actions,
+            dirty,
+        } = self;
+        if dirty {
+            actions.insert(
+                0,
+                Action::WriteStatus {
+                    phase: r.status.phase,
+                    step: r.status.step,
+                },
+            );
+        }
+        (r, actions)
+    }
+
+    fn handle(&mut self, event: &Event) {
+        if let Some(cluster) = event.cluster()
+            && !self.r.status.clusters.contains_key(cluster)
+        {
+            // An observation about a cluster outside the environment: not ours.
+            return;
+        }
+        match event {
+            Event::Start { at } => self.on_start(at),
+            Event::Promote => self.on_promote(),
+            Event::Abort => self.on_abort(),
+            Event::SetWeight { weight } => self.on_set_weight(*weight),
+            Event::Resume => self.on_resume(),
+            Event::LeaseAcquired { cluster } => self.on_lease_acquired(cluster),
+            Event::LeaseDenied { cluster, holder } => self.on_lease_denied(cluster, holder),
+            Event::Applied { cluster, .. } => {
+                // Informational: the adapter shows it; `applied` was set when
+                // the apply was issued, because a crash may hide this event.
+                let _ = cluster;
+            }
+            Event::Ready { cluster, object } => self.on_ready(cluster, object),
+            Event::Failed {
+                cluster,
+                object,
+                reason,
+                message,
+            } => self.on_failed(Failure {
+                cluster: cluster.clone(),
+                object: object.clone(),
+                reason: reason.clone(),
+                message: message.clone(),
+            }),
+            Event::TrafficSwitched {
+                cluster,
+                version,
+                weight,
+            } => self.on_switched(cluster, *version, *weight),
+            Event::Deleted { cluster, version } => self.on_deleted(cluster, *version),
+            Event::Restored { cluster, version } => self.on_restored(cluster, *version),
+            Event::Unreachable { cluster, message } => self.on_unreachable(cluster, message),
+            Event::Reachable { cluster } => self.on_reachable(cluster),
+            Event::Timeout { timer } => self.on_timeout(*timer),
+        }
+    }
+
+    // ----- helpers -------------------------------------------------------
+
+    fn clusters(&self) -> Vec<String> {
+        self.r.spec.clusters.clone()
+    }
+
+    fn holder(&self) -> String {
+        self.r.resource_name()
+    }
+
+    fn goto(&mut self, step: Step) {
+        self.r.status.step = step;
+        if !matches!(
+            step,
+            Step::AbortTraffic { .. } | Step::AbortDelete { .. } | Step::Done
+        ) {
+            self.r.status.stage = Some(step.stage());
+        }
+        self.dirty = true;
+    }
+
+    fn reach(&mut self, stage: Stage) {
+        if self.r.status.reached.is_none_or(|r| r < stage) {
+            self.r.status.reached = Some(stage);
+        }
+    }
+
+    fn reset_clusters(&mut self) {
+        for state in self.r.status.clusters.values_mut() {
+            state.done = false;
+            state.retries = 0;
+            state.pending.clear();
+        }
+    }
+
+    fn all_done(&self) -> bool {
+        self.r.status.clusters.values().all(|c| c.done)
+    }
+
+    fn start_timer(&mut self, kind: TimerKind) {
+        let options = &self.r.spec.options;
+        let seconds = match kind {
+            TimerKind::Deadline => options.stage_deadline_seconds,
+            TimerKind::Drain => options.drain_seconds,
+            TimerKind::CanaryStep => options.canary_step_seconds,
+        };
+        self.r.status.timer_seq = self.r.status.timer_seq.wrapping_add(1);
+        let timer = Timer {
+            kind,
+            seq: self.r.status.timer_seq,
+        };
+        self.r.status.timer = Some(timer);
+        self.dirty = true;
+        self.actions.push(Action::StartTimer { timer, seconds });
+    }
+
+    fn reject(&mut self, command: &str, reason: String) {
+        self.actions.push(Action::Rejected {
+            command: command.to_owned(),
+            reason,
+        });
+    }
+
+    fn record(&mut self, failure: Failure) {
+        if !self.r.status.failures.contains(&failure) {
+            self.r.status.failures.push(failure);
+        }
+        self.dirty = true;
+    }
+
+    /// Before the point of no return and not already winding down.
+    fn abortable(&self) -> bool {
+        !self.r.status.point_of_no_return
+            && !matches!(
+                self.r.status.step,
+                Step::NotStarted | Step::AbortTraffic { .. } | Step::AbortDelete { .. } | Step::Done
+            )
+    }
+
+    fn next_canary_step(&self) -> Option<u8> {
+        let weight = self.r.status.weight;
+        self.r
+            .spec
+            .options
+            .canary_steps
+            .iter()
+            .copied()
+            .find(|&w| w > weight)
+    }
+
+    fn is_canary(&self) -> bool {
+        self.r.spec.strategy == Strategy::Canary
+            && self.r.spec.previous.is_some()
+            && !self.r.spec.options.canary_steps.is_empty()
+    }
+
+    // ----- issuing per-cluster work (also used to re-issue) --------------
+
+    /// Issues what the current step still needs from `cluster`.
+    fn issue(&mut self, cluster: &str) {
+        let done = self.r.status.clusters.get(cluster).is_none_or(|c| c.done);
+        if done {
+            return;
+        }
+        let spec = &self.r.spec;
+        let cluster_owned = cluster.to_owned();
+        match self.r.status.step {
+            Step::Leasing => self.actions.push(Action::AcquireLease {
+                cluster: cluster_owned,
+                holder: self.r.resource_name(),
+                ttl_seconds: spec.options.lease_seconds,
+            }),
+            Step::Rollout { stage } => {
+                let version = spec.serving();
+                if spec.applies_objects() {
+                    self.actions.push(Action::Apply {
+                        cluster: cluster_owned.clone(),
+                        version,
+                        stage,
+                        field_manager: FIELD_MANAGER.to_owned(),
+                        objects: spec.objects(cluster, stage).to_vec(),
+                    });
+                    if let Some(state) = self.r.status.clusters.get_mut(cluster) {
+                        state.applied = true;
+                    }
+                }
+                let objects = self
+                    .r
+                    .status
+                    .clusters
+                    .get(cluster)
+                    .map(|c| c.pending.iter().cloned().collect())
+                    .unwrap_or_default();
+                self.actions.push(Action::WaitReady {
+                    cluster: cluster_owned,
+                    version,
+                    stage,
+                    objects,
+                });
+            }
+            Step::Switching { weight } => self.issue_switch(cluster, weight),
+            Step::AbortTraffic { .. } => self.issue_switch(cluster, 0),
+            Step::Cleanup => {
+                if let Some(previous) = spec.previous {
+                    self.actions.push(Action::Delete {
+                        cluster: cluster_owned,
+                        version: previous,
+                    });
+                }
+            }
+            Step::AbortDelete { .. } => {
+                let action = match (spec.strategy, spec.previous) {
+                    (Strategy::Rolling, Some(previous)) => Action::Restore {
+                        cluster: cluster_owned,
+                        version: previous,
+                    },
+                    _ => Action::Delete {
+                        cluster: cluster_owned,
+                        version: spec.number,
+                    },
+                };
+                self.actions.push(action);
+            }
+            Step::NotStarted
+            | Step::Gate { .. }
+            | Step::CanaryHold
+            | Step::Draining
+            | Step::Done => {}
+        }
+    }
+
+    fn issue_switch(&mut self, cluster: &str, weight: u8) {
+        let spec = &self.r.spec;
+        self.actions.push(Action::SwitchTraffic {
+            cluster: cluster.to_owned(),
+            version: spec.serving(),
+            stable: spec.previous,
+            weight,
+            field_manager: BALANCER_FIELD_MANAGER.to_owned(),
+            objects: spec.objects(cluster, Stage::Balancing).to_vec(),
+        });
+    }
+
+    fn issue_all(&mut self) {
+        for cluster in self.clusters() {
+            self.issue(&cluster);
+        }
+    }
+
+    // ----- transitions ---------------------------------------------------
+
+    /// `start`. Precondition: `NotStarted`. Takes the lease in every cluster
+    /// (all or none) under a deadline. Idempotency: a second `start` is
+    /// rejected and changes nothing.
+    fn on_start(&mut self, at: &Timestamp) {
+        if self.r.status.step != Step::NotStarted {
+            self.reject("start", format!("already {}", self.r.status.phase));
+            return;
+        }
+        self.r.status.phase = Phase::Running;
+        self.r.status.started_at = Some(at.clone());
+        self.reset_clusters();
+        self.goto(Step::Leasing);
+        self.issue_all();
+        self.start_timer(TimerKind::Deadline);
+    }
+
+    /// `LeaseAcquired`. In `Leasing`: marks the cluster; when every cluster
+    /// granted it, the init stage starts. After the release finished or
+    /// began aborting (another cluster refused), a late grant is given back
+    /// at once so no lease outlives the release. Duplicates change nothing.
+    fn on_lease_acquired(&mut self, cluster: &str) {
+        let step = self.r.status.step;
+        let Some(state) = self.r.status.clusters.get_mut(cluster) else {
+            return;
+        };
+        state.reachable = true;
+        match step {
+            Step::Leasing => {
+                if !state.done {
+                    state.lease = true;
+                    state.done = true;
+                    if self.all_done() {
+                        self.enter_rollout(Stage::Init);
+                    }
+                }
+            }
+            Step::Done | Step::AbortDelete { .. } | Step::AbortTraffic { .. } => {
+                if !state.lease {
+                    let holder = self.holder();
+                    self.actions.push(Action::ReleaseLease {
+                        cluster: cluster.to_owned(),
+                        holder,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `LeaseDenied`. In `Leasing`: another release runs; this one fails
+    /// without touching anything and gives back the leases it got.
+    fn on_lease_denied(&mut self, cluster: &str, holder: &str) {
+        if self.r.status.step != Step::Leasing {
+            return;
+        }
+        self.fail(Failure {
+            cluster: cluster.to_owned(),
+            object: None,
+            reason: Reason::LeaseHeld,
+            message: format!("lease held by {holder}"),
+        });
+    }
+
+    /// Enters a rollout stage (init or application): applies its objects in
+    /// every cluster (a traffic-only rollback applies nothing and only waits
+    /// for the target's objects) and waits for all of them under a deadline.
+    /// A stage with no object anywhere completes at once.
+    fn enter_rollout(&mut self, stage: Stage) {
+        self.reset_clusters();
+        let skip_init = stage == Stage::Init && !self.r.spec.applies_objects();
+        for cluster in self.clusters() {
+            let pending: std::collections::BTreeSet<ObjectRef> = if skip_init {
+                Default::default()
+            } else {
+                self.r
+                    .spec
+                    .objects(&cluster, stage)
+                    .iter()
+                    .map(|o| o.reference.clone())
+                    .collect()
+            };
+            if let Some(state) = self.r.status.clusters.get_mut(&cluster) {
+                state.done = pending.is_empty();
+                state.pending = pending;
+            }
+        }
+        self.reach(stage);
+        self.goto(Step::Rollout { stage });
+        if self.all_done() {
+            self.stage_done(stage);
+            return;
+        }
+        self.issue_all();
+        self.start_timer(TimerKind::Deadline);
+    }
+
+    /// `Ready`. In `Rollout`: the object is no longer awaited; when nothing is
+    /// awaited in any cluster the stage is done (the barrier). Ready for an
+    /// object not awaited (other stage, duplicate) changes nothing.
+    fn on_ready(&mut self, cluster: &str, object: &ObjectRef) {
+        let Step::Rollout { stage } = self.r.status.step else {
+            return;
+        };
+        let Some(state) = self.r.status.clusters.get_mut(cluster) else {
+            return;
+        };
+        state.reachable = true;
+        if state.pending.remove(object) && state.pending.is_empty() {
+            state.done = true;
+            self.dirty = true;
+            if self.all_done() {
+                self.stage_done(stage);
+            }
+        }
+    }
+
+    fn stage_done(&mut self, stage: Stage) {
+        self.r.status.timer = None;
+        let manual = self.r.spec.options.manual;
+        match stage {
+            Stage::Init if manual => self.goto(Step::Gate { after: Stage::Init }),
+            Stage::Init => self.enter_rollout(Stage::Application),
+            Stage::Application if manual || self.r.spec.strategy == Strategy::BlueGreen => {
+                self.goto(Step::Gate {
+                    after: Stage::Application,
+                })
+            }
+            Stage::Application => self.start_balancing(),
+            Stage::Balancing | Stage::Cleanup => {}
+        }
+    }
+
+    /// Balancing: a canary moves to its first weight (still before the point
+    /// of no return); every other strategy crosses the point of no return —
+    /// recorded in the status written before the first switch — and switches
+    /// to 100% everywhere.
+    fn start_balancing(&mut self) {
+        self.reach(Stage::Balancing);
+        if self.is_canary() {
+            let first = self.r.spec.options.canary_steps[0];
+            self.switch(first);
+        } else {
+            self.r.status.point_of_no_return = true;
+            self.switch(100);
+        }
+    }
+
+    fn switch(&mut self, weight: u8) {
+        self.reset_clusters();
+        let lagging: Vec<String> = self.r.status.lagging.keys().cloned().collect();
+        for cluster in lagging {
+            if let Some(state) = self.r.status.clusters.get_mut(&cluster) {
+                state.done = true;
+            }
+        }
+        self.r.status.weight = weight;
+        self.goto(Step::Switching { weight });
+        self.issue_all();
+        self.start_timer(TimerKind::Deadline);
+    }
+
+    /// `TrafficSwitched`. In `Switching(w)`: a confirmation of weight `w` for
+    /// the serving version marks the cluster; when all confirmed: at 100% the
+    /// drain delay starts, below 100% the canary holds. In `AbortTraffic`: a
+    /// confirmation of 0% marks the cluster; when all confirmed the new
+    /// objects are deleted. Other confirmations are stale and ignored.
+    fn on_switched(&mut self, cluster: &str, version: Version, weight: u8) {
+        let serving = self.r.spec.serving();
+        let step = self.r.status.step;
+        let Some(state) = self.r.status.clusters.get_mut(cluster) else {
+            return;
+        };
+        state.reachable = true;
+        if version != serving {
+            return;
+        }
+        let expected = match step {
+            Step::Switching { weight } => weight,
+            Step::AbortTraffic { .. } => 0,
+            _ => return,
+        };
+        if weight != expected || state.done {
+            return;
+        }
+        state.weight = weight;
+        state.done = true;
+        self.dirty = true;
+        if !self.all_done() {
+            return;
+        }
+        self.r.status.timer = None;
+        match step {
+            Step::AbortTraffic { then } => self.start_abort_delete(then),
+            _ if weight == 100 => {
+                if self.r.spec.previous.is_some() {
+                    self.goto(Step::Draining);
+                    self.start_timer(TimerKind::Drain);
+                } else {
+                    self.after_balancing();
+                }
+            }
+            _ => {
+                self.goto(Step::CanaryHold);
+                if self.next_canary_step().is_some() {
+                    self.start_timer(TimerKind::CanaryStep);
+                }
+            }
+        }
+    }
+
+    fn after_balancing(&mut self) {
+        if self.r.spec.options.manual {
+            self.goto(Step::Gate {
+                after: Stage::Balancing,
+            });
+        } else {
+            self.start_cleanup();
+        }
+    }
+
+    /// Cleanup: deletes the old version in every cluster that was switched
+    /// (a lagging cluster still serves it and keeps it). Nothing to delete
+    /// (first deploy, rolling update in place) finishes at once.
+    fn start_cleanup(&mut self) {
+        self.reach(Stage::Cleanup);
+        let deletes = self.r.spec.previous.is_some()
+            && (self.r.spec.strategy != Strategy::Rolling || !self.r.spec.applies_objects());
+        if !deletes {
+            self.goto(Step::Cleanup);
+            self.finish_forward();
+            return;
+        }
+        self.reset_clusters();
+        let lagging: Vec<String> = self.r.status.lagging.keys().cloned().collect();
+        for cluster in lagging {
+            if let Some(state) = self.r.status.clusters.get_mut(&cluster) {
+                state.done = true;
+            }
+        }
+        self.goto(Step::Cleanup);
+        if self.all_done() {
+            self.finish_forward();
+            return;
+        }
+        self.issue_all();
+        self.start_timer(TimerKind::Deadline);
+    }
+
+    /// `Deleted`. In `Cleanup` for the old version, or in `AbortDelete` for
+    /// the new one: marks the cluster; when all are done the release
+    /// finishes. Other deletions are stale and ignored.
+    fn on_deleted(&mut self, cluster: &str, version: Version) {
+        let expected = match self.r.status.step {
+            Step::Cleanup => self.r.spec.previous,
+            Step::AbortDelete { .. } => Some(self.r.spec.number),
+            _ => None,
+        };
+        if expected != Some(version) {
+            return;
+        }
+        self.mark_wind_down(cluster);
+    }
+
+    /// `Restored`. In `AbortDelete` of a rolling release: the previous
+    /// version's objects are back in the cluster.
+    fn on_restored(&mut self, cluster: &str, version: Version) {
+        if matches!(self.r.status.step, Step::AbortDelete { .. })
+            && self.r.spec.previous == Some(version)
+        {
+            self.mark_wind_down(cluster);
+        }
+    }
+
+    fn mark_wind_down(&mut self, cluster: &str) {
+        let Some(state) = self.r.status.clusters.get_mut(cluster) else {
+            return;
+        };
+        state.reachable = true;
+        if state.done {
+            return;
+        }
+        state.done = true;
+        if matches!(self.r.status.step, Step::AbortDelete { .. }) {
+            state.applied = false;
+        }
+        self.dirty = true;
+        if self.all_done() {
+            self.r.status.timer = None;
+            match self.r.status.step {
+                Step::Cleanup => self.finish_forward(),
+                Step::AbortDelete { then } => self.finish_backward(then),
+                _ => {}
+            }
+        }
+    }
+
+    /// `Failed`. Before the point of no return (leasing, a rollout, a gate,
+    /// a canary weight) any failure aborts the release as failed. After it,
+    /// the failure is recorded and the cluster is retried when the step's
+    /// deadline fires. While aborting, it is recorded and the cluster is
+    /// retried the same way.
+    fn on_failed(&mut self, failure: Failure) {
+        let step = self.r.status.step;
+        if matches!(step, Step::NotStarted | Step::Done) {
+            return;
+        }
+        if self.abortable() {
+            self.fail(failure);
+        } else {
+            if let Some(state) = self.r.status.clusters.get_mut(&failure.cluster) {
+                state.reachable = true;
+            }
+            self.record(failure);
+        }
+    }
+
+    /// `Unreachable`. While leasing, the lease cannot be taken everywhere, so
+    /// the release fails untouched. Otherwise the cluster is marked and its
+    /// work is re-issued when it is reachable again; the step's deadline
+    /// decides (abort before the point of no return, retry and report after).
+    fn on_unreachable(&mut self, cluster: &str, message: &str) {
+        let step = self.r.status.step;
+        let Some(state) = self.r.status.clusters.get_mut(cluster) else {
+            return;
+        };
+        if matches!(step, Step::NotStarted | Step::Done) {
+            state.reachable = false;
+            return;
+        }
+        if state.reachable {
+            state.reachable = false;
+            self.dirty = true;
+        }
+        if step == Step::Leasing && !state.done {
+            self.fail(Failure {
+                cluster: cluster.to_owned(),
+                object: None,
+                reason: Reason::Unreachable,
+                message: message.to_owned(),
+            });
+        }
+    }
+
+    /// `Reachable`. The cluster answers again: its pending work of the
+    /// current step is issued again (idempotent).
+    fn on_reachable(&mut self, cluster: &str) {
+        let Some(state) = self.r.status.clusters.get_mut(cluster) else {
+            return;
+        };
+        if !state.reachable {
+            state.reachable = true;
+            self.dirty = true;
+        }
+        self.issue(cluster);
+    }
+
+    /// `Timeout`. Only the latest timer counts.
+    /// - Deadline before the point of no return: every cluster not done gets
+    ///   a failure (unreachable, or ProgressDeadlineExceeded naming the first
+    ///   object still awaited) and the release aborts as failed.
+    /// - Deadline after it (switch, cleanup) or while aborting: clusters not
+    ///   done are retried; past `max_retries` they are reported as lagging
+    ///   and the step completes without them.
+    /// - Drain: cleanup starts (or the manual gate after balancing).
+    /// - Canary step: the next canary weight is set everywhere.
+    fn on_timeout(&mut self, timer: Timer) {
+        if self.r.status.timer != Some(timer) {
+            return;
+        }
+        self.r.status.timer = None;
+        self.dirty = true;
+        match (timer.kind, self.r.status.step) {
+            (TimerKind::Drain, Step::Draining) => self.after_balancing(),
+            (TimerKind::CanaryStep, Step::CanaryHold) => {
+                if let Some(next) = self.next_canary_step() {
+                    self.switch(next);
+                }
+            }
+            (TimerKind::Deadline, _) if self.abortable() => {
+                let failures = self.deadline_failures();
+                let mut failures = failures.into_iter();
+                if let Some(first) = failures.next() {
+                    for failure in failures {
+                        self.record(failure);
+                    }
+                    self.fail(first);
+                }
+            }
+            (TimerKind::Deadline, _) => self.retry_or_leave_behind(),
+            _ => {}
+        }
+    }
+
+    fn deadline_failures(&self) -> Vec<Failure> {
+        let mut failures = Vec::new();
+        for cluster in &self.r.spec.clusters {
+            let Some(state) = self.r.status.clusters.get(cluster) else {
+                continue;
+            };
+            if state.done {
+                continue;
+            }
+            let failure = if !state.reachable {
+                Failure {
+                    cluster: cluster.clone(),
+                    object: None,
+                    reason: Reason::Unreachable,
+                    message: "no answer before the stage deadline".to_owned(),
+                }
+            } else {
+                let what = match self.r.status.step {
+                    Step::Leasing => "lease not granted",
+                    Step::Switching { .. } => "traffic switch not confirmed",
+                    _ => "not ready",
+                };
+                Failure {
+                    cluster: cluster.clone(),
+                    object: state.pending.iter().next().cloned(),
+                    reason: Reason::ProgressDeadlineExceeded,
+                    message: format!(
+                        "{what} within {}s",
+                        self.r.spec.options.stage_deadline_seconds
+                    ),
+                }
+            };
+            failures.push(failure);
+        }
+        failures
+    }
+
+    fn retry_or_leave_behind(&mut self) {
+        let max = self.r.spec.options.max_retries;
+        let mut retry = Vec::new();
+        for cluster in self.clusters() {
+            let last = self.last_failure(&cluster);
+            let Some(state) = self.r.status.clusters.get_mut(&cluster) else {
+                continue;
+            };
+            if state.done {
+                continue;
+            }
+            state.retries += 1;
+            if state.retries > max {
+                state.done = true;
+                let reason = if state.reachable {
+                    Reason::ProgressDeadlineExceeded
+                } else {
+                    Reason::Unreachable
+                };
+                let failure = last.unwrap_or(Failure {
+                    cluster: cluster.clone(),
+                    object: None,
+                    reason,
+                    message: format!("gave up after {max} retries"),
+                });
+                self.r.status.lagging.insert(cluster.clone(), failure);
+            } else {
+                retry.push(cluster);
+            }
+        }
+        if self.all_done() {
+            match self.r.status.step {
+                Step::Switching { weight: 100 } => {
+                    if self.r.spec.previous.is_some() {
+                        self.goto(Step::Draining);
+                        self.start_timer(TimerKind::Drain);
+                    } else {
+                        self.after_balancing();
+                    }
+                }
+                Step::Cleanup => self.finish_forward(),
+                Step::AbortTraffic { then } => self.start_abort_delete(then),
+                Step::AbortDelete { then } => self.finish_backward(then),
+                _ => {}
+            }
+            return;
+        }
+        for cluster in retry {
+            self.issue(&cluster);
+        }
+        self.start_timer(TimerKind::Deadline);
+    }
+
+    fn last_failure(&self, cluster: &str) -> Option<Failure> {
+        self.r
+            .status
+            .failures
+            .iter()
+            .rev()
+            .find(|f| f.cluster == cluster)
+            .cloned()
+    }
+
+    /// `promote`. At a gate: the next stage starts. A canary (holding or
+    /// moving between weights): crosses the point of no return and switches
+    /// to 100% everywhere. Anywhere else it is rejected.
+    fn on_promote(&mut self) {
+        match self.r.status.step {
+            Step::Gate { after } => {
+                self.r.status.timer = None;
+                match after {
+                    Stage::Init => self.enter_rollout(Stage::Application),
+                    Stage::Application => self.start_balancing(),
+                    Stage::Balancing | Stage::Cleanup => self.start_cleanup(),
+                }
+            }
+            Step::CanaryHold | Step::Switching { .. } if !self.r.status.point_of_no_return => {
+                self.r.status.point_of_no_return = true;
+                self.switch(100);
+            }
+            step => self.reject("promote", format!("nothing to promote at {step:?}")),
+        }
+    }
+
+    /// `abort`. Before the point of no return: traffic goes back to 0% for
+    /// the new version where it moved, then the new objects are deleted, and
+    /// the release ends as aborted. After it: rejected, the release goes on.
+    fn on_abort(&mut self) {
+        if self.abortable() {
+            self.wind_down(Phase::Aborted);
+        } else if self.r.status.point_of_no_return && !self.r.status.phase.is_finished() {
+            self.reject(
+                "abort",
+                "past the point of no return: the release only moves forward; roll back instead"
+                    .to_owned(),
+            );
+        } else {
+            self.reject("abort", format!("nothing to abort ({})", self.r.status.phase));
+        }
+    }
+
+    /// `SetWeight`. A canary before the point of no return: 100 is a promote,
+    /// any other weight is set everywhere (the step timer then continues from
+    /// the first canary step above it). Anywhere else it is rejected.
+    fn on_set_weight(&mut self, weight: u8) {
+        let canary_step = matches!(
+            self.r.status.step,
+            Step::CanaryHold | Step::Switching { .. }
+        );
+        if !self.is_canary() || !canary_step || self.r.status.point_of_no_return {
+            self.reject(
+                "set weight",
+                format!(
+                    "only a running canary takes a weight (now {:?})",
+                    self.r.status.step
+                ),
+            );
+            return;
+        }
+        if weight >= 100 {
+            self.on_promote();
+        } else {
+            self.switch(weight);
+        }
+    }
+
+    /// `Resume`. After a crash the deployer reads the stored release back and
+    /// delivers this: the pending work of the current step is issued again in
+    /// every cluster not done, and the step's timer is started anew (a timer
+    /// of the crashed process may never fire). At a gate it waits again.
+    fn on_resume(&mut self) {
+        let step = self.r.status.step;
+        match step {
+            Step::NotStarted | Step::Done | Step::Gate { .. } => {}
+            Step::CanaryHold => {
+                if self.next_canary_step().is_some() {
+                    self.start_timer(TimerKind::CanaryStep);
+                }
+            }
+            Step::Draining => self.start_timer(TimerKind::Drain),
+            _ => {
+                self.issue_all();
+                self.start_timer(TimerKind::Deadline);
+            }
+        }
+    }
+
+    // ----- endings -------------------------------------------------------
+
+    fn fail(&mut self, failure: Failure) {
+        self.record(failure);
+        self.wind_down(Phase::Failed);
+    }
+
+    /// Winding down before the point of no return.
+    fn wind_down(&mut self, then: Phase) {
+        let traffic_moved = self.r.status.weight > 0
+            || matches!(self.r.status.step, Step::Switching { .. } | Step::CanaryHold)
+            || self.r.status.clusters.values().any(|c| c.weight > 0);
+        self.r.status.timer = None;
+        if traffic_moved {
+            self.reset_clusters();
+            self.r.status.weight = 0;
+            self.goto(Step::AbortTraffic { then });
+            self.issue_all();
+            self.start_timer(TimerKind::Deadline);
+        } else {
+            self.start_abort_delete(then);
+        }
+    }
+
+    fn start_abort_delete(&mut self, then: Phase) {
+        self.reset_clusters();
+        for state in self.r.status.clusters.values_mut() {
+            state.done = !state.applied;
+        }
+        self.goto(Step::AbortDelete { then });
+        if self.all_done() {
+            self.finish_backward(then);
+            return;
+        }
+        self.issue_all();
+        self.start_timer(TimerKind::Deadline);
+    }
+
+    fn finish_forward(&mut self) {
+        let phase = if self.r.status.lagging.is_empty() {
+            Phase::Succeeded
+        } else {
+            Phase::Incomplete
+        };
+        self.end(phase);
+    }
+
+    fn finish_backward(&mut self, then: Phase) {
+        // Clusters whose new objects could not be deleted are reported.
+        let leftovers: Vec<String> = self
+            .r
+            .status
+            .clusters
+            .iter()
+            .filter(|(_, c)| c.applied)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for cluster in leftovers {
+            if !self.r.status.lagging.contains_key(&cluster) {
+                let failure = self.last_failure(&cluster).unwrap_or(Failure {
+                    cluster: cluster.clone(),
+                    object: None,
+                    reason: Reason::Unreachable,
+                    message: format!(
+                        "objects of {} may remain (no traffic)",
+                        self.r.spec.number
+                    ),
+                });
+                self.r.status.lagging.insert(cluster, failure);
+            }
+        }
+        self.end(then);
+    }
+
+    fn end(&mut self, phase: Phase) {
+        self.r.status.phase = phase;
+        self.r.status.timer = None;
+        self.goto(Step::Done);
+        let holder = self.holder();
+        for cluster in self.clusters() {
+            if let Some(state) = self.r.status.clusters.get_mut(&cluster) {
+                state.done = true;
+                state.pending.clear();
+                if state.lease {
+                    state.lease = false;
+                    self.actions.push(Action::ReleaseLease {
+                        cluster,
+                        holder: holder.clone(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
