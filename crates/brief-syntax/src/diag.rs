@@ -68,7 +68,11 @@ impl Diagnostic {
             severity,
             code,
             message: message.into(),
-            labels: vec![Label { file, span, message: String::new() }],
+            labels: vec![Label {
+                file,
+                span,
+                message: String::new(),
+            }],
             hint: None,
         }
     }
@@ -83,7 +87,11 @@ impl Diagnostic {
 
     /// Adds a related span.
     pub fn with_related(mut self, file: usize, span: Span, message: impl Into<String>) -> Self {
-        self.labels.push(Label { file, span, message: message.into() });
+        self.labels.push(Label {
+            file,
+            span,
+            message: message.into(),
+        });
         self
     }
 

@@ -27,7 +27,11 @@ pub fn format(file: &File) -> String {
                 let _ = write!(out, "service \"{}\"", s.name.value);
             }
             ItemKind::Rpc(r) => {
-                let _ = write!(out, "rpc {} ({}) {}", r.name.name, r.input.name, r.output.name);
+                let _ = write!(
+                    out,
+                    "rpc {} ({}) {}",
+                    r.name.name, r.input.name, r.output.name
+                );
                 doc(&mut out, &r.doc);
             }
             ItemKind::Schema(s) => {
@@ -75,9 +79,17 @@ fn message(out: &mut String, m: &Message) {
         return;
     }
     out.push('\n');
-    let types: Vec<String> =
-        m.fields.iter().map(|f| format!("{}{}", f.ty, if f.optional { "?" } else { "" })).collect();
-    let name_w = m.fields.iter().map(|f| f.name.name.chars().count()).max().unwrap_or(0);
+    let types: Vec<String> = m
+        .fields
+        .iter()
+        .map(|f| format!("{}{}", f.ty, if f.optional { "?" } else { "" }))
+        .collect();
+    let name_w = m
+        .fields
+        .iter()
+        .map(|f| f.name.name.chars().count())
+        .max()
+        .unwrap_or(0);
     let type_w = types.iter().map(|t| t.chars().count()).max().unwrap_or(0);
     for (f, ty) in m.fields.iter().zip(&types) {
         comments(out, &f.comments, "    ");
@@ -103,7 +115,12 @@ fn enumeration(out: &mut String, e: &Enum) {
         return;
     }
     out.push('\n');
-    let name_w = e.variants.iter().map(|v| v.name.name.chars().count()).max().unwrap_or(0);
+    let name_w = e
+        .variants
+        .iter()
+        .map(|v| v.name.name.chars().count())
+        .max()
+        .unwrap_or(0);
     for v in &e.variants {
         comments(out, &v.comments, "    ");
         let mut line = format!("    {:<name_w$}", v.name.name);

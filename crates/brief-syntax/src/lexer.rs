@@ -147,7 +147,10 @@ pub fn lex(src: &str, file: usize, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
                         if let Some(l) = d.labels.first_mut() {
                             l.span = last.span;
                         }
-                        d.message = format!("unexpected characters `{}`", src[last.span.range()].escape_debug());
+                        d.message = format!(
+                            "unexpected characters `{}`",
+                            src[last.span.range()].escape_debug()
+                        );
                     }
                     continue;
                 }
@@ -165,9 +168,17 @@ pub fn lex(src: &str, file: usize, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
                 TokenKind::Error
             }
         };
-        out.push(Token { kind, span: Span::new(start, i), line_start });
+        out.push(Token {
+            kind,
+            span: Span::new(start, i),
+            line_start,
+        });
         line_start = false;
     }
-    out.push(Token { kind: TokenKind::Eof, span: Span::new(src.len(), src.len()), line_start: true });
+    out.push(Token {
+        kind: TokenKind::Eof,
+        span: Span::new(src.len(), src.len()),
+        line_start: true,
+    });
     out
 }

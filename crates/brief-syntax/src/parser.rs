@@ -26,9 +26,19 @@ pub struct Parsed {
 pub fn parse(src: &str, file: usize) -> Parsed {
     let mut diagnostics = Vec::new();
     let toks = lex(src, file, &mut diagnostics);
-    let mut p = Parser { src, toks, pos: 0, file_id: file, diags: diagnostics, pending: Vec::new() };
+    let mut p = Parser {
+        src,
+        toks,
+        pos: 0,
+        file_id: file,
+        diags: diagnostics,
+        pending: Vec::new(),
+    };
     let file = p.file();
-    Parsed { file, diagnostics: p.diags }
+    Parsed {
+        file,
+        diagnostics: p.diags,
+    }
 }
 
 /// A syntax error was reported; the caller recovers.
@@ -48,11 +58,15 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn raw(&self) -> Token {
-        self.toks.get(self.pos).or(self.toks.last()).copied().unwrap_or(Token {
-            kind: TokenKind::Eof,
-            span: Span::new(self.src.len(), self.src.len()),
-            line_start: true,
-        })
+        self.toks
+            .get(self.pos)
+            .or(self.toks.last())
+            .copied()
+            .unwrap_or(Token {
+                kind: TokenKind::Eof,
+                span: Span::new(self.src.len(), self.src.len()),
+                line_start: true,
+            })
     }
 
     /// The next non-comment token (comments are left in place).
@@ -86,7 +100,10 @@ impl<'a> Parser<'a> {
 
     fn comment_text(&self, t: Token) -> String {
         let text = &self.src[t.span.range()];
-        text.strip_prefix("//").unwrap_or(text).trim_end().to_string()
+        text.strip_prefix("//")
+            .unwrap_or(text)
+            .trim_end()
+            .to_string()
     }
 
     fn text(&self, t: Token) -> &'a str {
@@ -147,7 +164,10 @@ impl<'a> Parser<'a> {
         let t = self.tok();
         if t.kind == TokenKind::Ident {
             self.bump();
-            Ok(Ident { name: self.text(t).to_string(), span: t.span })
+            Ok(Ident {
+                name: self.text(t).to_string(),
+                span: t.span,
+            })
         } else {
             Err(self.error_at(t, what, hint))
         }
@@ -158,8 +178,14 @@ impl<'a> Parser<'a> {
         if t.kind == TokenKind::Str {
             self.bump();
             let text = self.text(t);
-            let value = text.get(1..text.len().saturating_sub(1)).unwrap_or("").to_string();
-            Ok(StrLit { value, span: t.span })
+            let value = text
+                .get(1..text.len().saturating_sub(1))
+                .unwrap_or("")
+                .to_string();
+            Ok(StrLit {
+                value,
+                span: t.span,
+            })
         } else {
             Err(self.error_at(t, what, hint))
         }
@@ -182,7 +208,10 @@ impl<'a> Parser<'a> {
         }
         self.bump();
         let text = self.text(t);
-        let text = text.get(1..text.len().saturating_sub(1)).unwrap_or("").to_string();
+        let text = text
+            .get(1..text.len().saturating_sub(1))
+            .unwrap_or("")
+            .to_string();
         Some(Doc { text, span: t.span })
     }
 
@@ -197,7 +226,11 @@ impl<'a> Parser<'a> {
         if t.line_start || matches!(t.kind, TokenKind::RBrace | TokenKind::Eof) {
             return Ok(());
         }
-        Err(self.error_at(t, &format!("a new line after {what}"), "put one declaration per line"))
+        Err(self.error_at(
+            t,
+            &format!("a new line after {what}"),
+            "put one declaration per line",
+        ))
     }
 
     fn is_item_start(&mut self) -> bool {
@@ -251,7 +284,12 @@ impl<'a> Parser<'a> {
                 Ok(kind) => {
                     let end = self.toks[self.pos.saturating_sub(1)].span;
                     let trailing_comment = self.trailing_comment();
-                    file.items.push(Item { comments, trailing_comment, kind, span: t.span.to(end) });
+                    file.items.push(Item {
+                        comments,
+                        trailing_comment,
+                        kind,
+                        span: t.span.to(end),
+                    });
                 }
                 Err(Reported) => self.recover_top(),
             }
@@ -263,8 +301,13 @@ impl<'a> Parser<'a> {
 
     fn item(&mut self) -> PResult<ItemKind> {
         let t = self.tok();
-        let kw = if t.kind == TokenKind::Ident { self.text(t) } else { "" };
-        const HINT: &str = "a file holds `service`, `rpc`, `schema`, `message` and `enum` declarations";
+        let kw = if t.kind == TokenKind::Ident {
+            self.text(t)
+        } else {
+            ""
+        };
+        const HINT: &str =
+            "a file holds `service`, `rpc`, `schema`, `message` and `enum` declarations";
         match kw {
             "service" => {
                 self.bump();
@@ -282,7 +325,12 @@ impl<'a> Parser<'a> {
                 let output = self.ident("the output message", H)?;
                 let doc = self.doc();
                 self.end_of_line("the rpc")?;
-                Ok(ItemKind::Rpc(Rpc { name, input, output, doc }))
+                Ok(ItemKind::Rpc(Rpc {
+                    name,
+                    input,
+                    output,
+                    doc,
+                }))
             }
             "schema" => {
                 self.bump();
@@ -291,21 +339,37 @@ impl<'a> Parser<'a> {
                 let message = self.ident("the event message", H)?;
                 let doc = self.doc();
                 self.end_of_line("the schema")?;
-                Ok(ItemKind::Schema(Schema { topic, message, doc }))
+                Ok(ItemKind::Schema(Schema {
+                    topic,
+                    message,
+                    doc,
+                }))
             }
             "message" => {
                 self.bump();
                 let name = self.ident("the message name", "write `message Name { field type }`")?;
-                let open = self.expect(TokenKind::LBrace, "`{`", "a message body is `{ field type ... }`")?;
+                let open = self.expect(
+                    TokenKind::LBrace,
+                    "`{`",
+                    "a message body is `{ field type ... }`",
+                )?;
                 let (fields, inner_comments) = self.block(open, |p| p.field())?;
-                Ok(ItemKind::Message(Message { name, fields, inner_comments }))
+                Ok(ItemKind::Message(Message {
+                    name,
+                    fields,
+                    inner_comments,
+                }))
             }
             "enum" => {
                 self.bump();
                 let name = self.ident("the enum name", "write `enum Name { a b c }`")?;
                 let open = self.expect(TokenKind::LBrace, "`{`", "an enum body is `{ a b c }`")?;
                 let (variants, inner_comments) = self.block(open, |p| p.variant())?;
-                Ok(ItemKind::Enum(Enum { name, variants, inner_comments }))
+                Ok(ItemKind::Enum(Enum {
+                    name,
+                    variants,
+                    inner_comments,
+                }))
             }
             _ => Err(self.error_at(t, "a declaration", HINT)),
         }
@@ -383,15 +447,31 @@ impl<'a> Parser<'a> {
         self.end_of_line(&format!("field `{}`", name.name))?;
         let trailing_comment = self.trailing_comment();
         let span = name.span.to(end);
-        Ok(Field { comments, name, ty, optional, doc, trailing_comment, span })
+        Ok(Field {
+            comments,
+            name,
+            ty,
+            optional,
+            doc,
+            trailing_comment,
+            span,
+        })
     }
 
     fn variant(&mut self) -> PResult<Variant> {
         let comments = std::mem::take(&mut self.pending);
-        let name = self.ident("an enum member", "enum members are names: `enum Color { red green }`")?;
+        let name = self.ident(
+            "an enum member",
+            "enum members are names: `enum Color { red green }`",
+        )?;
         let doc = self.doc();
         let trailing_comment = self.trailing_comment();
-        Ok(Variant { comments, name, doc, trailing_comment })
+        Ok(Variant {
+            comments,
+            name,
+            doc,
+            trailing_comment,
+        })
     }
 
     fn ty(&mut self, depth: usize) -> PResult<Type> {
@@ -414,21 +494,34 @@ impl<'a> Parser<'a> {
                 self.expect(TokenKind::RBracket, "`]` (a list is `[]T`)", H)?;
                 let elem = self.ty(depth + 1)?;
                 let span = t.span.to(elem.span);
-                Ok(Type { kind: TypeKind::List(Box::new(elem)), span })
+                Ok(Type {
+                    kind: TypeKind::List(Box::new(elem)),
+                    span,
+                })
             }
-            TokenKind::Ident if self.text(t) == "map" && self.nth(1).kind == TokenKind::LBracket => {
+            TokenKind::Ident
+                if self.text(t) == "map" && self.nth(1).kind == TokenKind::LBracket =>
+            {
                 self.bump();
                 self.bump();
                 let key = self.ty(depth + 1)?;
-                self.expect(TokenKind::RBracket, "`]` after the map key", "a map is `map[string]T`")?;
+                self.expect(
+                    TokenKind::RBracket,
+                    "`]` after the map key",
+                    "a map is `map[string]T`",
+                )?;
                 let value = self.ty(depth + 1)?;
                 let span = t.span.to(value.span);
-                Ok(Type { kind: TypeKind::Map(Box::new(key), Box::new(value)), span })
+                Ok(Type {
+                    kind: TypeKind::Map(Box::new(key), Box::new(value)),
+                    span,
+                })
             }
             TokenKind::Ident => {
                 self.bump();
                 let name = self.text(t);
-                let kind = TypeKind::builtin(name).unwrap_or_else(|| TypeKind::Named(name.to_string()));
+                let kind =
+                    TypeKind::builtin(name).unwrap_or_else(|| TypeKind::Named(name.to_string()));
                 Ok(Type { kind, span: t.span })
             }
             _ => Err(self.error_at(t, "a type", H)),

@@ -17,12 +17,18 @@ impl Span {
     pub fn new(start: usize, end: usize) -> Self {
         // Sources beyond 4 GiB are not supported; saturate rather than wrap.
         let c = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
-        Span { start: c(start), end: c(end.max(start)) }
+        Span {
+            start: c(start),
+            end: c(end.max(start)),
+        }
     }
 
     /// The smallest span covering both.
     pub fn to(self, other: Span) -> Span {
-        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 
     /// The byte range, for slicing the source.
@@ -43,7 +49,10 @@ impl LineIndex {
     pub fn new(src: &str) -> Self {
         let mut starts = vec![0];
         starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { starts, len: src.len() }
+        LineIndex {
+            starts,
+            len: src.len(),
+        }
     }
 
     /// 1-based line and column (in characters) of byte `offset`.
@@ -51,7 +60,9 @@ impl LineIndex {
         let offset = offset.min(self.len);
         let line = self.starts.partition_point(|&s| s <= offset) - 1;
         let start = self.starts[line];
-        let col = src.get(start..offset).map_or(offset - start, |s| s.chars().count());
+        let col = src
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }
 }

@@ -12,7 +12,12 @@ fn check(name: &str, src: &str) {
         let l = &d.labels[0];
         let sev = if d.is_error() { "error" } else { "warning" };
         let text = src.get(l.span.range()).unwrap_or("");
-        out.push_str(&format!("{} {sev} at {:?} `{text}`: {}\n", d.code, l.span.range(), d.message));
+        out.push_str(&format!(
+            "{} {sev} at {:?} `{text}`: {}\n",
+            d.code,
+            l.span.range(),
+            d.message
+        ));
     }
     insta::with_settings!({ description => src, omit_expression => true }, {
         insta::assert_snapshot!(name, out);
@@ -21,17 +26,26 @@ fn check(name: &str, src: &str) {
 
 #[test]
 fn every_construct_round_trips() {
-    check("every_construct_round_trips", "// head\nservice \"summer\"\nrpc sum (SumIn) SumOut `A sum`\nrpc other (A) B\n\nschema \"service.create\" Ev `Создание`\nmessage SumIn {\n  a int `first` // why\n  tags []string?\n  m map[string][]Color\n  at time?\n  raw bytes\n}\nenum Color { red `Red` green }\nmessage Empty {}\n// tail\n");
+    check(
+        "every_construct_round_trips",
+        "// head\nservice \"summer\"\nrpc sum (SumIn) SumOut `A sum`\nrpc other (A) B\n\nschema \"service.create\" Ev `Создание`\nmessage SumIn {\n  a int `first` // why\n  tags []string?\n  m map[string][]Color\n  at time?\n  raw bytes\n}\nenum Color { red `Red` green }\nmessage Empty {}\n// tail\n",
+    );
 }
 
 #[test]
 fn reports_every_error_and_recovers() {
-    check("reports_every_error_and_recovers", "service summer\nrpc sum (SumIn SumOut\nmessage A {\n  a int\n  b\n  c []\n  d string\n}\nmessage B { x int }\n");
+    check(
+        "reports_every_error_and_recovers",
+        "service summer\nrpc sum (SumIn SumOut\nmessage A {\n  a int\n  b\n  c []\n  d string\n}\nmessage B { x int }\n",
+    );
 }
 
 #[test]
 fn unclosed_brace_and_bad_characters() {
-    check("unclosed_brace_and_bad_characters", "message A {\n  a int\nmessage B { b int }\n$$ message C {\n");
+    check(
+        "unclosed_brace_and_bad_characters",
+        "message A {\n  a int\nmessage B { b int }\n$$ message C {\n",
+    );
 }
 
 #[test]
