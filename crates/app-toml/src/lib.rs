@@ -207,5 +207,15 @@ pub fn json_schema() -> serde_json::Value {
     schema::json_schema()
 }
 
+mod check;
+mod cron;
+mod merge;
+mod names;
 mod parse;
+mod render;
+mod resolve;
 mod schema;
+mod tree;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,275 @@
+//! A small spanned value tree, lowered from `toml_edit`'s document.
+//!
+//! Validation, merging and resolution all work on this tree rather than on
+//! `toml_edit` types: it is owned (so per-environment merges can be cloned
+//! and rearranged freely), every node knows its byte span and which layer of
+//! the file (base or `[envs.<env>]`) it came from, and it has exactly the
+//! shapes the app.toml format cares about.
+
+use std::ops::Range;
+
+/// Which part of the file a node was written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Layer {
+    /// The top level of the file (everything outside `[envs]`).
+    Base,
+    /// `[envs.<env>]`, by index into the file's override list.
+    Env(usize),
+}
+
+/// One value with where it is in the source.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    /// Byte span of the value; for a `[table]`, its header; for an implicit
+    /// table (`[a.b]` creates `a`), the span of its key.
+    pub(crate) span: Range<usize>,
+    /// The layer this node was written in.
+    pub(crate) layer: Layer,
+    /// The value.
+    pub(crate) value: Value,
+}
+
+/// The TOML value kinds.
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    String(String),
+    Integer(i64),
+    Float(f64),
+    Boolean(bool),
+    Datetime(toml_edit::Datetime),
+    Array(Vec<Node>),
+    Table(Table),
+}
+
+/// A table, keeping the source order of its keys (TOML forbids duplicates,
+/// so lookups by name are unambiguous).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Table {
+    pub(crate) entries: Vec<Entry>,
+}
+
+/// One `key = value` of a table.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub(crate) key: String,
+    pub(crate) key_span: Range<usize>,
+    pub(crate) node: Node,
+}
+
+impl Table {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|e| &e.node)
+    }
+
+    pub(crate) fn entry(&self, key: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.key == key)
+    }
+
+    pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        self.entries
+            .iter_mut()
+            .find(|e| e.key == key)
+            .map(|e| &mut e.node)
+    }
+
+    pub(crate) fn remove(&mut self, key: &str) -> Option<Entry> {
+        let i = self.entries.iter().position(|e| e.key == key)?;
+        Some(self.entries.remove(i))
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl Node {
+    pub(crate) fn as_table(&self) -> Option<&Table> {
+        match &self.value {
+            Value::Table(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_integer(&self) -> Option<i64> {
+        match self.value {
+            Value::Integer(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_bool(&self) -> Option<bool> {
+        match self.value {
+            Value::Boolean(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_array(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The TOML type name, for "expected X, found Y" messages.
+    pub(crate) fn type_name(&self) -> &'static str {
+        match &self.value {
+            Value::String(_) => "string",
+            Value::Integer(_) => "integer",
+            Value::Float(_) => "float",
+            Value::Boolean(_) => "boolean",
+            Value::Datetime(_) => "date-time",
+            Value::Array(_) => "array",
+            Value::Table(_) => "table",
+        }
+    }
+
+    /// Marks this node and everything below it as written in `layer`.
+    pub(crate) fn set_layer(&mut self, layer: Layer) {
+        self.layer = layer;
+        match &mut self.value {
+            Value::Array(items) => items.iter_mut().for_each(|n| n.set_layer(layer)),
+            Value::Table(t) => t.entries.iter_mut().for_each(|e| e.node.set_layer(layer)),
+            _ => {}
+        }
+    }
+}
+
+/// Lowers a parsed document into the tree (every node in [`Layer::Base`]).
+pub(crate) fn lower(doc: &toml_edit::Table) -> Table {
+    lower_table(doc)
+}
+
+fn lower_table(table: &toml_edit::Table) -> Table {
+    let mut entries = Vec::with_capacity(table.len());
+    for (key, item) in table.iter() {
+        let key_span = table
+            .key(key)
+            .and_then(toml_edit::Key::span)
+            .unwrap_or(0..0);
+        let node = match item {
+            toml_edit::Item::None => continue,
+            toml_edit::Item::Value(v) => lower_value(v, &key_span),
+            toml_edit::Item::Table(t) => Node {
+                // Implicit and dotted tables have the key as their span;
+                // `[header]` tables have the header.
+                span: t.span().unwrap_or_else(|| key_span.clone()),
+                layer: Layer::Base,
+                value: Value::Table(lower_table(t)),
+            },
+            toml_edit::Item::ArrayOfTables(a) => Node {
+                span: a.span().unwrap_or_else(|| key_span.clone()),
+                layer: Layer::Base,
+                value: Value::Array(
+                    a.iter()
+                        .map(|t| Node {
+                            span: t.span().unwrap_or_else(|| key_span.clone()),
+                            layer: Layer::Base,
+                            value: Value::Table(lower_table(t)),
+                        })
+                        .collect(),
+                ),
+            },
+        };
+        entries.push(Entry {
+            key: key.to_owned(),
+            key_span,
+            node,
+        });
+    }
+    Table { entries }
+}
+
+fn lower_value(value: &toml_edit::Value, fallback: &Range<usize>) -> Node {
+    let span = value.span().unwrap_or_else(|| fallback.clone());
+    let value = match value {
+        toml_edit::Value::String(s) => Value::String(s.value().clone()),
+        toml_edit::Value::Integer(i) => Value::Integer(*i.value()),
+        toml_edit::Value::Float(f) => Value::Float(*f.value()),
+        toml_edit::Value::Boolean(b) => Value::Boolean(*b.value()),
+        toml_edit::Value::Datetime(d) => Value::Datetime(*d.value()),
+        toml_edit::Value::Array(a) => {
+            Value::Array(a.iter().map(|v| lower_value(v, &span)).collect())
+        }
+        toml_edit::Value::InlineTable(t) => {
+            let mut entries = Vec::with_capacity(t.len());
+            for (key, v) in t.iter() {
+                let key_span = t
+                    .key(key)
+                    .and_then(toml_edit::Key::span)
+                    .unwrap_or_else(|| span.clone());
+                entries.push(Entry {
+                    key: key.to_owned(),
+                    key_span: key_span.clone(),
+                    node: lower_value(v, &key_span),
+                });
+            }
+            Value::Table(Table { entries })
+        }
+    };
+    Node {
+        span,
+        layer: Layer::Base,
+        value,
+    }
+}
+
+/// Byte offset to 1-based line and character column.
+#[derive(Debug, Clone)]
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub(crate) fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line of a byte offset.
+    pub(crate) fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).max(1)
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub(crate) fn line_column(&self, text: &str, offset: usize) -> (usize, usize) {
+        let line = self.line(offset);
+        let start = self.starts[line - 1];
+        let end = offset.min(text.len());
+        let column = text
+            .get(start..end)
+            .map_or(end.saturating_sub(start), |s| s.chars().count());
+        (line, column + 1)
+    }
+}
+
+/// Formats a key for a key path: bare when it can be, quoted otherwise.
+pub(crate) fn key_segment(key: &str) -> std::borrow::Cow<'_, str> {
+    let bare = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        key.into()
+    } else {
+        format!("{key:?}").into()
+    }
+}
+
+/// `prefix.key`, with `key` quoted when needed.
+pub(crate) fn join(prefix: &str, key: &str) -> String {
+    let seg = key_segment(key);
+    if prefix.is_empty() {
+        seg.into_owned()
+    } else {
+        format!("{prefix}.{seg}")
+    }
+}
