@@ -1,0 +1,112 @@
+//! The library's one error type, and how each error maps to an exit code.
+//!
+//! Messages name paths, keys and variable names only: no variant carries a
+//! secret value, a token or a JWT (Vault's own error messages are passed
+//! through [`crate::redact::Redactor`] before they get here).
+
+use std::path::PathBuf;
+
+/// Exit code for usage and configuration errors (`EX_USAGE`).
+pub const EXIT_USAGE: i32 = 64;
+/// Exit code when Vault could not be reached before the deadline (`EX_UNAVAILABLE`).
+pub const EXIT_UNAVAILABLE: i32 = 69;
+/// Exit code when login or a read was denied (`EX_NOPERM`).
+pub const EXIT_DENIED: i32 = 77;
+/// Exit code when a required secret is missing (`EX_CONFIG`).
+pub const EXIT_MISSING: i32 = 78;
+/// Exit code when the command exists but cannot be executed (like a shell).
+pub const EXIT_CANNOT_EXECUTE: i32 = 126;
+/// Exit code when the command is not found (like a shell).
+pub const EXIT_NOT_FOUND: i32 = 127;
+
+/// Everything that can stop vault2env before it executes the service.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration variable is missing or malformed.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A file that configuration points to could not be read.
+    #[error("cannot read {path}: {source}")]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Vault did not answer usefully before the total deadline.
+    #[error("vault unreachable after {attempts} attempt(s) within the deadline: {last}")]
+    Unreachable {
+        /// How many requests were tried.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+    /// Vault refused the login.
+    #[error("login with {method} auth at auth/{mount} denied (HTTP {status}){detail}")]
+    LoginDenied {
+        /// The auth method.
+        method: &'static str,
+        /// The auth mount.
+        mount: String,
+        /// The HTTP status.
+        status: u16,
+        /// Vault's (redacted) error messages, prefixed with ": ", or empty.
+        detail: String,
+    },
+    /// Vault refused a read or list.
+    #[error("permission denied on {op} {path} (HTTP {status}){detail}")]
+    Denied {
+        /// `read`, `list` or `mount lookup`.
+        op: &'static str,
+        /// The API path.
+        path: String,
+        /// The HTTP status.
+        status: u16,
+        /// Vault's (redacted) error messages, prefixed with ": ", or empty.
+        detail: String,
+    },
+    /// Vault answered with something that is not the documented shape.
+    #[error("unexpected response from vault for {path}: {reason}")]
+    Protocol {
+        /// The API path.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A secret key cannot become a variable name.
+    #[error("secret key {key:?} at {path} is not a valid variable name, even after normalisation")]
+    InvalidName {
+        /// The key as stored in Vault.
+        key: String,
+        /// The secret path.
+        path: String,
+    },
+    /// Two secrets would set the same variable.
+    #[error("variable {name} is defined twice: by {first} and by {second}")]
+    Duplicate {
+        /// The variable name.
+        name: String,
+        /// The first source (`path#key`).
+        first: String,
+        /// The second source (`path#key`).
+        second: String,
+    },
+    /// A `vault:` reference or a required variable could not be satisfied.
+    #[error("missing secret: {0}")]
+    Missing(String),
+}
+
+impl Error {
+    /// The exit code of the spec for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_)
+            | Error::ReadFile { .. }
+            | Error::InvalidName { .. }
+            | Error::Duplicate { .. } => EXIT_USAGE,
+            Error::Unreachable { .. } | Error::Protocol { .. } => EXIT_UNAVAILABLE,
+            Error::LoginDenied { .. } | Error::Denied { .. } => EXIT_DENIED,
+            Error::Missing(_) => EXIT_MISSING,
+        }
+    }
+}

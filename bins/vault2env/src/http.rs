@@ -1,0 +1,356 @@
+//! A minimal blocking HTTP/1.1 client: just what Vault's API needs.
+//!
+//! Why hand-rolled: vault2env sends a handful of small JSON requests to one
+//! host. `std::net` plus rustls (ring provider) for TLS keeps the static
+//! binary small, needs no async runtime and lets vault2env resolve the host
+//! itself (see [`crate::resolve`]). One connection is kept alive and reused;
+//! a request that fails on a reused connection before any response byte is
+//! retried once on a fresh one.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::{Address, Scheme};
+
+/// Largest response body accepted (Vault answers are small).
+const MAX_BODY: usize = 16 << 20;
+/// Largest header section accepted.
+const MAX_HEADERS: usize = 64 << 10;
+
+/// An HTTP response.
+#[derive(Debug)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Body (decoded from chunked transfer encoding if needed).
+    pub body: Vec<u8>,
+}
+
+/// A transport failure (no usable HTTP response).
+#[derive(Debug)]
+pub struct TransportError(pub String);
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<io::Error> for TransportError {
+    fn from(e: io::Error) -> Self {
+        TransportError(e.to_string())
+    }
+}
+
+trait Stream: Read + Write + Send {}
+impl<T: Read + Write + Send> Stream for T {}
+
+/// A client for one Vault address.
+pub struct Client {
+    addr: Address,
+    ips: Vec<IpAddr>,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    conn: Option<Conn>,
+}
+
+/// An open connection: the buffered (maybe TLS) stream and a handle on its
+/// socket to set timeouts through.
+struct Conn {
+    reader: BufReader<Box<dyn Stream>>,
+    socket: TcpStream,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("addr", &self.addr)
+            .field("ips", &self.ips)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One outgoing request.
+#[derive(Debug)]
+pub struct Request<'a> {
+    /// `GET`, `POST`, `LIST`, ...
+    pub method: &'a str,
+    /// Path below the address prefix, starting with `/`.
+    pub path: &'a str,
+    /// `X-Vault-Token`, if any.
+    pub token: Option<&'a str>,
+    /// JSON body, if any.
+    pub body: Option<&'a [u8]>,
+}
+
+impl Client {
+    /// A client for `addr` at the already resolved `ips`; `tls` is required for https.
+    pub fn new(addr: Address, ips: Vec<IpAddr>, tls: Option<Arc<rustls::ClientConfig>>) -> Self {
+        Client {
+            addr,
+            ips,
+            tls,
+            conn: None,
+        }
+    }
+
+    /// Sends a request, waiting at most until `deadline` (and `per_try`).
+    pub fn send(
+        &mut self,
+        req: &Request<'_>,
+        deadline: Instant,
+        per_try: Duration,
+    ) -> Result<Response, TransportError> {
+        let until = deadline.min(Instant::now() + per_try);
+        if let Some(mut conn) = self.conn.take() {
+            match exchange(&mut conn, &self.addr, req, until) {
+                Ok((resp, keep)) => {
+                    if keep {
+                        self.conn = Some(conn);
+                    }
+                    return Ok(resp);
+                }
+                Err(Failure::BeforeResponse(_)) => {} // stale keep-alive connection
+                Err(Failure::During(e)) => return Err(e),
+            }
+        }
+        let mut conn = self.connect(until)?;
+        match exchange(&mut conn, &self.addr, req, until) {
+            Ok((resp, keep)) => {
+                if keep {
+                    self.conn = Some(conn);
+                }
+                Ok(resp)
+            }
+            Err(Failure::BeforeResponse(e) | Failure::During(e)) => Err(e),
+        }
+    }
+
+    fn connect(&self, until: Instant) -> Result<Conn, TransportError> {
+        let mut last = TransportError("no address".into());
+        for ip in &self.ips {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(TransportError("timed out".into()));
+            }
+            let sa = SocketAddr::new(*ip, self.addr.port);
+            match TcpStream::connect_timeout(&sa, left) {
+                Ok(tcp) => {
+                    let _ = tcp.set_nodelay(true);
+                    let socket = tcp.try_clone()?;
+                    let stream: Box<dyn Stream> = match (&self.addr.scheme, &self.tls) {
+                        (Scheme::Http, _) => Box::new(tcp),
+                        (Scheme::Https, Some(cfg)) => {
+                            let name = server_name(&self.addr.host)?;
+                            let conn = rustls::ClientConnection::new(cfg.clone(), name)
+                                .map_err(|e| TransportError(format!("tls: {e}")))?;
+                            Box::new(rustls::StreamOwned::new(conn, tcp))
+                        }
+                        (Scheme::Https, None) => {
+                            return Err(TransportError("https without a tls configuration".into()));
+                        }
+                    };
+                    return Ok(Conn {
+                        reader: BufReader::with_capacity(16 << 10, stream),
+                        socket,
+                    });
+                }
+                Err(e) => last = TransportError(format!("connect {sa}: {e}")),
+            }
+        }
+        Err(last)
+    }
+}
+
+fn server_name(host: &str) -> Result<rustls::pki_types::ServerName<'static>, TransportError> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(rustls::pki_types::ServerName::IpAddress(ip.into()));
+    }
+    rustls::pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|_| TransportError(format!("invalid tls server name {host:?}")))
+}
+
+enum Failure {
+    /// Nothing of a response was read: safe to retry on a new connection.
+    BeforeResponse(TransportError),
+    /// The response broke off.
+    During(TransportError),
+}
+
+/// Writes one request and reads its response; returns whether the connection may be reused.
+fn exchange(
+    c: &mut Conn,
+    addr: &Address,
+    req: &Request<'_>,
+    until: Instant,
+) -> Result<(Response, bool), Failure> {
+    let left = until.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Failure::BeforeResponse(TransportError("timed out".into())));
+    }
+    // Socket timeouts bound each read and write; the deadline bounds the sum
+    // only approximately, which is fine for a handful of small requests.
+    c.socket
+        .set_read_timeout(Some(left))
+        .and_then(|_| c.socket.set_write_timeout(Some(left)))
+        .map_err(|e| Failure::BeforeResponse(e.into()))?;
+    let conn = &mut c.reader;
+
+    let mut head = format!(
+        "{} {}{} HTTP/1.1\r\nHost: {}\r\nUser-Agent: vault2env\r\nAccept: application/json\r\nX-Vault-Request: true\r\n",
+        req.method,
+        addr.prefix,
+        req.path,
+        host_header(addr),
+    );
+    if let Some(token) = req.token {
+        head.push_str("X-Vault-Token: ");
+        head.push_str(token);
+        head.push_str("\r\n");
+    }
+    let body = req.body.unwrap_or(b"");
+    if req.body.is_some() || matches!(req.method, "POST" | "PUT") {
+        head.push_str("Content-Type: application/json\r\n");
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    let mut out = head.into_bytes();
+    out.extend_from_slice(body);
+    let w = conn.get_mut();
+    w.write_all(&out)
+        .and_then(|_| w.flush())
+        .map_err(|e| Failure::BeforeResponse(e.into()))?;
+    // The request held the token; drop our copy of the bytes promptly.
+    out.fill(0);
+
+    let before = |e: io::Error| Failure::BeforeResponse(e.into());
+    let during = |e: TransportError| Failure::During(e);
+    let mut line = String::new();
+    let n = read_line(conn, &mut line).map_err(before)?;
+    if n == 0 {
+        return Err(Failure::BeforeResponse(TransportError(
+            "connection closed".into(),
+        )));
+    }
+    let status = parse_status(&line)
+        .ok_or_else(|| Failure::During(TransportError("malformed http status line".into())))?;
+    let mut content_length = None;
+    let mut chunked = false;
+    let mut close = false;
+    let mut header_bytes = 0usize;
+    loop {
+        line.clear();
+        let n = read_line(conn, &mut line).map_err(|e| during(e.into()))?;
+        header_bytes += n;
+        if n == 0 || header_bytes > MAX_HEADERS {
+            return Err(during(TransportError("malformed http headers".into())));
+        }
+        let l = line.trim_end();
+        if l.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = l.split_once(':') {
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                content_length = Some(
+                    value
+                        .parse::<usize>()
+                        .map_err(|_| during(TransportError("malformed content-length".into())))?,
+                );
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = value.to_ascii_lowercase().contains("chunked");
+            } else if name.eq_ignore_ascii_case("connection") {
+                close = value.eq_ignore_ascii_case("close");
+            }
+        }
+    }
+    let no_body = req.method == "HEAD" || status == 204 || status == 304 || status / 100 == 1;
+    let body = if no_body {
+        Vec::new()
+    } else if chunked {
+        read_chunked(conn).map_err(during)?
+    } else if let Some(len) = content_length {
+        if len > MAX_BODY {
+            return Err(during(TransportError("response too large".into())));
+        }
+        let mut b = vec![0; len];
+        conn.read_exact(&mut b).map_err(|e| during(e.into()))?;
+        b
+    } else {
+        close = true;
+        let mut b = Vec::new();
+        conn.take(MAX_BODY as u64 + 1)
+            .read_to_end(&mut b)
+            .map_err(|e| during(e.into()))?;
+        if b.len() > MAX_BODY {
+            return Err(during(TransportError("response too large".into())));
+        }
+        b
+    };
+    Ok((Response { status, body }, !close))
+}
+
+fn host_header(addr: &Address) -> String {
+    let host = if addr.host.contains(':') {
+        format!("[{}]", addr.host)
+    } else {
+        addr.host.clone()
+    };
+    let default = if addr.scheme == Scheme::Https {
+        443
+    } else {
+        80
+    };
+    if addr.port == default {
+        host
+    } else {
+        format!("{host}:{}", addr.port)
+    }
+}
+
+fn read_line(r: &mut impl BufRead, line: &mut String) -> io::Result<usize> {
+    let mut buf = Vec::new();
+    let n = r.take(8192).read_until(b'\n', &mut buf)?;
+    line.push_str(&String::from_utf8_lossy(&buf));
+    Ok(n)
+}
+
+fn parse_status(line: &str) -> Option<u16> {
+    let mut parts = line.split_whitespace();
+    let version = parts.next()?;
+    if !version.starts_with("HTTP/1.") {
+        return None;
+    }
+    let code: u16 = parts.next()?.parse().ok()?;
+    (100..600).contains(&code).then_some(code)
+}
+
+fn read_chunked(r: &mut impl BufRead) -> Result<Vec<u8>, TransportError> {
+    let mut body = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        read_line(r, &mut line)?;
+        let size_str = line.trim().split(';').next().unwrap_or("");
+        let size = usize::from_str_radix(size_str, 16)
+            .map_err(|_| TransportError("malformed chunk size".into()))?;
+        if size == 0 {
+            // Trailers until an empty line.
+            loop {
+                line.clear();
+                if read_line(r, &mut line)? == 0 || line.trim().is_empty() {
+                    return Ok(body);
+                }
+            }
+        }
+        if body.len() + size > MAX_BODY {
+            return Err(TransportError("response too large".into()));
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        r.read_exact(&mut body[start..])?;
+        line.clear();
+        read_line(r, &mut line)?;
+    }
+}

@@ -1,0 +1,376 @@
+//! Unit tests of the pure parts: names, references, addresses, durations,
+//! configuration, resolver parsing, DNS packets, environment building.
+
+use std::ffi::OsString;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::config::{Address, Auth, Config, KvVersion, Scheme, Sensitive, parse_duration};
+use crate::host::MapHost;
+use crate::names::{normalise, parse_reference};
+use crate::plan::{Fetched, Var, build_env, env_without_secrets, secrets_to_vars};
+use crate::redact::Redactor;
+use crate::resolve::{Answer, Resolver, encode_query, parse_hosts, parse_response};
+
+/// One case of the name normalisation: key → expected variable name (or `None`).
+fn check_name(key: &str, expect: Option<&str>) {
+    assert_eq!(normalise(key).as_deref(), expect, "key {key:?}");
+}
+
+#[test]
+fn names_are_normalised_as_specified() {
+    check_name("DB_PASSWORD", Some("DB_PASSWORD"));
+    check_name("db_password", Some("db_password")); // already valid: kept
+    check_name("redis-password", Some("REDIS_PASSWORD"));
+    check_name("api.key", Some("API_KEY"));
+    check_name("a/b-c.d", Some("A_B_C_D"));
+    check_name("_x", Some("_x"));
+    check_name("1password", None);
+    check_name("-x", Some("_X"));
+    check_name("pass word", None);
+    check_name("ключ", None);
+    check_name("", None);
+}
+
+#[test]
+fn references_parse() {
+    let ok = |v: &str, path: &str, key: &str| {
+        let r = parse_reference(v).expect("is a reference").expect("valid");
+        assert_eq!((r.path.as_str(), r.key.as_str()), (path, key), "{v}");
+    };
+    ok("vault:billing/db#password", "billing/db", "password");
+    ok("vault:/billing/db/#password", "billing/db", "password");
+    ok("vault:a#b#c", "a#b", "c");
+    assert!(parse_reference("plain value").is_none());
+    assert!(parse_reference("vault:billing/db").expect("ref").is_err());
+    assert!(parse_reference("vault:#key").expect("ref").is_err());
+    assert!(parse_reference("vault:a/../b#key").expect("ref").is_err());
+}
+
+#[test]
+fn addresses_parse() {
+    let a = Address::parse("https://vault.vault.svc:8200").expect("ok");
+    assert_eq!(
+        (a.scheme, a.host.as_str(), a.port, a.prefix.as_str()),
+        (Scheme::Https, "vault.vault.svc", 8200, "")
+    );
+    let a = Address::parse("http://[::1]:8200/proxy/").expect("ok");
+    assert_eq!(
+        (a.host.as_str(), a.port, a.prefix.as_str()),
+        ("::1", 8200, "/proxy")
+    );
+    let a = Address::parse("https://vault").expect("ok");
+    assert_eq!(a.port, 443);
+    for bad in [
+        "vault:8200",
+        "ftp://x",
+        "http://",
+        "http://x:99999",
+        "http://u:p@x",
+    ] {
+        assert!(Address::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn durations_parse() {
+    assert_eq!(parse_duration("60s"), Some(Duration::from_secs(60)));
+    assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+    assert_eq!(parse_duration("1500ms"), Some(Duration::from_millis(1500)));
+    assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+    assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+    assert_eq!(parse_duration("soon"), None);
+    assert_eq!(parse_duration("5d"), None);
+}
+
+fn base() -> MapHost {
+    MapHost::new()
+        .with_var("VAULT_ADDR", "http://127.0.0.1:8200")
+        .with_var("VAULT2ENV_NAMESPACE", "billing")
+        .with_var("VAULT2ENV_AUTH", "token")
+        .with_var("VAULT_TOKEN", "s.tokentoken")
+}
+
+#[test]
+fn config_defaults_and_contract() {
+    let host = MapHost::new()
+        .with_var("VAULT_ADDR", "https://vault:8200")
+        .with_file(crate::config::DEFAULT_NAMESPACE_FILE, "billing\n")
+        .with_file(crate::config::DEFAULT_TOKEN_FILE, "eyJ.jwt.sig\n");
+    let c = Config::from_host(&host).expect("valid");
+    assert_eq!(c.namespace, "billing");
+    assert_eq!(c.path, "billing");
+    assert_eq!(c.kv_mount, "secret");
+    assert_eq!(c.kv_version, KvVersion::Auto);
+    assert_eq!(c.timeout, Duration::from_secs(60));
+    assert!(!c.override_existing && !c.optional && c.revoke);
+    match c.auth {
+        Auth::Kubernetes { mount, role, jwt } => {
+            assert_eq!((mount.as_str(), role.as_str()), ("kubernetes", "billing"));
+            assert_eq!(jwt, Sensitive::new("eyJ.jwt.sig"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // Debug never shows secret material.
+    let host = host.with_var("VAULT2ENV_PATH", "teams/{namespace}/app");
+    let c = Config::from_host(&host).expect("valid");
+    assert_eq!(c.path, "teams/billing/app");
+    assert!(!format!("{c:?}").contains("eyJ"));
+}
+
+#[test]
+fn config_errors_are_usage_errors() {
+    let cases: Vec<(MapHost, &str)> = vec![
+        (MapHost::new(), "VAULT_ADDR is not set"),
+        (base().with_var("VAULT2ENV_AUTH", "ldap"), "VAULT2ENV_AUTH"),
+        (
+            base().with_var("VAULT2ENV_KV_VERSION", "3"),
+            "VAULT2ENV_KV_VERSION",
+        ),
+        (
+            base().with_var("VAULT2ENV_TIMEOUT", "forever"),
+            "VAULT2ENV_TIMEOUT",
+        ),
+        (
+            base().with_var("VAULT2ENV_OVERRIDE", "maybe"),
+            "VAULT2ENV_OVERRIDE",
+        ),
+        (
+            base().with_var("VAULT2ENV_PATH", "a/../b"),
+            "VAULT2ENV_PATH",
+        ),
+        (
+            base().with_var("VAULT2ENV_AUTH", "approle"),
+            "VAULT2ENV_ROLE_ID",
+        ),
+        (
+            base().with_var("VAULT2ENV_AUTH", "kubernetes"),
+            "cannot read",
+        ),
+        (
+            MapHost::new()
+                .with_var("VAULT_ADDR", "http://x")
+                .with_var("VAULT2ENV_AUTH", "token"),
+            "VAULT2ENV_NAMESPACE",
+        ),
+    ];
+    for (host, needle) in cases {
+        let err = Config::from_host(&host).expect_err(needle);
+        assert_eq!(err.exit_code(), 64, "{err}");
+        assert!(
+            err.to_string().contains(needle),
+            "{err} should mention {needle}"
+        );
+        assert!(!err.to_string().contains("s.tokentoken"));
+    }
+}
+
+#[test]
+fn approle_secret_id_from_file() {
+    let host = base()
+        .with_var("VAULT2ENV_AUTH", "approle")
+        .with_var("VAULT2ENV_ROLE_ID", "role-1")
+        .with_var("VAULT2ENV_SECRET_ID_FILE", "/run/secret-id")
+        .with_file("/run/secret-id", "sid-123\n");
+    match Config::from_host(&host).expect("valid").auth {
+        Auth::AppRole {
+            mount,
+            role_id,
+            secret_id,
+        } => {
+            assert_eq!(mount, "approle");
+            assert_eq!(role_id.expose(), "role-1");
+            assert_eq!(
+                secret_id.map(|s| s.expose().to_owned()).as_deref(),
+                Some("sid-123")
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn var(name: &str, source: &str, value: &str) -> Var {
+    Var {
+        name: name.into(),
+        source: source.into(),
+        value: Sensitive::new(value),
+    }
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+    pairs
+        .iter()
+        .map(|(n, v)| (OsString::from(n), OsString::from(v)))
+        .collect()
+}
+
+fn lookup<'a>(e: &'a [(OsString, OsString)], name: &str) -> Option<&'a str> {
+    e.iter()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, v)| v.to_str())
+}
+
+#[test]
+fn env_hygiene_override_and_required() {
+    let original = env(&[
+        ("PATH", "/bin"),
+        ("VAULT_TOKEN", "s.tok-1234"),
+        ("VAULT2ENV_ROLE", "billing"),
+        ("COPY_OF_TOKEN", "s.tok-1234"),
+        ("DB_URL", "vault:billing/db#url"),
+        ("LOG_LEVEL", "debug"),
+    ]);
+    let fetched = Fetched {
+        secrets: vec![
+            var("LOG_LEVEL", "billing#LOG_LEVEL", "info"),
+            var("API_KEY", "billing#api-key", "k-1"),
+        ],
+        references: vec![var("DB_URL", "billing/db#url", "postgres://x")],
+        notes: vec![],
+    };
+    let out = build_env(
+        original.clone(),
+        &fetched,
+        Some("s.tok-1234"),
+        false,
+        &["API_KEY".into()],
+    )
+    .expect("ok");
+    assert_eq!(lookup(&out.env, "VAULT_TOKEN"), None);
+    assert_eq!(lookup(&out.env, "VAULT2ENV_ROLE"), None);
+    assert_eq!(lookup(&out.env, "COPY_OF_TOKEN"), None);
+    assert_eq!(lookup(&out.env, "DB_URL"), Some("postgres://x"));
+    assert_eq!(lookup(&out.env, "LOG_LEVEL"), Some("debug"));
+    assert_eq!(lookup(&out.env, "API_KEY"), Some("k-1"));
+    assert_eq!(out.kept, vec!["LOG_LEVEL"]);
+    let names: Vec<&str> = out.set.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["API_KEY", "DB_URL"]);
+
+    let out = build_env(original.clone(), &fetched, None, true, &[]).expect("ok");
+    assert_eq!(lookup(&out.env, "LOG_LEVEL"), Some("info"));
+
+    let err = build_env(
+        original,
+        &fetched,
+        None,
+        false,
+        &["NOPE".into(), "API_KEY".into()],
+    )
+    .expect_err("missing");
+    assert_eq!(err.exit_code(), 78);
+    assert!(err.to_string().contains("NOPE") && !err.to_string().contains("API_KEY"));
+}
+
+#[test]
+fn optional_start_drops_unresolved_references() {
+    let original = env(&[
+        ("DB_URL", "vault:billing/db#url"),
+        ("A", "1"),
+        ("VAULT_TOKEN", "t"),
+    ]);
+    let out = env_without_secrets(original.clone(), &[]).expect("ok");
+    assert_eq!(out.env, env(&[("A", "1")]));
+    assert_eq!(
+        env_without_secrets(original, &["DB_URL".into()])
+            .expect_err("req")
+            .exit_code(),
+        78
+    );
+}
+
+#[test]
+fn duplicate_and_invalid_names() {
+    let s = |k: &str| (k.to_owned(), Sensitive::new("v"));
+    let found = vec![
+        ("billing".to_owned(), vec![s("redis-password")]),
+        ("billing/redis".to_owned(), vec![s("REDIS_PASSWORD")]),
+    ];
+    let err = secrets_to_vars(&found).expect_err("dup");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("billing#redis-password") && msg.contains("billing/redis#REDIS_PASSWORD"),
+        "{msg}"
+    );
+    assert_eq!(err.exit_code(), 64);
+    let err = secrets_to_vars(&[("billing".to_owned(), vec![s("9lives")])]).expect_err("invalid");
+    assert!(err.to_string().contains("9lives"));
+}
+
+#[test]
+fn redactor_scrubs_known_secrets() {
+    let mut r = Redactor::default();
+    r.add("supersecret");
+    r.add("abc"); // too short to scrub
+    assert_eq!(
+        r.scrub("bad jwt supersecret here, abc"),
+        "bad jwt <redacted> here, abc"
+    );
+    assert!(r.scrub(&"x".repeat(1000)).len() < 400);
+}
+
+#[test]
+fn resolver_files() {
+    let hosts = parse_hosts(
+        "127.0.0.1 localhost\n# comment\n10.0.0.5 vault.internal Vault # tail\n::1 ip6-localhost\nbogus line\n",
+    );
+    assert_eq!(hosts.len(), 3);
+    assert_eq!(hosts[1].1, ["vault.internal", "vault"]);
+    let r = Resolver::from_resolv_conf(
+        "nameserver 10.96.0.10\nnameserver fe80::1%eth0\nsearch billing.svc.cluster.local svc.cluster.local cluster.local\noptions ndots:5 timeout:2\n",
+    );
+    assert_eq!(r.nameservers, ["10.96.0.10:53".parse().expect("sa")]);
+    assert_eq!(r.ndots, 5);
+    assert_eq!(r.timeout, Duration::from_secs(2));
+    assert_eq!(
+        r.candidates("vault.vault"),
+        [
+            "vault.vault.billing.svc.cluster.local",
+            "vault.vault.svc.cluster.local",
+            "vault.vault.cluster.local",
+            "vault.vault"
+        ]
+    );
+    assert_eq!(r.candidates("vault.example.com."), ["vault.example.com"]);
+    let r = Resolver {
+        hosts,
+        ..Resolver::from_resolv_conf("")
+    };
+    let far = std::time::Instant::now() + Duration::from_secs(1);
+    assert_eq!(
+        r.resolve("VAULT", far),
+        Ok(vec!["10.0.0.5".parse::<IpAddr>().expect("ip")])
+    );
+    assert_eq!(
+        r.resolve("10.1.2.3", far),
+        Ok(vec!["10.1.2.3".parse::<IpAddr>().expect("ip")])
+    );
+}
+
+#[test]
+fn dns_packets() {
+    let q = encode_query(0x1234, "vault.svc", 1).expect("query");
+    assert_eq!(&q[..2], &[0x12, 0x34]);
+    assert!(encode_query(1, "a..b", 1).is_none());
+    assert!(encode_query(1, &"x".repeat(64), 1).is_none());
+    // A response with a CNAME then an A record, names compressed.
+    let question = &q[12..];
+    let mut r = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0];
+    r.extend_from_slice(question);
+    r.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 12]);
+    r.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 7]);
+    assert_eq!(
+        parse_response(&r, 0x1234, question),
+        Some(Ok(Answer::Addresses(vec!["10.0.0.7".parse().expect("ip")])))
+    );
+    assert_eq!(parse_response(&r, 0x9999, question), None, "other id");
+    r[3] = 0x83;
+    assert_eq!(
+        parse_response(&r, 0x1234, question),
+        Some(Ok(Answer::NxDomain))
+    );
+    assert_eq!(
+        parse_response(&r[..20], 0x1234, question),
+        None,
+        "truncated garbage"
+    );
+}

@@ -1,0 +1,17 @@
+//! A Vault-compatible test server that follows Vault's documented HTTP API.
+//!
+//! It covers what RustyVault does not: Kubernetes auth
+//! (`POST /v1/auth/<mount>/login` with `role` and `jwt`), KV version 2
+//! (`data/`, `metadata/`, soft-deleted and destroyed latest versions that
+//! answer 404 with metadata), `sys/internal/ui/mounts/<mount>`, `LIST` (the
+//! method and `?list=true`), ACL denials (403 `{"errors":["permission
+//! denied"]}`), `auth/token/revoke-self`, plus fault injection (transient
+//! 503s, chunked responses, error messages that echo the request) and TLS
+//! with a generated CA. Every request is logged so tests can assert on what
+//! the client did. Blocking, one thread per connection: no async runtime.
+
+mod dns;
+mod server;
+
+pub use dns::DnsServer;
+pub use server::{Logged, TestVault, TestVaultBuilder};

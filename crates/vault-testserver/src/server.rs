@@ -1,0 +1,672 @@
+//! The HTTP side: routing, Vault's semantics, the builder.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+/// One secret version of a KV v2 secret.
+#[derive(Debug, Clone)]
+struct Version {
+    data: Map<String, Value>,
+    deleted: bool,
+    destroyed: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Mount {
+    version: u8,
+    /// path → versions (v1 keeps one).
+    secrets: BTreeMap<String, Vec<Version>>,
+}
+
+#[derive(Debug, Clone)]
+struct Login {
+    mount: String,
+    /// kubernetes: (role, jwt); approle: (role_id, secret_id).
+    who: String,
+    proof: String,
+    policy: Vec<String>,
+}
+
+/// A request as the server saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    /// HTTP method (`LIST` stays `LIST`; `GET ?list=true` is logged as `LIST`).
+    pub method: String,
+    /// Path after `/v1/`, decoded, without the query.
+    pub path: String,
+    /// The status answered.
+    pub status: u16,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    mounts: BTreeMap<String, Mount>,
+    k8s: Vec<Login>,
+    approle: Vec<Login>,
+    /// token → policy (allowed path prefixes after `/v1/`).
+    tokens: BTreeMap<String, Vec<String>>,
+    revoked: BTreeSet<String>,
+    issued: u64,
+    fail_next: u32,
+    fail_status: u16,
+    log: Vec<Logged>,
+}
+
+/// Configures a [`TestVault`].
+#[derive(Debug, Default)]
+pub struct TestVaultBuilder {
+    state: State,
+    tls: bool,
+    chunked: bool,
+    echo_errors: bool,
+    no_ui_mounts: bool,
+}
+
+impl TestVaultBuilder {
+    /// Adds a KV mount of version 1 or 2.
+    pub fn kv(mut self, mount: &str, version: u8) -> Self {
+        self.state.mounts.insert(
+            mount.to_owned(),
+            Mount {
+                version,
+                ..Mount::default()
+            },
+        );
+        self
+    }
+
+    /// Writes a secret (a new version on KV v2).
+    pub fn put(self, mount: &str, path: &str, kv: &[(&str, &str)]) -> Self {
+        let data = kv
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
+            .collect();
+        self.put_json(mount, path, data)
+    }
+
+    /// Writes a secret with arbitrary JSON values.
+    pub fn put_json(mut self, mount: &str, path: &str, data: Map<String, Value>) -> Self {
+        let m = self.state.mounts.get_mut(mount).expect("mount exists");
+        let versions = m.secrets.entry(path.to_owned()).or_default();
+        let v = Version {
+            data,
+            deleted: false,
+            destroyed: false,
+        };
+        if m.version == 1 {
+            versions.clear();
+        }
+        versions.push(v);
+        self
+    }
+
+    /// KV v2: soft-deletes (or destroys) the latest version.
+    pub fn delete_latest(mut self, mount: &str, path: &str, destroy: bool) -> Self {
+        let m = self.state.mounts.get_mut(mount).expect("mount exists");
+        let last = m
+            .secrets
+            .get_mut(path)
+            .and_then(|v| v.last_mut())
+            .expect("secret exists");
+        last.deleted = true;
+        last.destroyed = destroy;
+        self
+    }
+
+    /// A Kubernetes auth role at `mount`: logging in with `jwt` yields a
+    /// token allowed on the API path prefixes `policy` (after `/v1/`).
+    pub fn kubernetes_role(mut self, mount: &str, role: &str, jwt: &str, policy: &[&str]) -> Self {
+        self.state.k8s.push(Login {
+            mount: mount.into(),
+            who: role.into(),
+            proof: jwt.into(),
+            policy: policy.iter().map(|s| (*s).to_owned()).collect(),
+        });
+        self
+    }
+
+    /// An AppRole at `mount`.
+    pub fn approle(mut self, mount: &str, role_id: &str, secret_id: &str, policy: &[&str]) -> Self {
+        self.state.approle.push(Login {
+            mount: mount.into(),
+            who: role_id.into(),
+            proof: secret_id.into(),
+            policy: policy.iter().map(|s| (*s).to_owned()).collect(),
+        });
+        self
+    }
+
+    /// A token valid for the given path prefixes.
+    pub fn token(mut self, token: &str, policy: &[&str]) -> Self {
+        self.state.tokens.insert(
+            token.into(),
+            policy.iter().map(|s| (*s).to_owned()).collect(),
+        );
+        self
+    }
+
+    /// Answers the next `n` requests with `status` (e.g. 503 while sealed).
+    pub fn fail_first(mut self, n: u32, status: u16) -> Self {
+        self.state.fail_next = n;
+        self.state.fail_status = status;
+        self
+    }
+
+    /// Serves HTTPS with a freshly generated certificate for `localhost` and `127.0.0.1`.
+    pub fn tls(mut self) -> Self {
+        self.tls = true;
+        self
+    }
+
+    /// Sends bodies with `Transfer-Encoding: chunked`.
+    pub fn chunked(mut self) -> Self {
+        self.chunked = true;
+        self
+    }
+
+    /// A misbehaving server: error messages echo the request body (to test redaction).
+    pub fn echo_errors(mut self) -> Self {
+        self.echo_errors = true;
+        self
+    }
+
+    /// Answers 404 on `sys/internal/ui/mounts` like an older server.
+    pub fn without_ui_mounts(mut self) -> Self {
+        self.no_ui_mounts = true;
+        self
+    }
+
+    /// Starts listening on 127.0.0.1 on a free port.
+    pub fn start(self) -> TestVault {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let (tls, ca_pem) = if self.tls {
+            let (cfg, ca) = tls_config();
+            (Some(cfg), Some(ca))
+        } else {
+            (None, None)
+        };
+        let shared = Arc::new(Shared {
+            state: Mutex::new(self.state),
+            chunked: self.chunked,
+            echo_errors: self.echo_errors,
+            no_ui_mounts: self.no_ui_mounts,
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let (s2, stop2) = (shared.clone(), stop.clone());
+        thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(tcp) = conn else { continue };
+                let s = s2.clone();
+                let tls = tls.clone();
+                thread::spawn(move || {
+                    let _ = tcp.set_read_timeout(Some(Duration::from_secs(30)));
+                    match tls {
+                        Some(cfg) => {
+                            let Ok(conn) = rustls::ServerConnection::new(cfg) else {
+                                return;
+                            };
+                            serve(&s, rustls::StreamOwned::new(conn, tcp));
+                        }
+                        None => serve(&s, tcp),
+                    }
+                });
+            }
+        });
+        TestVault {
+            addr,
+            shared,
+            stop,
+            ca_pem,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    state: Mutex<State>,
+    chunked: bool,
+    echo_errors: bool,
+    no_ui_mounts: bool,
+}
+
+/// A running test server.
+#[derive(Debug)]
+pub struct TestVault {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    ca_pem: Option<String>,
+}
+
+impl TestVault {
+    /// A builder with no mounts, roles or tokens.
+    pub fn builder() -> TestVaultBuilder {
+        TestVaultBuilder::default()
+    }
+
+    /// The socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>` (or `https://`).
+    pub fn url(&self) -> String {
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The CA certificate (PEM) when serving TLS.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Logged> {
+        self.shared.state.lock().expect("lock").log.clone()
+    }
+
+    /// How many issued or given tokens were revoked.
+    pub fn revoked(&self) -> usize {
+        self.shared.state.lock().expect("lock").revoked.len()
+    }
+
+    /// Whether this token was revoked.
+    pub fn is_revoked(&self, token: &str) -> bool {
+        self.shared
+            .state
+            .lock()
+            .expect("lock")
+            .revoked
+            .contains(token)
+    }
+}
+
+impl Drop for TestVault {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn tls_config() -> (Arc<rustls::ServerConfig>, String) {
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "vault-testserver CA");
+    let ca_key = rcgen::KeyPair::generate().expect("ca key");
+    let ca = ca_params.self_signed(&ca_key).expect("ca cert");
+    let params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("params");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.signed_by(&key, &ca, &ca_key).expect("cert");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .expect("server config");
+    (Arc::new(cfg), ca.pem())
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len() + 1
+            && let Some(h) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(h);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn serve(shared: &Shared, stream: impl Read + Write) {
+    let mut r = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+            return;
+        };
+        let (method, target) = (method.to_owned(), target.to_owned());
+        let mut headers = BTreeMap::new();
+        loop {
+            let mut h = String::new();
+            if r.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            }
+        }
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        if r.read_exact(&mut body).is_err() {
+            return;
+        }
+        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+        let list =
+            method == "LIST" || (method == "GET" && query.split('&').any(|q| q == "list=true"));
+        let method = if list { "LIST".to_owned() } else { method };
+        let path = percent_decode(path.strip_prefix("/v1/").unwrap_or(path));
+        let token = headers.get("x-vault-token").cloned().or_else(|| {
+            headers
+                .get("authorization")
+                .and_then(|a| a.strip_prefix("Bearer "))
+                .map(str::to_owned)
+        });
+        let (status, resp) = {
+            let mut st = shared.state.lock().expect("lock");
+            let (status, resp) = if st.fail_next > 0 {
+                st.fail_next -= 1;
+                (st.fail_status, json!({"errors": ["Vault is sealed"]}))
+            } else {
+                route(&mut st, shared, &method, &path, token.as_deref(), &body)
+            };
+            st.log.push(Logged {
+                method: method.clone(),
+                path: path.clone(),
+                status,
+            });
+            (status, resp)
+        };
+        let text = if status == 204 {
+            String::new()
+        } else {
+            resp.to_string()
+        };
+        let mut out = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nCache-Control: no-store\r\n"
+        );
+        if status == 204 {
+            out.push_str("\r\n");
+        } else if shared.chunked {
+            out.push_str("Transfer-Encoding: chunked\r\n\r\n");
+            // Two chunks, to exercise reassembly.
+            let mid = text.len() / 2;
+            let mid = (mid..=text.len())
+                .find(|i| text.is_char_boundary(*i))
+                .unwrap_or(text.len());
+            for part in [&text[..mid], &text[mid..]] {
+                if !part.is_empty() {
+                    out.push_str(&format!("{:x}\r\n{part}\r\n", part.len()));
+                }
+            }
+            out.push_str("0\r\n\r\n");
+        } else {
+            out.push_str(&format!("Content-Length: {}\r\n\r\n{text}", text.len()));
+        }
+        let w = r.get_mut();
+        if w.write_all(out.as_bytes()).and_then(|_| w.flush()).is_err() {
+            return;
+        }
+    }
+}
+
+fn errors(msgs: &[&str]) -> Value {
+    json!({ "errors": msgs })
+}
+
+fn denied() -> (u16, Value) {
+    (
+        403,
+        errors(&["1 error occurred:\n\t* permission denied\n\n"]),
+    )
+}
+
+/// Vault's response envelope with fields clients must ignore.
+fn envelope(data: Value) -> Value {
+    json!({
+        "request_id": "00000000-0000-0000-0000-000000000000",
+        "lease_id": "", "renewable": false, "lease_duration": 0,
+        "data": data, "wrap_info": null, "warnings": null, "auth": null,
+        "mount_type": "kv", "x_future_field": {"nested": [1, 2, 3]}
+    })
+}
+
+fn route(
+    st: &mut State,
+    shared: &Shared,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &[u8],
+) -> (u16, Value) {
+    let body_json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    // Logins need no token.
+    if method == "POST"
+        && let Some(mount) = path
+            .strip_prefix("auth/")
+            .and_then(|p| p.strip_suffix("/login"))
+        && mount != "token"
+    {
+        return login(st, shared, mount, &body_json, body);
+    }
+    let Some(token) = token else {
+        return (403, errors(&["permission denied"]));
+    };
+    if st.revoked.contains(token) {
+        return (403, errors(&["permission denied"]));
+    }
+    let Some(policy) = st.tokens.get(token).cloned() else {
+        return (403, errors(&["permission denied"]));
+    };
+    match (method, path) {
+        ("POST" | "PUT", "auth/token/revoke-self") => {
+            st.revoked.insert(token.to_owned());
+            return (204, Value::Null);
+        }
+        ("GET", "auth/token/lookup-self") => {
+            return (
+                200,
+                envelope(json!({ "policies": ["default"], "ttl": 3600, "renewable": true })),
+            );
+        }
+        _ => {}
+    }
+    if let Some(mount) = path.strip_prefix("sys/internal/ui/mounts/") {
+        if shared.no_ui_mounts {
+            return (404, errors(&[]));
+        }
+        let mount = mount.trim_end_matches('/');
+        return match st.mounts.get(mount) {
+            Some(m) => {
+                let options = if m.version == 2 {
+                    json!({"version": "2"})
+                } else {
+                    Value::Null
+                };
+                (
+                    200,
+                    envelope(json!({
+                        "type": "kv", "path": format!("{mount}/"), "options": options,
+                        "description": "", "accessor": "kv_1234", "local": false, "seal_wrap": false,
+                        "config": {"default_lease_ttl": 0, "max_lease_ttl": 0}
+                    })),
+                )
+            }
+            None => (
+                403,
+                errors(&[
+                    "preflight capability check returned 403, please ensure client's policies grant access to the path",
+                ]),
+            ),
+        };
+    }
+    if !policy.iter().any(|p| path.starts_with(p.as_str())) {
+        return denied();
+    }
+    let Some((mount_name, rest)) = st.mounts.keys().find_map(|m| {
+        path.strip_prefix(m.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+            .map(|r| (m.clone(), r.to_owned()))
+    }) else {
+        return (404, errors(&[]));
+    };
+    let mount = &st.mounts[&mount_name];
+    match (mount.version, method) {
+        (1, "GET") => match mount.secrets.get(&rest).and_then(|v| v.last()) {
+            Some(v) => (200, envelope(Value::Object(v.data.clone()))),
+            None => (404, errors(&[])),
+        },
+        (1, "LIST") => list(mount, &rest),
+        (2, "GET") => {
+            if let Some(p) = rest.strip_prefix("data/") {
+                match mount.secrets.get(p) {
+                    Some(versions) => {
+                        let n = versions.len();
+                        let v = &versions[n - 1];
+                        let gone = v.deleted || v.destroyed;
+                        let meta = json!({
+                            "created_time": "2018-03-22T02:24:06.945319214Z",
+                            "custom_metadata": {"owner": "billing"},
+                            "deletion_time": if v.deleted { "2018-03-22T02:30:00.000000000Z" } else { "" },
+                            "destroyed": v.destroyed,
+                            "version": n
+                        });
+                        let data = if gone {
+                            Value::Null
+                        } else {
+                            Value::Object(v.data.clone())
+                        };
+                        (
+                            if gone { 404 } else { 200 },
+                            envelope(json!({ "data": data, "metadata": meta })),
+                        )
+                    }
+                    None => (404, errors(&[])),
+                }
+            } else if let Some(p) = rest.strip_prefix("metadata/") {
+                match mount.secrets.get(p) {
+                    Some(versions) => (
+                        200,
+                        envelope(json!({
+                            "current_version": versions.len(), "max_versions": 0, "oldest_version": 1,
+                            "versions": {}, "custom_metadata": null
+                        })),
+                    ),
+                    None => (404, errors(&[])),
+                }
+            } else {
+                (404, errors(&[]))
+            }
+        }
+        (2, "LIST") => match rest.strip_prefix("metadata/") {
+            Some(p) => list(mount, p),
+            None => (405, errors(&["unsupported operation"])),
+        },
+        _ => (405, errors(&["unsupported operation"])),
+    }
+}
+
+fn list(mount: &Mount, dir: &str) -> (u16, Value) {
+    let dir = dir.trim_end_matches('/');
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let mut keys = BTreeSet::new();
+    for path in mount.secrets.keys() {
+        if let Some(rest) = path.strip_prefix(&prefix) {
+            match rest.split_once('/') {
+                Some((sub, _)) => keys.insert(format!("{sub}/")),
+                None => keys.insert(rest.to_owned()),
+            };
+        }
+    }
+    if keys.is_empty() {
+        return (404, errors(&[]));
+    }
+    (200, envelope(json!({ "keys": keys })))
+}
+
+fn login(st: &mut State, shared: &Shared, mount: &str, body: &Value, raw: &[u8]) -> (u16, Value) {
+    let field = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    let echo = |msg: &str| {
+        if shared.echo_errors {
+            format!("{msg}: {}", String::from_utf8_lossy(raw))
+        } else {
+            msg.to_owned()
+        }
+    };
+    let (who, proof, table) = if body.get("jwt").is_some() {
+        (field("role"), field("jwt"), &st.k8s)
+    } else {
+        (field("role_id"), field("secret_id"), &st.approle)
+    };
+    let candidates: Vec<&Login> = table.iter().filter(|l| l.mount == mount).collect();
+    if candidates.is_empty() {
+        return (
+            400,
+            errors(&[&echo(&format!(
+                "no handler for route \"auth/{mount}/login\""
+            ))]),
+        );
+    }
+    let Some(login) = candidates.iter().find(|l| l.who == who) else {
+        return (
+            400,
+            errors(&[&echo(&format!("invalid role name \"{who}\""))]),
+        );
+    };
+    if login.proof != proof {
+        return (403, errors(&[&echo("permission denied")]));
+    }
+    st.issued += 1;
+    let token = format!("hvs.test{:04}{}", st.issued, "x".repeat(20));
+    let policy = login.policy.clone();
+    st.tokens.insert(token.clone(), policy);
+    (
+        200,
+        json!({
+            "request_id": "1", "lease_id": "", "renewable": false, "lease_duration": 0, "data": null,
+            "auth": {
+                "client_token": token, "accessor": "acc", "policies": ["default"],
+                "token_policies": ["default"], "metadata": {"role": who},
+                "lease_duration": 3600, "renewable": true, "entity_id": "e", "token_type": "service", "orphan": true
+            }
+        }),
+    )
+}
