@@ -138,6 +138,8 @@ pub struct VaultConfig {
     pub token_path: String,
     /// Lifetime of the projected token.
     pub token_expiration_seconds: i64,
+    /// Namespace Vault runs in; egress to it is allowed.
+    pub namespace: String,
 }
 
 /// `[pod]`: settings of every pod.

@@ -1,0 +1,1598 @@
+//! Building the objects. One [`Builder`] per render holds the inputs and the
+//! explanations collected on the way; each `fn` builds one kind of object.
+
+use std::collections::BTreeMap;
+
+use app_toml::{App, DatabaseEngine, HardeningRule, Resolved, Strategy};
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+};
+use k8s_openapi::api::autoscaling::v2::{
+    CrossVersionObjectReference, HorizontalPodAutoscaler, HorizontalPodAutoscalerSpec, MetricSpec,
+    MetricTarget, ResourceMetricSource,
+};
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, Job, JobSpec, JobTemplateSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMap, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvFromSource, EnvVar, HTTPGetAction, Lifecycle, LifecycleHandler, Namespace,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource,
+    ResourceRequirements, SeccompProfile, SecurityContext, Service, ServiceAccount,
+    ServiceAccountTokenProjection, ServicePort, ServiceSpec, SleepAction, TopologySpreadConstraint,
+    Volume, VolumeMount, VolumeProjection,
+};
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, NetworkPolicy, NetworkPolicyEgressRule,
+    NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+    ServiceBackendPort,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use platform_config::{Balancing, CpuLimitPolicy, DependencyAddressing, Platform};
+
+use crate::explain::{Explanation, Source};
+use crate::gateway::{
+    BackendRef, HttpRoute, HttpRouteMatch, HttpRouteRule, HttpRouteSpec, ParentRef, PathMatch,
+};
+use crate::{Error, Object, ReleaseContext, Stage, StagedObject};
+
+type Labels = BTreeMap<String, String>;
+
+const LABEL_NAME: &str = "app.kubernetes.io/name";
+const LABEL_INSTANCE: &str = "app.kubernetes.io/instance";
+const LABEL_COMPONENT: &str = "app.kubernetes.io/component";
+const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+const LABEL_NS_NAME: &str = "kubernetes.io/metadata.name";
+const WEB: &str = "web";
+
+/// The name of the main workload's Deployment for a version and strategy.
+pub(crate) fn deployment_name(service: &str, version: u32, strategy: Strategy) -> String {
+    match strategy {
+        Strategy::Rolling => service.to_owned(),
+        Strategy::Simple | Strategy::Canary | Strategy::BlueGreen => {
+            format!("{service}-v{version}")
+        }
+    }
+}
+
+/// What one container runs: the parts that differ between the main
+/// workload, processes, init jobs and cron jobs.
+struct Workload<'a> {
+    /// Object name (`<svc>-v3`, `<svc>-v3-worker`, ...).
+    name: String,
+    /// `app.kubernetes.io/component`.
+    component: String,
+    /// Command line of the service itself (before vault2env wrapping);
+    /// `None` means the engine's command.
+    command: Option<&'a [String]>,
+    /// Resource preset.
+    size: &'a str,
+    /// Whether it serves traffic (ports, probes on them).
+    serves: bool,
+    /// Whether it runs to completion (Jobs): no probes, `restartPolicy: Never`.
+    batch: bool,
+}
+
+pub(crate) struct Builder<'a> {
+    resolved: &'a Resolved,
+    app: &'a App,
+    platform: &'a Platform,
+    ctx: &'a ReleaseContext,
+    explanations: Vec<Explanation>,
+    release: String,
+}
+
+impl<'a> Builder<'a> {
+    pub(crate) fn new(
+        resolved: &'a Resolved,
+        platform: &'a Platform,
+        ctx: &'a ReleaseContext,
+    ) -> Self {
+        Builder {
+            resolved,
+            app: &resolved.app,
+            platform,
+            ctx,
+            explanations: Vec::new(),
+            release: format!("v{}", ctx.version),
+        }
+    }
+
+    pub(crate) fn into_explanations(self) -> Vec<Explanation> {
+        self.explanations
+    }
+
+    fn explain(&mut self, object: &str, field: &str, value: impl ToString, source: Source) {
+        if self.ctx.explain {
+            self.explanations.push(Explanation {
+                object: object.to_owned(),
+                field: field.to_owned(),
+                value: value.to_string(),
+                source,
+            });
+        }
+    }
+
+    fn app_source(&self, path: &str) -> Source {
+        Source::App {
+            path: path.to_owned(),
+            origin: self.resolved.origin(path),
+        }
+    }
+
+    fn svc(&self) -> &'a str {
+        &self.app.name
+    }
+
+    pub(crate) fn build(&mut self) -> Result<Vec<StagedObject>, Error> {
+        let mut out = Vec::with_capacity(16);
+        let mut push = |stage: Stage, object: Object| out.push(StagedObject { stage, object });
+
+        // init
+        push(Stage::Init, Object::Namespace(self.namespace()));
+        push(Stage::Init, Object::ServiceAccount(self.service_account()));
+        push(Stage::Init, Object::ConfigMap(self.config_map()));
+        push(Stage::Init, Object::NetworkPolicy(self.default_deny()));
+        push(Stage::Init, Object::NetworkPolicy(self.allow_policy()));
+        let init_jobs: Vec<_> = self
+            .app
+            .init
+            .iter()
+            .map(|(n, j)| (n.clone(), j.command.clone()))
+            .collect();
+        for (name, command) in &init_jobs {
+            push(Stage::Init, Object::Job(self.init_job(name, command)));
+        }
+
+        // application
+        let main = deployment_name(self.svc(), self.ctx.version, self.ctx.strategy);
+        push(
+            Stage::Application,
+            Object::Deployment(self.main_deployment(&main)),
+        );
+        if self.ctx.strategy != Strategy::Rolling {
+            push(
+                Stage::Application,
+                Object::Service(self.version_service(&main)),
+            );
+        }
+        push(
+            Stage::Application,
+            Object::PodDisruptionBudget(self.pdb(&main, WEB)),
+        );
+        if self.app.autoscale.is_some() {
+            push(
+                Stage::Application,
+                Object::HorizontalPodAutoscaler(self.hpa(&main)),
+            );
+        }
+        let processes: Vec<_> = self.app.processes.keys().cloned().collect();
+        for name in &processes {
+            let (deployment, object_name) = self.process_deployment(name);
+            push(Stage::Application, Object::Deployment(deployment));
+            push(
+                Stage::Application,
+                Object::PodDisruptionBudget(self.pdb(&object_name, &format!("process-{name}"))),
+            );
+        }
+        let jobs: Vec<_> = self.app.jobs.keys().cloned().collect();
+        for name in &jobs {
+            push(Stage::Application, Object::CronJob(self.cron_job(name)));
+        }
+
+        // balancing
+        push(
+            Stage::Balancing,
+            Object::Service(self.stable_service(&main)),
+        );
+        if self.platform.balancing == Balancing::GatewayApi
+            && self.ctx.strategy != Strategy::Rolling
+        {
+            push(Stage::Balancing, Object::HttpRoute(self.mesh_route(&main)));
+        }
+        let routes: Vec<_> = self.app.routes.keys().cloned().collect();
+        for name in &routes {
+            match self.platform.balancing {
+                Balancing::Selector => push(Stage::Balancing, Object::Ingress(self.ingress(name))),
+                Balancing::GatewayApi => push(
+                    Stage::Balancing,
+                    Object::HttpRoute(self.external_route(name)),
+                ),
+            }
+        }
+        Ok(out)
+    }
+
+    // ---- metadata ----------------------------------------------------------
+
+    /// Labels of an object: the recommended `app.kubernetes.io/*` set, the
+    /// release labels and the platform's labels.
+    fn labels(&self, instance: &str, component: &str) -> Labels {
+        let mut l = self.platform.labels.clone();
+        l.insert(LABEL_NAME.into(), self.svc().to_owned());
+        l.insert(LABEL_INSTANCE.into(), instance.to_owned());
+        l.insert(
+            "app.kubernetes.io/version".into(),
+            self.ctx.image_tag.clone(),
+        );
+        l.insert(LABEL_COMPONENT.into(), component.to_owned());
+        l.insert("app.kubernetes.io/part-of".into(), self.svc().to_owned());
+        l.insert(LABEL_MANAGED_BY.into(), "paas".into());
+        l.insert("paas.io/release".into(), self.release.clone());
+        l.insert("paas.io/env".into(), self.ctx.environment.clone());
+        l.insert("paas.io/cluster".into(), self.ctx.cluster.clone());
+        l.insert("paas.io/kind".into(), kind_str(self.app.kind).into());
+        if !self.app.owner.is_empty() && platform_config::is_dns_label(&self.app.owner, 63) {
+            l.insert("paas.io/owner".into(), self.app.owner.clone());
+        }
+        l
+    }
+
+    /// The labels a selector uses: only ones that never change during the
+    /// selected object's life (name, instance, component).
+    fn selector(&self, instance: &str, component: &str) -> Labels {
+        let mut l = Labels::new();
+        l.insert(LABEL_NAME.into(), self.svc().to_owned());
+        l.insert(LABEL_INSTANCE.into(), instance.to_owned());
+        l.insert(LABEL_COMPONENT.into(), component.to_owned());
+        l
+    }
+
+    fn annotations(&self, workload: bool) -> Labels {
+        let mut a = self.platform.annotations.clone();
+        a.insert(
+            "paas.io/platform-version".into(),
+            self.platform.version_id(),
+        );
+        if workload {
+            for (rule, e) in &self.app.exceptions {
+                a.insert(
+                    format!("paas.io/exception.{rule}"),
+                    format!("{} (expires {})", e.reason, e.expires),
+                );
+            }
+        }
+        a
+    }
+
+    fn meta(&self, name: &str, instance: &str, component: &str, workload: bool) -> ObjectMeta {
+        ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: Some(self.svc().to_owned()),
+            labels: Some(self.labels(instance, component)),
+            annotations: Some(self.annotations(workload)),
+            ..ObjectMeta::default()
+        }
+    }
+
+    // ---- init --------------------------------------------------------------
+
+    fn namespace(&mut self) -> Namespace {
+        let svc = self.svc();
+        let mut meta = self.meta(svc, svc, "namespace", true);
+        meta.namespace = None;
+        if !self.app.description.is_empty()
+            && let Some(a) = meta.annotations.as_mut()
+        {
+            a.insert("paas.io/description".into(), self.app.description.clone());
+        }
+        // An exception that breaks the restricted Pod Security Standard
+        // lowers enforcement to baseline, and says so.
+        let breaks_restricted = [
+            HardeningRule::RunAsNonRoot,
+            HardeningRule::DropAllCapabilities,
+        ]
+        .into_iter()
+        .find(|r| self.app.exception(*r).is_some());
+        let level = if breaks_restricted.is_some() {
+            "baseline"
+        } else {
+            "restricted"
+        };
+        if let Some(labels) = meta.labels.as_mut() {
+            for mode in ["enforce", "audit", "warn"] {
+                let value = if mode == "enforce" {
+                    level
+                } else {
+                    "restricted"
+                };
+                labels.insert(format!("pod-security.kubernetes.io/{mode}"), value.into());
+                labels.insert(
+                    format!("pod-security.kubernetes.io/{mode}-version"),
+                    "latest".into(),
+                );
+            }
+        }
+        let source = match breaks_restricted {
+            Some(rule) => Source::Exception {
+                rule: rule.to_string(),
+            },
+            None => Source::Platform {
+                key: "pod security standard".into(),
+            },
+        };
+        self.explain(
+            &format!("Namespace/{svc}"),
+            "metadata.labels[pod-security.kubernetes.io/enforce]",
+            level,
+            source,
+        );
+        Namespace {
+            metadata: meta,
+            ..Namespace::default()
+        }
+    }
+
+    fn service_account(&self) -> ServiceAccount {
+        let svc = self.svc();
+        ServiceAccount {
+            metadata: self.meta(svc, svc, "service-account", false),
+            automount_service_account_token: Some(false),
+            ..ServiceAccount::default()
+        }
+    }
+
+    fn config_map_name(&self) -> String {
+        format!("{}-{}-env", self.svc(), self.release)
+    }
+
+    fn config_map(&mut self) -> ConfigMap {
+        let name = self.config_map_name();
+        for (k, v) in &self.app.env {
+            let source = self.app_source(&format!("env.{k}"));
+            self.explain(
+                &format!("ConfigMap/{name}"),
+                &format!("data.{k}"),
+                v,
+                source,
+            );
+        }
+        ConfigMap {
+            metadata: self.meta(&name, self.svc(), "config", false),
+            data: Some(self.app.env.clone()),
+            // One immutable ConfigMap per release: a running version never
+            // sees configuration meant for another one.
+            immutable: Some(true),
+            ..ConfigMap::default()
+        }
+    }
+
+    fn default_deny(&self) -> NetworkPolicy {
+        let svc = self.svc();
+        NetworkPolicy {
+            metadata: self.meta(&format!("{svc}-default-deny"), svc, "network-policy", false),
+            spec: Some(NetworkPolicySpec {
+                pod_selector: Some(LabelSelector::default()),
+                policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+                ..NetworkPolicySpec::default()
+            }),
+        }
+    }
+
+    fn ports(&self) -> BTreeMap<String, u16> {
+        if self.app.ports.is_empty() {
+            let port = self
+                .platform
+                .engines
+                .get(&self.app.engine.name)
+                .map_or(8080, |e| e.port);
+            BTreeMap::from([("http".to_owned(), port)])
+        } else {
+            self.app.ports.clone()
+        }
+    }
+
+    fn allow_policy(&mut self) -> NetworkPolicy {
+        let svc = self.svc().to_owned();
+        let name = format!("{svc}-allow");
+        let ns_peer = |ns: &str| NetworkPolicyPeer {
+            namespace_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([(LABEL_NS_NAME.to_owned(), ns.to_owned())])),
+                ..LabelSelector::default()
+            }),
+            ..NetworkPolicyPeer::default()
+        };
+        let tcp = |port: IntOrString| NetworkPolicyPort {
+            port: Some(port),
+            protocol: Some("TCP".into()),
+            ..NetworkPolicyPort::default()
+        };
+        let ports = self.ports();
+        let serving_ports: Vec<NetworkPolicyPort> = ports
+            .keys()
+            .filter(|n| n.as_str() != "metrics")
+            .map(|n| tcp(IntOrString::String(n.clone())))
+            .collect();
+        let mut callers: Vec<NetworkPolicyPeer> = self
+            .platform
+            .network
+            .ingress_namespaces
+            .iter()
+            .map(|n| ns_peer(n))
+            .collect();
+        // Any service of the platform may call this one: callers declare
+        // their dependencies, and their own egress rules are the narrow side.
+        callers.push(NetworkPolicyPeer {
+            namespace_selector: Some(LabelSelector {
+                match_labels: Some(BTreeMap::from([(
+                    LABEL_MANAGED_BY.to_owned(),
+                    "paas".to_owned(),
+                )])),
+                ..LabelSelector::default()
+            }),
+            ..NetworkPolicyPeer::default()
+        });
+        let mut ingress = vec![NetworkPolicyIngressRule {
+            from: Some(callers),
+            ports: Some(serving_ports),
+        }];
+        let metrics_port = if ports.contains_key("metrics") {
+            "metrics"
+        } else {
+            "http"
+        };
+        ingress.push(NetworkPolicyIngressRule {
+            from: Some(vec![ns_peer(&self.platform.network.monitoring_namespace)]),
+            ports: Some(vec![tcp(IntOrString::String(metrics_port.into()))]),
+        });
+
+        let egress = if self
+            .app
+            .exception(HardeningRule::DefaultDenyEgress)
+            .is_some()
+        {
+            self.explain(
+                &format!("NetworkPolicy/{name}"),
+                "spec.egress",
+                "allow all",
+                Source::Exception {
+                    rule: HardeningRule::DefaultDenyEgress.to_string(),
+                },
+            );
+            vec![NetworkPolicyEgressRule::default()]
+        } else {
+            let mut egress = vec![NetworkPolicyEgressRule {
+                to: Some(vec![NetworkPolicyPeer {
+                    pod_selector: Some(LabelSelector {
+                        match_labels: Some(BTreeMap::from([(
+                            "k8s-app".to_owned(),
+                            "kube-dns".to_owned(),
+                        )])),
+                        ..LabelSelector::default()
+                    }),
+                    ..ns_peer(&self.platform.network.dns_namespace)
+                }]),
+                ports: Some(vec![
+                    NetworkPolicyPort {
+                        port: Some(IntOrString::Int(53)),
+                        protocol: Some("UDP".into()),
+                        ..NetworkPolicyPort::default()
+                    },
+                    tcp(IntOrString::Int(53)),
+                ]),
+            }];
+            // The service's own pods (versions side by side, processes).
+            egress.push(NetworkPolicyEgressRule {
+                to: Some(vec![ns_peer(&svc)]),
+                ports: None,
+            });
+            for dep in self.app.dependencies.keys() {
+                egress.push(NetworkPolicyEgressRule {
+                    to: Some(vec![ns_peer(dep)]),
+                    ports: None,
+                });
+            }
+            let mut db_engines: Vec<DatabaseEngine> =
+                self.app.databases.values().map(|d| d.engine).collect();
+            db_engines.sort();
+            db_engines.dedup();
+            for engine in db_engines {
+                if let Some(db) = self.platform.databases.get(engine.as_str()) {
+                    egress.push(NetworkPolicyEgressRule {
+                        to: Some(vec![ns_peer(&db.namespace)]),
+                        ports: Some(vec![tcp(IntOrString::Int(i32::from(db.port)))]),
+                    });
+                }
+            }
+            if self.app.secrets.vault {
+                egress.push(NetworkPolicyEgressRule {
+                    to: Some(vec![ns_peer(&self.platform.vault.namespace)]),
+                    ports: None,
+                });
+            }
+            egress
+        };
+
+        let mut pod_selector = Labels::new();
+        pod_selector.insert(LABEL_NAME.into(), svc.clone());
+        NetworkPolicy {
+            metadata: self.meta(&name, &svc, "network-policy", true),
+            spec: Some(NetworkPolicySpec {
+                pod_selector: Some(LabelSelector {
+                    match_labels: Some(pod_selector),
+                    ..LabelSelector::default()
+                }),
+                policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+                ingress: Some(ingress),
+                egress: Some(egress),
+            }),
+        }
+    }
+
+    fn init_job(&mut self, name: &str, command: &[String]) -> Job {
+        let object_name = format!("{}-{}-init-{name}", self.svc(), self.release);
+        let w = Workload {
+            name: object_name.clone(),
+            component: format!("init-{name}"),
+            command: Some(command),
+            size: &self.app.engine.size,
+            serves: false,
+            batch: true,
+        };
+        let template = self.pod_template(&w);
+        Job {
+            metadata: self.meta(&object_name, &object_name, &w.component, true),
+            spec: Some(JobSpec {
+                backoff_limit: Some(2),
+                active_deadline_seconds: Some(1800),
+                ttl_seconds_after_finished: Some(86_400),
+                template,
+                ..JobSpec::default()
+            }),
+            ..Job::default()
+        }
+    }
+
+    // ---- application -------------------------------------------------------
+
+    fn main_deployment(&mut self, name: &str) -> Deployment {
+        let w = Workload {
+            name: name.to_owned(),
+            component: WEB.to_owned(),
+            command: None,
+            size: &self.app.engine.size,
+            serves: true,
+            batch: false,
+        };
+        let replicas = match self.app.autoscale {
+            Some(_) => {
+                self.explain(
+                    &format!("Deployment/{name}"),
+                    "spec.replicas",
+                    "(set by the HPA)",
+                    self.app_source("autoscale"),
+                );
+                None
+            }
+            None => {
+                let source = self.app_source("replicas");
+                self.explain(
+                    &format!("Deployment/{name}"),
+                    "spec.replicas",
+                    self.app.replicas,
+                    source,
+                );
+                Some(self.app.replicas as i32)
+            }
+        };
+        self.deployment(&w, replicas)
+    }
+
+    fn process_deployment(&mut self, process: &str) -> (Deployment, String) {
+        let p = &self.app.processes[process];
+        let name = format!("{}-{}-{process}", self.svc(), self.release);
+        let name = match self.ctx.strategy {
+            Strategy::Rolling => format!("{}-{process}", self.svc()),
+            _ => name,
+        };
+        let w = Workload {
+            name: name.clone(),
+            component: format!("process-{process}"),
+            command: Some(&p.command),
+            size: &p.size,
+            serves: false,
+            batch: false,
+        };
+        let source = self.app_source(&format!("processes.{process}.replicas"));
+        self.explain(
+            &format!("Deployment/{name}"),
+            "spec.replicas",
+            p.replicas,
+            source,
+        );
+        (self.deployment(&w, Some(p.replicas as i32)), name)
+    }
+
+    fn deployment(&mut self, w: &Workload<'_>, replicas: Option<i32>) -> Deployment {
+        let template = self.pod_template(w);
+        let startup = i32::try_from(self.app.health.startup_seconds).unwrap_or(i32::MAX);
+        Deployment {
+            metadata: self.meta(&w.name, &w.name, &w.component, true),
+            spec: Some(DeploymentSpec {
+                replicas,
+                selector: LabelSelector {
+                    match_labels: Some(self.selector(&w.name, &w.component)),
+                    ..LabelSelector::default()
+                },
+                strategy: Some(DeploymentStrategy {
+                    type_: Some("RollingUpdate".into()),
+                    rolling_update: Some(RollingUpdateDeployment {
+                        max_unavailable: Some(IntOrString::Int(0)),
+                        max_surge: Some(IntOrString::String(self.platform.pod.max_surge.clone())),
+                    }),
+                }),
+                revision_history_limit: Some(3),
+                progress_deadline_seconds: Some(startup.saturating_add(300)),
+                template,
+                ..DeploymentSpec::default()
+            }),
+            ..Deployment::default()
+        }
+    }
+
+    fn version_service(&self, main: &str) -> Service {
+        Service {
+            metadata: self.meta(main, main, WEB, false),
+            spec: Some(ServiceSpec {
+                type_: Some("ClusterIP".into()),
+                selector: Some(self.selector(main, WEB)),
+                ports: Some(self.service_ports()),
+                ..ServiceSpec::default()
+            }),
+            ..Service::default()
+        }
+    }
+
+    fn service_ports(&self) -> Vec<ServicePort> {
+        self.ports()
+            .into_iter()
+            .map(|(name, port)| ServicePort {
+                port: i32::from(self.platform.service_port(&name).unwrap_or(port)),
+                target_port: Some(IntOrString::String(name.clone())),
+                protocol: Some("TCP".into()),
+                name: Some(name),
+                ..ServicePort::default()
+            })
+            .collect()
+    }
+
+    fn pdb(&self, name: &str, component: &str) -> PodDisruptionBudget {
+        PodDisruptionBudget {
+            metadata: self.meta(name, name, component, false),
+            spec: Some(PodDisruptionBudgetSpec {
+                // One at a time, and never blocked by unhealthy pods: a PDB
+                // that cannot block a node drain.
+                max_unavailable: Some(IntOrString::Int(1)),
+                selector: Some(LabelSelector {
+                    match_labels: Some(self.selector(name, component)),
+                    ..LabelSelector::default()
+                }),
+                unhealthy_pod_eviction_policy: Some("AlwaysAllow".into()),
+                ..PodDisruptionBudgetSpec::default()
+            }),
+            ..PodDisruptionBudget::default()
+        }
+    }
+
+    fn hpa(&mut self, main: &str) -> HorizontalPodAutoscaler {
+        let Some(a) = self.app.autoscale else {
+            return HorizontalPodAutoscaler::default();
+        };
+        let object = format!("HorizontalPodAutoscaler/{main}");
+        for (field, key, value) in [
+            ("spec.minReplicas", "autoscale.min", a.min),
+            ("spec.maxReplicas", "autoscale.max", a.max),
+            (
+                "spec.metrics[cpu].averageUtilization",
+                "autoscale.cpu_percent",
+                a.cpu_percent,
+            ),
+        ] {
+            let source = self.app_source(key);
+            self.explain(&object, field, value, source);
+        }
+        HorizontalPodAutoscaler {
+            metadata: self.meta(main, main, WEB, false),
+            spec: Some(HorizontalPodAutoscalerSpec {
+                scale_target_ref: CrossVersionObjectReference {
+                    api_version: Some("apps/v1".into()),
+                    kind: "Deployment".into(),
+                    name: main.to_owned(),
+                },
+                min_replicas: Some(a.min as i32),
+                max_replicas: a.max as i32,
+                metrics: Some(vec![MetricSpec {
+                    type_: "Resource".into(),
+                    resource: Some(ResourceMetricSource {
+                        name: "cpu".into(),
+                        target: MetricTarget {
+                            type_: "Utilization".into(),
+                            average_utilization: Some(a.cpu_percent as i32),
+                            ..MetricTarget::default()
+                        },
+                    }),
+                    ..MetricSpec::default()
+                }]),
+                ..HorizontalPodAutoscalerSpec::default()
+            }),
+            ..HorizontalPodAutoscaler::default()
+        }
+    }
+
+    fn cron_job(&mut self, job: &str) -> CronJob {
+        let j = &self.app.jobs[job];
+        let name = format!("{}-{job}", self.svc());
+        let component = format!("job-{job}");
+        let w = Workload {
+            name: name.clone(),
+            component: component.clone(),
+            command: Some(&j.command),
+            size: &self.app.engine.size,
+            serves: false,
+            batch: true,
+        };
+        let source = self.app_source(&format!("jobs.{job}.schedule"));
+        self.explain(
+            &format!("CronJob/{name}"),
+            "spec.schedule",
+            &j.schedule,
+            source,
+        );
+        let template = self.pod_template(&w);
+        CronJob {
+            metadata: self.meta(&name, &name, &component, true),
+            spec: Some(CronJobSpec {
+                schedule: j.schedule.clone(),
+                time_zone: Some("Etc/UTC".into()),
+                concurrency_policy: Some("Forbid".into()),
+                starting_deadline_seconds: Some(300),
+                successful_jobs_history_limit: Some(3),
+                failed_jobs_history_limit: Some(3),
+                job_template: JobTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(self.labels(&name, &component)),
+                        ..ObjectMeta::default()
+                    }),
+                    spec: Some(JobSpec {
+                        backoff_limit: Some(2),
+                        active_deadline_seconds: j.deadline_seconds.map(i64::from),
+                        ttl_seconds_after_finished: Some(86_400),
+                        template,
+                        ..JobSpec::default()
+                    }),
+                },
+                ..CronJobSpec::default()
+            }),
+            ..CronJob::default()
+        }
+    }
+
+    // ---- pods --------------------------------------------------------------
+
+    fn pod_template(&mut self, w: &Workload<'_>) -> PodTemplateSpec {
+        let object = format!(
+            "{}/{}",
+            if w.batch {
+                if w.component.starts_with("init-") {
+                    "Job"
+                } else {
+                    "CronJob"
+                }
+            } else {
+                "Deployment"
+            },
+            w.name
+        );
+        let pod = &self.platform.pod;
+        let non_root = self.app.exception(HardeningRule::RunAsNonRoot).is_none();
+        let mut annotations = Labels::new();
+        let ports = self.ports();
+        if w.serves {
+            let engine = self.platform.engines.get(&self.app.engine.name);
+            let metrics_port = ports
+                .get("metrics")
+                .or_else(|| ports.get("http"))
+                .copied()
+                .unwrap_or(8080);
+            annotations.insert("prometheus.io/scrape".into(), "true".into());
+            annotations.insert("prometheus.io/port".into(), metrics_port.to_string());
+            annotations.insert(
+                "prometheus.io/path".into(),
+                engine.map_or("/metrics".to_owned(), |e| e.metrics_path.clone()),
+            );
+        }
+        let mut containers = vec![self.main_container(w, &object)];
+        for (name, sidecar) in &self.platform.sidecars {
+            containers.push(self.sidecar_container(name, sidecar));
+        }
+        let mut volumes = vec![Volume {
+            name: "tmp".into(),
+            empty_dir: Some(EmptyDirVolumeSource {
+                size_limit: Some(Quantity(pod.tmp_size.clone())),
+                ..EmptyDirVolumeSource::default()
+            }),
+            ..Volume::default()
+        }];
+        if self.app.secrets.vault {
+            volumes.push(Volume {
+                name: "vault-token".into(),
+                projected: Some(ProjectedVolumeSource {
+                    default_mode: Some(0o440),
+                    sources: Some(vec![VolumeProjection {
+                        service_account_token: Some(ServiceAccountTokenProjection {
+                            audience: Some("vault".into()),
+                            expiration_seconds: Some(self.platform.vault.token_expiration_seconds),
+                            path: file_name(&self.platform.vault.token_path).to_owned(),
+                        }),
+                        ..VolumeProjection::default()
+                    }]),
+                }),
+                ..Volume::default()
+            });
+        }
+        let selector = self.selector(&w.name, &w.component);
+        let spread = |key: &str| TopologySpreadConstraint {
+            max_skew: 1,
+            topology_key: key.to_owned(),
+            when_unsatisfiable: "ScheduleAnyway".into(),
+            label_selector: Some(LabelSelector {
+                match_labels: Some(selector.clone()),
+                ..LabelSelector::default()
+            }),
+            match_label_keys: Some(vec!["pod-template-hash".into()]),
+            ..TopologySpreadConstraint::default()
+        };
+        let topology = if w.batch {
+            None
+        } else {
+            Some(vec![
+                spread(&pod.zone_topology_key),
+                spread(&pod.host_topology_key),
+            ])
+        };
+        let grace = pod.prestop_sleep_seconds + pod.shutdown_seconds;
+        if !w.batch {
+            self.explain(
+                &object,
+                "spec.template.spec.terminationGracePeriodSeconds",
+                grace,
+                Source::Platform {
+                    key: "pod.prestop_sleep_seconds + pod.shutdown_seconds".into(),
+                },
+            );
+        }
+        PodTemplateSpec {
+            metadata: Some(ObjectMeta {
+                labels: Some(self.labels(&w.name, &w.component)),
+                annotations: if annotations.is_empty() {
+                    None
+                } else {
+                    Some(annotations)
+                },
+                ..ObjectMeta::default()
+            }),
+            spec: Some(PodSpec {
+                service_account_name: Some(self.svc().to_owned()),
+                automount_service_account_token: Some(false),
+                enable_service_links: Some(false),
+                restart_policy: Some(if w.batch { "Never" } else { "Always" }.into()),
+                termination_grace_period_seconds: Some(grace),
+                security_context: Some(PodSecurityContext {
+                    run_as_non_root: non_root.then_some(true),
+                    run_as_user: non_root.then_some(pod.run_as_user),
+                    run_as_group: non_root.then_some(pod.run_as_group),
+                    fs_group: Some(pod.run_as_group),
+                    seccomp_profile: Some(SeccompProfile {
+                        type_: "RuntimeDefault".into(),
+                        ..SeccompProfile::default()
+                    }),
+                    ..PodSecurityContext::default()
+                }),
+                topology_spread_constraints: topology,
+                containers,
+                volumes: Some(volumes),
+                ..PodSpec::default()
+            }),
+        }
+    }
+
+    fn image(&self) -> String {
+        match &self.app.engine.image {
+            Some(image) => format!("{image}:{}", self.ctx.image_tag),
+            None => format!(
+                "{}/{}:{}",
+                self.platform.registry,
+                self.svc(),
+                self.ctx.image_tag
+            ),
+        }
+    }
+
+    fn main_container(&mut self, w: &Workload<'_>, object: &str) -> Container {
+        let engine_name = self.app.engine.name.clone();
+        let engine = self.platform.engines.get(&engine_name).cloned();
+        let image = self.image();
+        let image_source = if self.app.engine.image.is_some() {
+            self.app_source("engine.image")
+        } else {
+            Source::Platform {
+                key: "registry".into(),
+            }
+        };
+        self.explain(object, "containers[app].image", &image, image_source);
+
+        let base_command: Vec<String> = match w.command {
+            Some(c) => c.to_vec(),
+            None => engine
+                .as_ref()
+                .map(|e| e.command.clone())
+                .unwrap_or_default(),
+        };
+        let command = if self.app.secrets.vault && !base_command.is_empty() {
+            let mut c = vec!["vault2env".to_owned(), "--".to_owned()];
+            c.extend(base_command);
+            c
+        } else {
+            base_command
+        };
+        if w.command.is_none() && !command.is_empty() {
+            self.explain(
+                object,
+                "containers[app].command",
+                command.join(" "),
+                Source::Engine {
+                    engine: engine_name.clone(),
+                    key: "command".into(),
+                },
+            );
+        }
+
+        let ports = self.ports();
+        let container_ports = w.serves.then(|| {
+            ports
+                .iter()
+                .map(|(name, port)| ContainerPort {
+                    name: Some(name.clone()),
+                    container_port: i32::from(*port),
+                    protocol: Some("TCP".into()),
+                    ..ContainerPort::default()
+                })
+                .collect::<Vec<_>>()
+        });
+        if w.serves {
+            for (name, port) in &ports {
+                let source = if self.app.ports.is_empty() {
+                    Source::Engine {
+                        engine: engine_name.clone(),
+                        key: "port".into(),
+                    }
+                } else {
+                    self.app_source(&format!("ports.{name}"))
+                };
+                self.explain(
+                    object,
+                    &format!("containers[app].ports[{name}]"),
+                    port,
+                    source,
+                );
+            }
+        }
+
+        let env = self.env_vars(w);
+        let resources = self.resources(w.size, object, "app");
+        let (liveness, readiness, startup) = if w.batch {
+            (None, None, None)
+        } else {
+            self.probes(object)
+        };
+        let mut mounts = vec![VolumeMount {
+            name: "tmp".into(),
+            mount_path: "/tmp".into(),
+            ..VolumeMount::default()
+        }];
+        if self.app.secrets.vault {
+            mounts.push(VolumeMount {
+                name: "vault-token".into(),
+                mount_path: parent_dir(&self.platform.vault.token_path).to_owned(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            });
+        }
+        let lifecycle = (!w.batch).then(|| Lifecycle {
+            pre_stop: Some(LifecycleHandler {
+                sleep: Some(SleepAction {
+                    seconds: self.platform.pod.prestop_sleep_seconds,
+                }),
+                ..LifecycleHandler::default()
+            }),
+            ..Lifecycle::default()
+        });
+        Container {
+            name: "app".into(),
+            image: Some(image),
+            image_pull_policy: Some("Always".into()),
+            command: if command.is_empty() {
+                None
+            } else {
+                Some(command)
+            },
+            ports: container_ports,
+            env: Some(env),
+            env_from: Some(vec![EnvFromSource {
+                config_map_ref: Some(ConfigMapEnvSource {
+                    name: self.config_map_name(),
+                    optional: Some(false),
+                }),
+                ..EnvFromSource::default()
+            }]),
+            resources: Some(resources),
+            liveness_probe: liveness,
+            readiness_probe: readiness,
+            startup_probe: startup,
+            lifecycle,
+            security_context: Some(self.container_security(object, "app")),
+            volume_mounts: Some(mounts),
+            termination_message_policy: Some("FallbackToLogsOnError".into()),
+            ..Container::default()
+        }
+    }
+
+    fn sidecar_container(&self, name: &str, sidecar: &platform_config::SidecarConfig) -> Container {
+        let probe = |path: &str| Probe {
+            http_get: Some(HTTPGetAction {
+                path: Some(path.to_owned()),
+                port: IntOrString::Int(i32::from(sidecar.health_port)),
+                ..HTTPGetAction::default()
+            }),
+            period_seconds: Some(self.platform.pod.probe_period_seconds),
+            ..Probe::default()
+        };
+        Container {
+            name: name.to_owned(),
+            image: Some(sidecar.image.clone()),
+            image_pull_policy: Some("Always".into()),
+            args: if sidecar.args.is_empty() {
+                None
+            } else {
+                Some(sidecar.args.clone())
+            },
+            resources: Some(self.size_resources(&sidecar.size, false)),
+            liveness_probe: Some(probe(&sidecar.health_path)),
+            readiness_probe: Some(probe(&sidecar.health_path)),
+            security_context: Some(self.hardened_security(true, true, true)),
+            volume_mounts: Some(vec![VolumeMount {
+                name: "tmp".into(),
+                mount_path: "/tmp".into(),
+                ..VolumeMount::default()
+            }]),
+            ..Container::default()
+        }
+    }
+
+    fn container_security(&mut self, object: &str, container: &str) -> SecurityContext {
+        let read_only = self
+            .app
+            .exception(HardeningRule::ReadOnlyRootFilesystem)
+            .is_none();
+        let non_root = self.app.exception(HardeningRule::RunAsNonRoot).is_none();
+        let drop_all = self
+            .app
+            .exception(HardeningRule::DropAllCapabilities)
+            .is_none();
+        for (rule, on, field) in [
+            (
+                HardeningRule::ReadOnlyRootFilesystem,
+                read_only,
+                "readOnlyRootFilesystem",
+            ),
+            (HardeningRule::RunAsNonRoot, non_root, "runAsNonRoot"),
+            (
+                HardeningRule::DropAllCapabilities,
+                drop_all,
+                "capabilities.drop",
+            ),
+        ] {
+            if !on {
+                self.explain(
+                    object,
+                    &format!("containers[{container}].securityContext.{field}"),
+                    "relaxed",
+                    Source::Exception {
+                        rule: rule.to_string(),
+                    },
+                );
+            }
+        }
+        self.hardened_security(read_only, non_root, drop_all)
+    }
+
+    fn hardened_security(
+        &self,
+        read_only: bool,
+        non_root: bool,
+        drop_all: bool,
+    ) -> SecurityContext {
+        let pod = &self.platform.pod;
+        SecurityContext {
+            allow_privilege_escalation: Some(false),
+            privileged: Some(false),
+            read_only_root_filesystem: Some(read_only),
+            run_as_non_root: non_root.then_some(true),
+            run_as_user: non_root.then_some(pod.run_as_user),
+            run_as_group: non_root.then_some(pod.run_as_group),
+            capabilities: Some(Capabilities {
+                // Without the exception everything is dropped; with it, still
+                // NET_RAW (never needed by a service, and a spoofing risk).
+                drop: Some(vec![if drop_all { "ALL" } else { "NET_RAW" }.into()]),
+                ..Capabilities::default()
+            }),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                ..SeccompProfile::default()
+            }),
+            ..SecurityContext::default()
+        }
+    }
+
+    fn size_resources(&self, size: &str, cpu_limit_excepted: bool) -> ResourceRequirements {
+        let Some(preset) = self.platform.sizes.get(size) else {
+            return ResourceRequirements::default();
+        };
+        let mut requests = BTreeMap::new();
+        let mut limits = BTreeMap::new();
+        requests.insert("cpu".to_owned(), Quantity(preset.cpu.clone()));
+        requests.insert("memory".to_owned(), Quantity(preset.memory.clone()));
+        // Memory limit = request: a pod is never killed for using what it asked for,
+        // and never overcommits a node.
+        limits.insert("memory".to_owned(), Quantity(preset.memory.clone()));
+        if self.platform.policy.cpu_limit == CpuLimitPolicy::FromSize && !cpu_limit_excepted {
+            limits.insert("cpu".to_owned(), Quantity(preset.cpu_limit.clone()));
+        }
+        if let Some(resource) = &self.platform.policy.network_resource {
+            // Extended resources must have request = limit.
+            requests.insert(resource.clone(), Quantity(preset.network_mbps.to_string()));
+            limits.insert(resource.clone(), Quantity(preset.network_mbps.to_string()));
+        }
+        ResourceRequirements {
+            requests: Some(requests),
+            limits: Some(limits),
+            ..ResourceRequirements::default()
+        }
+    }
+
+    fn resources(&mut self, size: &str, object: &str, container: &str) -> ResourceRequirements {
+        let cpu_excepted = self.app.exception(HardeningRule::CpuLimit).is_some();
+        let r = self.size_resources(size, cpu_excepted);
+        if self.ctx.explain
+            && let Some(preset) = self.platform.sizes.get(size)
+        {
+            {
+                let source = Source::SizePreset {
+                    size: size.to_owned(),
+                };
+                self.explain(
+                    object,
+                    &format!("containers[{container}].resources.requests.cpu"),
+                    &preset.cpu,
+                    source.clone(),
+                );
+                self.explain(
+                    object,
+                    &format!("containers[{container}].resources.requests.memory"),
+                    &preset.memory,
+                    source.clone(),
+                );
+                if cpu_excepted {
+                    self.explain(
+                        object,
+                        &format!("containers[{container}].resources.limits.cpu"),
+                        "none",
+                        Source::Exception {
+                            rule: HardeningRule::CpuLimit.to_string(),
+                        },
+                    );
+                } else if self.platform.policy.cpu_limit == CpuLimitPolicy::FromSize {
+                    self.explain(
+                        object,
+                        &format!("containers[{container}].resources.limits.cpu"),
+                        &preset.cpu_limit,
+                        source,
+                    );
+                }
+            }
+        }
+        r
+    }
+
+    fn probes(&mut self, object: &str) -> (Option<Probe>, Option<Probe>, Option<Probe>) {
+        let engine_name = self.app.engine.name.clone();
+        let engine = self.platform.engines.get(&engine_name).cloned();
+        let period = self.platform.pod.probe_period_seconds.max(1);
+        let health = self.app.health.clone();
+        let mut path = |kind: &str, own: &Option<String>, default: Option<&String>| -> String {
+            let (value, source) = match (own, default) {
+                (Some(p), _) => (p.clone(), self.app_source(&format!("health.{kind}"))),
+                (None, Some(d)) => (
+                    d.clone(),
+                    Source::Engine {
+                        engine: engine_name.clone(),
+                        key: kind.into(),
+                    },
+                ),
+                (None, None) => (
+                    "/healthz".to_owned(),
+                    Source::Platform {
+                        key: "probe default".into(),
+                    },
+                ),
+            };
+            self.explain(
+                object,
+                &format!("containers[app].{kind}Probe.httpGet.path"),
+                &value,
+                source,
+            );
+            value
+        };
+        let liveness = path(
+            "liveness",
+            &health.liveness,
+            engine.as_ref().map(|e| &e.liveness),
+        );
+        let readiness = path(
+            "readiness",
+            &health.readiness,
+            engine.as_ref().map(|e| &e.readiness),
+        );
+        let startup = path(
+            "startup",
+            &health.startup,
+            engine.as_ref().map(|e| &e.startup),
+        );
+        let probe = |path: String, failure: i32| Probe {
+            http_get: Some(HTTPGetAction {
+                path: Some(path),
+                port: IntOrString::String("http".into()),
+                scheme: Some("HTTP".into()),
+                ..HTTPGetAction::default()
+            }),
+            period_seconds: Some(period),
+            timeout_seconds: Some(2),
+            failure_threshold: Some(failure),
+            success_threshold: Some(1),
+            ..Probe::default()
+        };
+        let startup_failures = i32::try_from(health.startup_seconds.div_ceil(period as u32))
+            .unwrap_or(i32::MAX)
+            .max(1);
+        let source = self.app_source("health.startup_seconds");
+        self.explain(
+            object,
+            "containers[app].startupProbe.failureThreshold",
+            startup_failures,
+            source,
+        );
+        (
+            Some(probe(liveness, 3)),
+            Some(probe(readiness, 3)),
+            Some(probe(startup, startup_failures)),
+        )
+    }
+
+    fn env_vars(&mut self, w: &Workload<'_>) -> Vec<EnvVar> {
+        let object = format!("Deployment/{}", w.name);
+        let var = |name: &str, value: String| EnvVar {
+            name: name.to_owned(),
+            value: Some(value),
+            ..EnvVar::default()
+        };
+        let mut env = vec![
+            var("SERVICE_NAME", self.svc().to_owned()),
+            var("PAAS_ENV", self.ctx.environment.clone()),
+            var("PAAS_CLUSTER", self.ctx.cluster.clone()),
+            var("PAAS_RELEASE", self.release.clone()),
+        ];
+        let env_config = self.platform.environment(&self.ctx.environment).cloned();
+        for (dep, d) in &self.app.dependencies {
+            let name = format!("{}_URL", upper_snake(dep));
+            let url = match env_config.as_ref().map(|e| e.dependencies) {
+                Some(DependencyAddressing::Localhost) => {
+                    let port = env_config.as_ref().map_or(8080, |e| e.local_port(dep));
+                    format!("http://localhost:{port}")
+                }
+                _ => {
+                    let host = format!("{dep}.{dep}.svc.{}", self.platform.cluster_domain);
+                    match self.platform.service_port(&d.port) {
+                        Some(80) => format!("http://{host}"),
+                        Some(port) => format!("http://{host}:{port}"),
+                        // Unknown port names fall back to the name-free
+                        // main port; the app.toml checker warns about them.
+                        None => format!("http://{host}"),
+                    }
+                }
+            };
+            let source = self.app_source(&format!("dependencies.{dep}"));
+            self.explain(&object, &format!("env.{name}"), &url, source);
+            env.push(var(&name, url));
+            if let Some(ms) = d.timeout_ms {
+                env.push(var(
+                    &format!("{}_TIMEOUT_MS", upper_snake(dep)),
+                    ms.to_string(),
+                ));
+            }
+        }
+        for (db, d) in &self.app.databases {
+            let Some(cfg) = self.platform.databases.get(d.engine.as_str()) else {
+                continue;
+            };
+            let host = cfg
+                .host
+                .replace("{service}", self.svc())
+                .replace("{database}", db)
+                .replace("{env}", &self.ctx.environment)
+                .replace("{cluster_domain}", &self.platform.cluster_domain);
+            let prefix = upper_snake(db);
+            let secret = |key: &str| format!("vault:{}/databases/{db}#{key}", self.svc());
+            let mut vars = Vec::new();
+            match d.engine {
+                DatabaseEngine::Postgres => {
+                    vars.push((format!("{prefix}_PG_HOST"), host));
+                    vars.push((format!("{prefix}_PG_PORT"), cfg.port.to_string()));
+                    vars.push((
+                        format!("{prefix}_PG_DATABASE"),
+                        format!("{}_{}", self.svc(), db).replace('-', "_"),
+                    ));
+                    if self.app.secrets.vault {
+                        vars.push((format!("{prefix}_PG_USER"), secret("username")));
+                        vars.push((format!("{prefix}_PG_PASSWORD"), secret("password")));
+                    }
+                }
+                DatabaseEngine::Redis => {
+                    vars.push((
+                        format!("{prefix}_REDIS_ADDR"),
+                        format!("{host}:{}", cfg.port),
+                    ));
+                    if self.app.secrets.vault {
+                        vars.push((format!("{prefix}_REDIS_PASSWORD"), secret("password")));
+                    }
+                }
+                DatabaseEngine::Kafka => {
+                    vars.push((
+                        format!("{prefix}_KAFKA_BROKERS"),
+                        format!("{host}:{}", cfg.port),
+                    ));
+                    if self.app.secrets.vault {
+                        vars.push((format!("{prefix}_KAFKA_USERNAME"), secret("username")));
+                        vars.push((format!("{prefix}_KAFKA_PASSWORD"), secret("password")));
+                    }
+                }
+            }
+            for (name, value) in vars {
+                let source = self.app_source(&format!("databases.{db}.engine"));
+                self.explain(&object, &format!("env.{name}"), &value, source);
+                env.push(var(&name, value));
+            }
+        }
+        if self.app.secrets.vault {
+            let v = &self.platform.vault;
+            env.push(var("VAULT_ADDR", v.address.clone()));
+            env.push(var("VAULT2ENV_AUTH_MOUNT", v.auth_mount.clone()));
+            env.push(var("VAULT2ENV_KV_MOUNT", v.kv_mount.clone()));
+            env.push(var("VAULT2ENV_NAMESPACE", self.svc().to_owned()));
+            env.push(var("VAULT2ENV_TOKEN_FILE", v.token_path.clone()));
+            if !self.app.secrets.keys.is_empty() {
+                env.push(var("VAULT2ENV_REQUIRED", self.app.secrets.keys.join(",")));
+            }
+        }
+        env
+    }
+
+    // ---- balancing ---------------------------------------------------------
+
+    fn stable_service(&mut self, main: &str) -> Service {
+        let svc = self.svc().to_owned();
+        // The stable Service selects the live version. During a canary with
+        // selector balancing it selects every version (traffic then follows
+        // replica counts); with gateway-api the HTTPRoute does the weighting
+        // and the stable Service is only the mesh's parent.
+        let select_all = match self.platform.balancing {
+            Balancing::GatewayApi => true,
+            Balancing::Selector => self.ctx.canary_weight.is_some_and(|w| w < 100),
+        };
+        let mut selector = self.selector(main, WEB);
+        if select_all {
+            selector.remove(LABEL_INSTANCE);
+        }
+        let target = if select_all {
+            "every version".to_owned()
+        } else {
+            main.to_owned()
+        };
+        self.explain(
+            &format!("Service/{svc}"),
+            "spec.selector",
+            target,
+            Source::Platform {
+                key: "balancing".into(),
+            },
+        );
+        Service {
+            metadata: self.meta(&svc, &svc, WEB, false),
+            spec: Some(ServiceSpec {
+                type_: Some("ClusterIP".into()),
+                selector: Some(selector),
+                ports: Some(self.service_ports()),
+                ..ServiceSpec::default()
+            }),
+            ..Service::default()
+        }
+    }
+
+    fn mesh_route(&mut self, main: &str) -> HttpRoute {
+        let svc = self.svc().to_owned();
+        let weight = i32::from(self.ctx.canary_weight.unwrap_or(100).min(100));
+        let mut backends = Vec::new();
+        if let Some(prev) = self.ctx.previous_version
+            && weight < 100
+        {
+            backends.push(BackendRef {
+                name: format!("{svc}-v{prev}"),
+                port: 80,
+                weight: 100 - weight,
+            });
+        }
+        backends.push(BackendRef {
+            name: main.to_owned(),
+            port: 80,
+            weight,
+        });
+        self.explain(
+            &format!("HTTPRoute/{svc}"),
+            &format!("spec.rules[0].backendRefs[{main}].weight"),
+            weight,
+            Source::Release {
+                key: "canary weight".into(),
+            },
+        );
+        HttpRoute {
+            metadata: self.meta(&svc, &svc, WEB, false),
+            spec: HttpRouteSpec {
+                parent_refs: vec![ParentRef {
+                    group: String::new(),
+                    kind: "Service".into(),
+                    name: svc.clone(),
+                    namespace: None,
+                    port: Some(80),
+                }],
+                hostnames: Vec::new(),
+                rules: vec![HttpRouteRule {
+                    matches: Vec::new(),
+                    backend_refs: backends,
+                }],
+            },
+        }
+    }
+
+    fn ingress(&mut self, route: &str) -> Ingress {
+        let r = &self.app.routes[route];
+        let svc = self.svc().to_owned();
+        let name = format!("{svc}-{route}");
+        let source = self.app_source(&format!("routes.{route}.host"));
+        self.explain(
+            &format!("Ingress/{name}"),
+            "spec.rules[0].host",
+            &r.host,
+            source,
+        );
+        let mut meta = self.meta(&name, &svc, &format!("route-{route}"), false);
+        let tls = self.platform.routes.cluster_issuer.as_ref().map(|issuer| {
+            if let Some(a) = meta.annotations.as_mut() {
+                a.insert("cert-manager.io/cluster-issuer".into(), issuer.clone());
+            }
+            vec![IngressTLS {
+                hosts: Some(vec![r.host.clone()]),
+                secret_name: Some(format!("{name}-tls")),
+            }]
+        });
+        Ingress {
+            metadata: meta,
+            spec: Some(IngressSpec {
+                ingress_class_name: Some(self.platform.routes.ingress_class.clone()),
+                tls,
+                rules: Some(vec![IngressRule {
+                    host: Some(r.host.clone()),
+                    http: Some(HTTPIngressRuleValue {
+                        paths: vec![HTTPIngressPath {
+                            path: Some(r.path.clone()),
+                            path_type: "Prefix".into(),
+                            backend: IngressBackend {
+                                service: Some(IngressServiceBackend {
+                                    name: svc.clone(),
+                                    port: Some(ServiceBackendPort {
+                                        name: Some("http".into()),
+                                        ..ServiceBackendPort::default()
+                                    }),
+                                }),
+                                ..IngressBackend::default()
+                            },
+                        }],
+                    }),
+                }]),
+                ..IngressSpec::default()
+            }),
+            ..Ingress::default()
+        }
+    }
+
+    fn external_route(&mut self, route: &str) -> HttpRoute {
+        let r = &self.app.routes[route];
+        let svc = self.svc().to_owned();
+        let name = format!("{svc}-{route}");
+        let source = self.app_source(&format!("routes.{route}.host"));
+        self.explain(
+            &format!("HTTPRoute/{name}"),
+            "spec.hostnames[0]",
+            &r.host,
+            source,
+        );
+        HttpRoute {
+            metadata: self.meta(&name, &svc, &format!("route-{route}"), false),
+            spec: HttpRouteSpec {
+                parent_refs: vec![ParentRef {
+                    group: "gateway.networking.k8s.io".into(),
+                    kind: "Gateway".into(),
+                    name: self.platform.gateway.name.clone(),
+                    namespace: Some(self.platform.gateway.namespace.clone()),
+                    port: None,
+                }],
+                hostnames: vec![r.host.clone()],
+                rules: vec![HttpRouteRule {
+                    matches: vec![HttpRouteMatch {
+                        path: PathMatch {
+                            type_: "PathPrefix".into(),
+                            value: r.path.clone(),
+                        },
+                    }],
+                    backend_refs: vec![BackendRef {
+                        name: svc.clone(),
+                        port: 80,
+                        weight: 100,
+                    }],
+                }],
+            },
+        }
+    }
+}
+
+fn kind_str(kind: app_toml::Kind) -> &'static str {
+    match kind {
+        app_toml::Kind::Business => "business",
+        app_toml::Kind::Infra => "infra",
+    }
+}
+
+/// `summer-v2` -> `SUMMER_V2`.
+pub(crate) fn upper_snake(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+fn parent_dir(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &path[..i],
+    }
+}

@@ -1,0 +1,310 @@
+//! Unit tests on hand-built apps; the fixture snapshots are in `tests/it`.
+
+use std::collections::BTreeMap;
+
+use app_toml::*;
+use platform_config::Platform;
+
+use crate::{Error, Object, ReleaseContext, Stage, render};
+
+fn app(env: &str) -> Resolved {
+    Resolved {
+        app: App {
+            name: "demo".into(),
+            environment: env.into(),
+            description: "a demo".into(),
+            kind: Kind::Business,
+            owner: "team-a".into(),
+            criticality: Criticality::Normal,
+            replicas: 2,
+            engine: Engine {
+                name: "golang".into(),
+                version: None,
+                size: "small".into(),
+                image: None,
+            },
+            ports: BTreeMap::new(),
+            health: Health {
+                liveness: None,
+                readiness: None,
+                startup: None,
+                startup_seconds: 60,
+            },
+            autoscale: None,
+            env: BTreeMap::from([("LOG_LEVEL".into(), "info".into())]),
+            secrets: Secrets {
+                vault: true,
+                keys: vec!["TOKEN".into()],
+            },
+            dependencies: BTreeMap::from([(
+                "summer".into(),
+                Dependency {
+                    port: "http".into(),
+                    timeout_ms: Some(200),
+                },
+            )]),
+            databases: BTreeMap::new(),
+            routes: BTreeMap::new(),
+            processes: BTreeMap::new(),
+            jobs: BTreeMap::new(),
+            init: BTreeMap::new(),
+            deploy: Deploy {
+                strategy: Strategy::Simple,
+                canary_steps: vec![5, 25, 50],
+            },
+            exceptions: BTreeMap::new(),
+        },
+        origins: BTreeMap::new(),
+    }
+}
+
+fn ctx(a: &Resolved, cluster: &str) -> ReleaseContext {
+    ReleaseContext::new(a, cluster, "abc1234")
+}
+
+#[test]
+fn stages_and_names() {
+    let a = app("prod");
+    let r = render(&a, &Platform::builtin(), &ctx(&a, "prod-a")).unwrap();
+    let keys: Vec<_> = Stage::ALL
+        .iter()
+        .map(|s| (s.as_str(), r.stage(*s).map(Object::key).collect::<Vec<_>>()))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            (
+                "init",
+                vec![
+                    "Namespace/demo".to_owned(),
+                    "ServiceAccount/demo".into(),
+                    "ConfigMap/demo-v1-env".into(),
+                    "NetworkPolicy/demo-default-deny".into(),
+                    "NetworkPolicy/demo-allow".into(),
+                ]
+            ),
+            (
+                "application",
+                vec![
+                    "Deployment/demo-v1".to_owned(),
+                    "Service/demo-v1".into(),
+                    "PodDisruptionBudget/demo-v1".into(),
+                ]
+            ),
+            ("balancing", vec!["Service/demo".to_owned()]),
+        ]
+    );
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let a = app("prod");
+    let p = Platform::builtin();
+    let one = render(&a, &p, &ctx(&a, "prod-a"))
+        .unwrap()
+        .to_yaml()
+        .unwrap();
+    let two = render(&a, &p, &ctx(&a, "prod-a"))
+        .unwrap()
+        .to_yaml()
+        .unwrap();
+    assert_eq!(one, two);
+}
+
+#[test]
+fn dependency_urls_per_environment() {
+    let p = Platform::builtin();
+    let prod = app("prod");
+    let y = render(&prod, &p, &ctx(&prod, "prod-b"))
+        .unwrap()
+        .to_yaml()
+        .unwrap();
+    assert!(
+        y.contains("value: http://summer.summer.svc.cluster.local\n"),
+        "{y}"
+    );
+    assert!(y.contains("name: SUMMER_TIMEOUT_MS"), "{y}");
+    let local = app("local");
+    let y = render(&local, &p, &ctx(&local, "local-a"))
+        .unwrap()
+        .to_yaml()
+        .unwrap();
+    assert!(y.contains("value: http://localhost:8081\n"), "{y}");
+}
+
+#[test]
+fn vault_wraps_the_command() {
+    let p = Platform::builtin();
+    let a = app("staging");
+    let y = render(&a, &p, &ctx(&a, "staging-a"))
+        .unwrap()
+        .to_yaml()
+        .unwrap();
+    assert!(
+        y.contains("- vault2env\n        - --\n        - /app/service\n"),
+        "{y}"
+    );
+    let mut b = app("staging");
+    b.app.secrets.vault = false;
+    let y = render(&b, &p, &ctx(&b, "staging-a"))
+        .unwrap()
+        .to_yaml()
+        .unwrap();
+    assert!(!y.contains("vault2env"), "{y}");
+    assert!(!y.contains("VAULT_ADDR"), "{y}");
+}
+
+#[test]
+fn prod_replicas_policy_and_its_exception() {
+    let p = Platform::builtin();
+    let mut a = app("prod");
+    a.app.replicas = 1;
+    let err = render(&a, &p, &ctx(&a, "prod-a")).unwrap_err();
+    assert!(matches!(err, Error::Policy(_)));
+    assert!(
+        err.to_string().contains("`prod` needs at least 2 replicas"),
+        "{err}"
+    );
+    a.app.criticality = Criticality::Low;
+    render(&a, &p, &ctx(&a, "prod-a")).unwrap();
+    a.app.criticality = Criticality::Normal;
+    a.app.exceptions.insert(
+        HardeningRule::MinProdReplicas,
+        Exception {
+            reason: "batch only".into(),
+            expires: Date {
+                year: 2027,
+                month: 1,
+                day: 1,
+            },
+        },
+    );
+    let y = render(&a, &p, &ctx(&a, "prod-a"))
+        .unwrap()
+        .to_yaml()
+        .unwrap();
+    assert!(
+        y.contains("paas.io/exception.min-prod-replicas: batch only (expires 2027-01-01)"),
+        "{y}"
+    );
+}
+
+#[test]
+fn each_exception_relaxes_exactly_one_rule() {
+    let p = Platform::builtin();
+    let base = app("staging");
+    let plain = render(&base, &p, &ctx(&base, "staging-a"))
+        .unwrap()
+        .to_yaml()
+        .unwrap();
+    for (rule, gone, extra) in [
+        (
+            HardeningRule::ReadOnlyRootFilesystem,
+            "readOnlyRootFilesystem: true",
+            "readOnlyRootFilesystem: false",
+        ),
+        (HardeningRule::CpuLimit, "cpu: 500m", ""),
+        (HardeningRule::DropAllCapabilities, "- ALL", "- NET_RAW"),
+        (
+            HardeningRule::RunAsNonRoot,
+            "runAsNonRoot: true",
+            "enforce: baseline",
+        ),
+    ] {
+        let mut a = app("staging");
+        a.app.exceptions.insert(
+            rule,
+            Exception {
+                reason: "why".into(),
+                expires: Date {
+                    year: 2027,
+                    month: 1,
+                    day: 1,
+                },
+            },
+        );
+        let y = render(&a, &p, &ctx(&a, "staging-a"))
+            .unwrap()
+            .to_yaml()
+            .unwrap();
+        assert!(plain.contains(gone), "{rule}: baseline lacks {gone}");
+        assert!(!y.contains(gone), "{rule}: still has {gone}");
+        assert!(y.contains(extra), "{rule}: lacks {extra}");
+        assert!(y.contains(&format!("paas.io/exception.{rule}")), "{rule}");
+    }
+}
+
+#[test]
+fn bad_context_is_an_error() {
+    let p = Platform::builtin();
+    let a = app("prod");
+    let mut c = ctx(&a, "prod-z");
+    assert_eq!(
+        render(&a, &p, &c).unwrap_err().to_string(),
+        "unknown cluster `prod-z` in environment `prod` (expected one of prod-a, prod-b, prod-c)"
+    );
+    c.cluster = "prod-a".into();
+    c.image_tag = "latest".into();
+    assert!(
+        render(&a, &p, &c)
+            .unwrap_err()
+            .to_string()
+            .contains("the `latest` tag is not allowed")
+    );
+    c.image_tag = "a/b".into();
+    assert!(
+        render(&a, &p, &c)
+            .unwrap_err()
+            .to_string()
+            .contains("is not a usable image tag")
+    );
+}
+
+#[test]
+fn rolling_uses_one_deployment_and_canary_weights_with_gateway() {
+    let mut p = Platform::builtin();
+    let mut a = app("prod");
+    a.app.deploy.strategy = Strategy::Rolling;
+    let r = render(&a, &p, &ctx(&a, "prod-a")).unwrap();
+    let keys: Vec<_> = r.stage(Stage::Application).map(Object::key).collect();
+    assert_eq!(keys, vec!["Deployment/demo", "PodDisruptionBudget/demo"]);
+
+    p.balancing = platform_config::Balancing::GatewayApi;
+    let mut c = ctx(&a, "prod-a");
+    c.strategy = Strategy::Canary;
+    c.version = 4;
+    c.previous_version = Some(3);
+    c.canary_weight = Some(25);
+    let y = render(&a, &p, &c).unwrap().to_yaml().unwrap();
+    assert!(y.contains("  - backendRefs:\n    - name: demo-v3\n      port: 80\n      weight: 75\n    - name: demo-v4\n      port: 80\n      weight: 25\n"), "{y}");
+}
+
+#[test]
+fn explain_names_sources() {
+    let p = Platform::builtin();
+    let mut a = app("prod");
+    a.origins.insert(
+        "replicas".into(),
+        Origin::Environment {
+            env: "prod".into(),
+            line: 12,
+        },
+    );
+    let mut c = ctx(&a, "prod-a");
+    c.explain = true;
+    let r = render(&a, &p, &c).unwrap();
+    let lines: Vec<String> = r.explanations.iter().map(ToString::to_string).collect();
+    assert!(lines.contains(&"Deployment/demo-v1 spec.replicas = 2  <- app.toml [envs.prod] override, line 12 (replicas)".to_owned()), "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("requests.cpu = 100m  <- size preset `small`")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("ports[http] = 8080  <- engine `golang` (port)")),
+        "{lines:#?}"
+    );
+}
