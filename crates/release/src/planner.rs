@@ -680,6 +680,8 @@ impl Planner {
                 if !state.done {
                     state.lease = true;
                     state.done = true;
+                    // Persisted at once: a crash must not forget a lease it holds.
+                    self.dirty = true;
                     if self.all_done() {
                         self.enter_rollout(Stage::Init);
                     }

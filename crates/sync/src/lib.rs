@@ -1,1 +1,723 @@
-//! The sync differ (in progress).
+//! The sync differ: from one snapshot per cluster to the authoritative
+//! release of every service and the actions that bring each cluster to it
+//! (`../shared/spec/releases.md`, "Sync").
+//!
+//! Releases are stored in the clusters themselves, and every cluster keeps
+//! the manifests every other cluster got for the same release (the peer
+//! copies live inside each [`Release`] record: its `spec.manifests` has one
+//! entry per cluster). So from the clusters that answer, sync can tell which
+//! release of a service is authoritative — the highest-numbered one that
+//! reached the balancing stage anywhere, tombstones included — and rebuild a
+//! cluster that is stale, lost everything, or still runs a deleted service.
+//!
+//! The differ ([`plan`]) is pure and works service by service:
+//! 1. a lease held (and not expired) in any cluster means a release is in
+//!    flight: the service is left alone ([`Outcome::InFlight`]);
+//! 2. the copies of each release number are compared; copies that disagree
+//!    stop everything for the service ([`Outcome::Conflict`]);
+//! 3. the copies are merged (manifests of every cluster, the most advanced
+//!    status) and the authoritative release chosen;
+//! 4. the desired live state of each cluster follows from it: the serving
+//!    version at 100%, or a canary's two versions at the canary's weight, or
+//!    nothing at all for a tombstone;
+//! 5. if a cluster needs objects that no copy holds, nothing is done and the
+//!    gap is reported ([`Outcome::Incomplete`]);
+//! 6. otherwise the actions per cluster: write the missing or stale records
+//!    (history up to [`Options::history`]), apply missing versions and wait
+//!    for them, set traffic, delete versions that should not run.
+//!
+//! **Invariant (tested as a property):** performing the actions and running
+//! sync again gives no actions.
+//!
+//! **Architecture Invariant:** pure; no I/O, no clock (lease expiry is
+//! decided by the adapter and comes in as [`Lease::expired`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use release::{Object, ObjectRef, Release, ReleaseKind, Step, Version};
+use serde::{Deserialize, Serialize};
+
+/// What one cluster holds, as read by the adapter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The cluster's name.
+    pub cluster: String,
+    /// Whether it answered. An unreachable cluster is neither read nor changed.
+    pub reachable: bool,
+    /// Every `Release` record stored in the cluster (with the peer copies of
+    /// the manifests inside), any service, any order.
+    pub records: Vec<Release>,
+    /// What runs, per service.
+    pub live: BTreeMap<String, LiveService>,
+}
+
+/// What runs of one service in one cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveService {
+    /// Versions whose objects exist (by their version label).
+    pub versions: BTreeSet<Version>,
+    /// How traffic is split, if the balancing objects exist.
+    pub traffic: Option<Traffic>,
+    /// The service's lease in this cluster, if any.
+    pub lease: Option<Lease>,
+}
+
+impl LiveService {
+    fn is_empty(&self) -> bool {
+        self.versions.is_empty() && self.traffic.is_none()
+    }
+}
+
+/// A traffic split: `weight`% to `version`, the rest to `stable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Traffic {
+    /// The version receiving `weight`%.
+    pub version: Version,
+    /// Percent.
+    pub weight: u8,
+    /// The version receiving the rest (`None` at 100%).
+    pub stable: Option<Version>,
+}
+
+impl Traffic {
+    /// All traffic to one version.
+    pub fn all(version: Version) -> Traffic {
+        Traffic {
+            version,
+            weight: 100,
+            stable: None,
+        }
+    }
+
+    /// The same split written one way only (100% has no stable version).
+    pub fn normalised(self) -> Traffic {
+        if self.weight >= 100 {
+            Traffic::all(self.version)
+        } else {
+            self
+        }
+    }
+}
+
+impl fmt::Display for Traffic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.stable {
+            Some(stable) if self.weight < 100 => {
+                write!(f, "{}% {}, rest {}", self.weight, self.version, stable)
+            }
+            _ => write!(f, "100% {}", self.version),
+        }
+    }
+}
+
+/// A lease as seen in a cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// `<svc>-v<N>` of the release holding it.
+    pub holder: String,
+    /// Its time to live ran out (decided by the adapter, which has the clock).
+    pub expired: bool,
+}
+
+/// Knobs of sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Options {
+    /// How many releases per service are kept (and rebuilt) in each cluster.
+    pub history: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { history: 20 }
+    }
+}
+
+/// One thing the adapter must do in one cluster. Actions of one cluster run
+/// in the order given; clusters may run in parallel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "action")]
+pub enum SyncAction {
+    /// Create or replace the `Release` record (with its manifests ConfigMaps).
+    WriteRecord {
+        /// Cluster.
+        cluster: String,
+        /// The merged record.
+        release: Box<Release>,
+    },
+    /// Server-side apply the objects of `version` (init and application stages).
+    Apply {
+        /// Cluster.
+        cluster: String,
+        /// Version.
+        version: Version,
+        /// Objects.
+        objects: Vec<Object>,
+    },
+    /// Wait until the application objects of `version` are ready; stop this
+    /// cluster's remaining actions if they fail (traffic never goes to a
+    /// version that is not ready).
+    WaitReady {
+        /// Cluster.
+        cluster: String,
+        /// Version.
+        version: Version,
+        /// Objects awaited.
+        objects: Vec<ObjectRef>,
+    },
+    /// Apply the balancing objects with the balancer's field manager and set
+    /// the split.
+    SwitchTraffic {
+        /// Cluster.
+        cluster: String,
+        /// The split.
+        traffic: Traffic,
+        /// Balancing objects of the authoritative release for this cluster.
+        objects: Vec<Object>,
+    },
+    /// Delete every object of `version`.
+    Delete {
+        /// Cluster.
+        cluster: String,
+        /// Version.
+        version: Version,
+    },
+    /// The service is deleted (tombstone): delete all its objects, shared
+    /// ones (Service, routes) included.
+    DeleteService {
+        /// Cluster.
+        cluster: String,
+    },
+}
+
+impl SyncAction {
+    /// The cluster the action is for.
+    pub fn cluster(&self) -> &str {
+        match self {
+            SyncAction::WriteRecord { cluster, .. }
+            | SyncAction::Apply { cluster, .. }
+            | SyncAction::WaitReady { cluster, .. }
+            | SyncAction::SwitchTraffic { cluster, .. }
+            | SyncAction::Delete { cluster, .. }
+            | SyncAction::DeleteService { cluster } => cluster,
+        }
+    }
+}
+
+impl fmt::Display for SyncAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncAction::WriteRecord { cluster, release } => write!(
+                f,
+                "{cluster}: write record {} ({} {}, {})",
+                release.spec.number,
+                release.spec.kind,
+                release.status.phase,
+                manifest_clusters(release)
+            ),
+            SyncAction::Apply {
+                cluster,
+                version,
+                objects,
+            } => write!(f, "{cluster}: apply {version} ({} objects)", objects.len()),
+            SyncAction::WaitReady {
+                cluster,
+                version,
+                objects,
+            } => write!(f, "{cluster}: wait for {version} ({} objects)", objects.len()),
+            SyncAction::SwitchTraffic {
+                cluster, traffic, ..
+            } => write!(f, "{cluster}: traffic {traffic}"),
+            SyncAction::Delete { cluster, version } => write!(f, "{cluster}: delete {version}"),
+            SyncAction::DeleteService { cluster } => write!(f, "{cluster}: delete the service"),
+        }
+    }
+}
+
+fn manifest_clusters(release: &Release) -> String {
+    let names: Vec<&str> = release.spec.manifests.keys().map(String::as_str).collect();
+    format!("manifests for [{}]", names.join(", "))
+}
+
+/// What sync decided for one service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "outcome")]
+pub enum Outcome {
+    /// Every reachable cluster already matches the authoritative release.
+    InSync,
+    /// These actions bring the clusters to the authoritative release.
+    Repair {
+        /// In order per cluster.
+        actions: Vec<SyncAction>,
+    },
+    /// A release is in flight (its lease is held): left alone.
+    InFlight {
+        /// The lease holder.
+        holder: String,
+        /// Where the lease was seen.
+        cluster: String,
+    },
+    /// Copies of the same release number disagree: nothing is done.
+    Conflict {
+        /// The release number.
+        number: Version,
+        /// Clusters whose copies differ from the first copy.
+        clusters: Vec<String>,
+    },
+    /// A cluster needs objects of `version` that no reachable copy holds:
+    /// nothing is done.
+    Incomplete {
+        /// The version whose manifests are missing.
+        version: Version,
+        /// The clusters lacking them.
+        missing: Vec<String>,
+    },
+    /// Records exist but no release of the service ever reached balancing.
+    NothingCommitted,
+}
+
+/// Sync's answer for one service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServicePlan {
+    /// The authoritative release, when there is one.
+    pub authoritative: Option<Version>,
+    /// What to do.
+    pub outcome: Outcome,
+}
+
+impl ServicePlan {
+    /// The actions to perform (none unless [`Outcome::Repair`]).
+    pub fn actions(&self) -> &[SyncAction] {
+        match &self.outcome {
+            Outcome::Repair { actions } => actions,
+            _ => &[],
+        }
+    }
+}
+
+/// Sync's answer for the environment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Per service, in name order.
+    pub services: BTreeMap<String, ServicePlan>,
+    /// Clusters that did not answer and were left out.
+    pub unreachable: Vec<String>,
+}
+
+impl Plan {
+    /// Every action of every service, service by service.
+    pub fn actions(&self) -> impl Iterator<Item = &SyncAction> {
+        self.services.values().flat_map(|s| s.actions().iter())
+    }
+
+    /// Whether there is nothing to do.
+    pub fn is_idle(&self) -> bool {
+        self.actions().next().is_none()
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.unreachable.is_empty() {
+            writeln!(f, "unreachable: {}", self.unreachable.join(", "))?;
+        }
+        for (service, plan) in &self.services {
+            let authoritative = plan
+                .authoritative
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "-".to_owned());
+            match &plan.outcome {
+                Outcome::InSync => writeln!(f, "{service} {authoritative}: in sync")?,
+                Outcome::Repair { actions } => {
+                    writeln!(f, "{service} {authoritative}: repair")?;
+                    for action in actions {
+                        writeln!(f, "  {action}")?;
+                    }
+                }
+                Outcome::InFlight { holder, cluster } => writeln!(
+                    f,
+                    "{service} {authoritative}: in flight ({holder} holds the lease in {cluster}), left alone"
+                )?,
+                Outcome::Conflict { number, clusters } => writeln!(
+                    f,
+                    "{service} {authoritative}: copies of {number} disagree in {}, nothing done",
+                    clusters.join(", ")
+                )?,
+                Outcome::Incomplete { version, missing } => writeln!(
+                    f,
+                    "{service} {authoritative}: no copy holds the manifests of {version} for {}, nothing done",
+                    missing.join(", ")
+                )?,
+                Outcome::NothingCommitted => {
+                    writeln!(f, "{service}: no release reached balancing, nothing done")?
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The desired live state of a service in every cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    /// Versions that should have objects.
+    pub versions: BTreeSet<Version>,
+    /// The split (`None`: no balancing objects, the service is deleted).
+    pub traffic: Option<Traffic>,
+}
+
+impl Desired {
+    /// What a committed release asks for: nothing for a tombstone, a canary's
+    /// two versions at its weight while it runs, else its serving version at 100%.
+    pub fn of(release: &Release) -> Desired {
+        if release.spec.kind == ReleaseKind::Delete {
+            return Desired {
+                versions: BTreeSet::new(),
+                traffic: None,
+            };
+        }
+        let serving = release.spec.serving();
+        let status = &release.status;
+        let canary_running = !status.point_of_no_return
+            && !status.phase.is_finished()
+            && matches!(status.step, Step::CanaryHold | Step::Switching { .. });
+        match (canary_running, release.spec.previous) {
+            (true, Some(stable)) if status.weight < 100 => Desired {
+                versions: [serving, stable].into_iter().collect(),
+                traffic: Some(Traffic {
+                    version: serving,
+                    weight: status.weight,
+                    stable: Some(stable),
+                }),
+            },
+            _ => Desired {
+                versions: [serving].into_iter().collect(),
+                traffic: Some(Traffic::all(serving)),
+            },
+        }
+    }
+}
+
+/// Plans sync for every service found in any reachable snapshot.
+pub fn plan(snapshots: &[Snapshot], options: &Options) -> Plan {
+    let reachable: Vec<&Snapshot> = snapshots.iter().filter(|s| s.reachable).collect();
+    let unreachable = snapshots
+        .iter()
+        .filter(|s| !s.reachable)
+        .map(|s| s.cluster.clone())
+        .collect();
+
+    // Index every record and live entry by service (one pass over the input).
+    let mut by_service: BTreeMap<&str, ServiceInput<'_>> = BTreeMap::new();
+    for (index, snapshot) in reachable.iter().enumerate() {
+        for record in &snapshot.records {
+            by_service
+                .entry(record.spec.service.as_str())
+                .or_insert_with(|| ServiceInput::new(reachable.len()))
+                .records[index]
+                .push(record);
+        }
+        for (service, live) in &snapshot.live {
+            by_service
+                .entry(service.as_str())
+                .or_insert_with(|| ServiceInput::new(reachable.len()))
+                .live[index] = Some(live);
+        }
+    }
+
+    let services = by_service
+        .into_iter()
+        .map(|(service, input)| (service.to_owned(), plan_service(&reachable, &input, options)))
+        .collect();
+    Plan {
+        services,
+        unreachable,
+    }
+}
+
+/// One service's records and live state, per reachable cluster (by index).
+struct ServiceInput<'a> {
+    records: Vec<Vec<&'a Release>>,
+    live: Vec<Option<&'a LiveService>>,
+}
+
+impl<'a> ServiceInput<'a> {
+    fn new(clusters: usize) -> Self {
+        ServiceInput {
+            records: vec![Vec::new(); clusters],
+            live: vec![None; clusters],
+        }
+    }
+}
+
+/// How far a copy's status got; the most advanced copy wins the merge.
+fn rank(release: &Release) -> (u8, bool, Option<release::Stage>) {
+    let phase = match release.status.phase {
+        release::Phase::Pending => 0,
+        release::Phase::Running => 1,
+        _ => 2,
+    };
+    (
+        phase,
+        release.status.point_of_no_return,
+        release.status.reached,
+    )
+}
+
+/// Copies describe the same release when everything but the status and the
+/// set of clusters whose manifests they carry is equal, and the manifests
+/// they both carry are equal.
+fn same_release(a: &Release, b: &Release) -> bool {
+    let (sa, sb) = (&a.spec, &b.spec);
+    sa.service == sb.service
+        && sa.environment == sb.environment
+        && sa.number == sb.number
+        && sa.kind == sb.kind
+        && sa.strategy == sb.strategy
+        && sa.image == sb.image
+        && sa.app_toml == sb.app_toml
+        && sa.platform_version == sb.platform_version
+        && sa.clusters == sb.clusters
+        && sa.releaser == sb.releaser
+        && sa.time == sb.time
+        && sa.commit == sb.commit
+        && sa.linked_tasks == sb.linked_tasks
+        && sa.previous == sb.previous
+        && sa.rollback == sb.rollback
+        && sa.options == sb.options
+        && sa
+            .manifests
+            .iter()
+            .all(|(cluster, m)| sb.manifests.get(cluster).is_none_or(|n| n == m))
+}
+
+/// The merge of every reachable copy of one release number.
+struct Merged<'a> {
+    release: std::borrow::Cow<'a, Release>,
+}
+
+fn merge<'a>(copies: &[(usize, &'a Release)]) -> Merged<'a> {
+    let first = copies[0].1;
+    if copies.iter().all(|(_, c)| *c == first) {
+        return Merged {
+            release: std::borrow::Cow::Borrowed(first),
+        };
+    }
+    // Most advanced status; the first such copy in cluster order on ties.
+    let mut best = first;
+    for (_, copy) in copies {
+        if rank(copy) > rank(best) {
+            best = copy;
+        }
+    }
+    let mut merged = best.clone();
+    for (_, copy) in copies {
+        for (cluster, manifests) in &copy.spec.manifests {
+            merged
+                .spec
+                .manifests
+                .entry(cluster.clone())
+                .or_insert_with(|| manifests.clone());
+        }
+    }
+    Merged {
+        release: std::borrow::Cow::Owned(merged),
+    }
+}
+
+fn plan_service(reachable: &[&Snapshot], input: &ServiceInput<'_>, options: &Options) -> ServicePlan {
+    // 1. A release in flight is left alone.
+    for (index, live) in input.live.iter().enumerate() {
+        if let Some(Lease {
+            holder,
+            expired: false,
+        }) = live.and_then(|l| l.lease.as_ref())
+        {
+            return ServicePlan {
+                authoritative: None,
+                outcome: Outcome::InFlight {
+                    holder: holder.clone(),
+                    cluster: reachable[index].cluster.clone(),
+                },
+            };
+        }
+    }
+
+    // 2. Group copies by number and check they agree.
+    let mut copies: BTreeMap<Version, Vec<(usize, &Release)>> = BTreeMap::new();
+    for (index, records) in input.records.iter().enumerate() {
+        for record in records {
+            copies
+                .entry(record.spec.number)
+                .or_default()
+                .push((index, record));
+        }
+    }
+    for (number, list) in &copies {
+        let first = list[0].1;
+        let disagree: BTreeSet<String> = list
+            .iter()
+            .filter(|(_, copy)| !same_release(first, copy))
+            .map(|(index, _)| reachable[*index].cluster.clone())
+            .collect();
+        if !disagree.is_empty() {
+            let mut clusters = vec![reachable[list[0].0].cluster.clone()];
+            clusters.extend(disagree);
+            return ServicePlan {
+                authoritative: None,
+                outcome: Outcome::Conflict {
+                    number: *number,
+                    clusters,
+                },
+            };
+        }
+    }
+
+    // 3. Merge and choose the authoritative release.
+    let merged: BTreeMap<Version, Merged<'_>> = copies
+        .iter()
+        .map(|(number, list)| (*number, merge(list)))
+        .collect();
+    let Some(authoritative) = merged
+        .values()
+        .rev()
+        .map(|m| m.release.as_ref())
+        .find(|r| r.committed())
+    else {
+        return ServicePlan {
+            authoritative: None,
+            outcome: if merged.is_empty() && input.live.iter().all(|l| l.is_none_or(LiveService::is_empty)) {
+                Outcome::InSync
+            } else {
+                Outcome::NothingCommitted
+            },
+        };
+    };
+    let number = authoritative.spec.number;
+    let desired = Desired::of(authoritative);
+
+    // 4./5. Check that every cluster that needs objects can get them.
+    let empty = LiveService::default();
+    let mut missing: BTreeMap<Version, Vec<String>> = BTreeMap::new();
+    for (index, snapshot) in reachable.iter().enumerate() {
+        let live = input.live[index].unwrap_or(&empty);
+        for version in desired.versions.difference(&live.versions) {
+            if manifests_for(&merged, authoritative, *version, &snapshot.cluster).is_none() {
+                missing
+                    .entry(*version)
+                    .or_default()
+                    .push(snapshot.cluster.clone());
+            }
+        }
+    }
+    if let Some((version, clusters)) = missing.into_iter().next() {
+        return ServicePlan {
+            authoritative: Some(number),
+            outcome: Outcome::Incomplete {
+                version,
+                missing: clusters,
+            },
+        };
+    }
+
+    // 6. The actions.
+    let kept: Vec<&Release> = merged
+        .values()
+        .rev()
+        .take(options.history.max(1))
+        .map(|m| m.release.as_ref())
+        .collect();
+    let mut actions = Vec::new();
+    for (index, snapshot) in reachable.iter().enumerate() {
+        let cluster = &snapshot.cluster;
+        for record in kept.iter().rev() {
+            let own = input.records[index]
+                .iter()
+                .find(|r| r.spec.number == record.spec.number);
+            if own != Some(record) {
+                actions.push(SyncAction::WriteRecord {
+                    cluster: cluster.clone(),
+                    release: Box::new((*record).clone()),
+                });
+            }
+        }
+        let live = input.live[index].unwrap_or(&empty);
+        let Some(traffic) = desired.traffic else {
+            if !live.is_empty() {
+                actions.push(SyncAction::DeleteService {
+                    cluster: cluster.clone(),
+                });
+            }
+            continue;
+        };
+        for version in desired.versions.difference(&live.versions) {
+            if let Some(manifests) = manifests_for(&merged, authoritative, *version, cluster) {
+                let mut objects = manifests.init.clone();
+                objects.extend(manifests.application.iter().cloned());
+                let awaited = manifests
+                    .application
+                    .iter()
+                    .map(|o| o.reference.clone())
+                    .collect();
+                actions.push(SyncAction::Apply {
+                    cluster: cluster.clone(),
+                    version: *version,
+                    objects,
+                });
+                actions.push(SyncAction::WaitReady {
+                    cluster: cluster.clone(),
+                    version: *version,
+                    objects: awaited,
+                });
+            }
+        }
+        if live.traffic.map(Traffic::normalised) != Some(traffic.normalised()) {
+            actions.push(SyncAction::SwitchTraffic {
+                cluster: cluster.clone(),
+                traffic,
+                objects: authoritative
+                    .spec
+                    .objects(cluster, release::Stage::Balancing)
+                    .to_vec(),
+            });
+        }
+        for version in live.versions.iter().rev().filter(|v| !desired.versions.contains(v)) {
+            actions.push(SyncAction::Delete {
+                cluster: cluster.clone(),
+                version: *version,
+            });
+        }
+    }
+    ServicePlan {
+        authoritative: Some(number),
+        outcome: if actions.is_empty() {
+            Outcome::InSync
+        } else {
+            Outcome::Repair { actions }
+        },
+    }
+}
+
+/// The manifests that create `version` in `cluster`: those of the release
+/// with that number, or the authoritative release's when it serves that
+/// version (a traffic-only rollback keeps a copy of its target's objects).
+fn manifests_for<'a>(
+    merged: &'a BTreeMap<Version, Merged<'_>>,
+    authoritative: &'a Release,
+    version: Version,
+    cluster: &str,
+) -> Option<&'a release::Manifests> {
+    let own = merged
+        .get(&version)
+        .map(|m| m.release.as_ref())
+        .filter(|r| r.spec.applies_objects())
+        .and_then(|r| r.spec.manifests.get(cluster));
+    own.or_else(|| {
+        (authoritative.spec.serving() == version)
+            .then(|| authoritative.spec.manifests.get(cluster))
+            .flatten()
+    })
+}
+
+#[cfg(test)]
+mod tests;
