@@ -454,8 +454,9 @@ impl<'a> Checker<'a> {
                 }
                 "keys" => {
                     if let Some(items) = self.string_array(&entry.node, &p) {
-                        for (key, n) in items {
-                            self.posix_name(key, &p, n.span.clone(), "secret name");
+                        for (i, (key, n)) in items.into_iter().enumerate() {
+                            let ip = format!("{p}[{i}]");
+                            self.posix_name(key, &ip, n.span.clone(), "secret name");
                         }
                     }
                 }

@@ -281,8 +281,9 @@ impl MergedCheck<'_, '_> {
         let Some(table) = node.as_table() else {
             return;
         };
-        for key in ["min", "max", "cpu_percent"] {
-            self.require(node, table, "autoscale", key, None);
+        for (key, example) in [("min", 2), ("max", 10), ("cpu_percent", 70)] {
+            let hint = format!("add `{key} = {example}`: autoscaling needs `min`, `max` and `cpu_percent`");
+            self.require(node, table, "autoscale", key, Some(hint));
         }
         let min = table.get("min");
         let max = table.get("max");
@@ -314,13 +315,14 @@ impl MergedCheck<'_, '_> {
         if let Some(deps) = root.get("dependencies").and_then(Node::as_table) {
             for entry in &deps.entries {
                 if entry.key == service {
+                    let table = file_path(entry.node.layer, self.envs, &join("dependencies", &entry.key));
                     self.push(
                         DiagnosticKind::SelfDependency,
                         entry.node.layer,
                         &join("dependencies", &entry.key),
                         Some(entry.key_span.clone()),
                         format!("service `{service}` depends on itself"),
-                        Some(format!("remove `[dependencies.{service}]`")),
+                        Some(format!("remove `[{table}]`")),
                     );
                 }
             }
