@@ -22,6 +22,7 @@ mod build;
 mod explain;
 mod gateway;
 mod output;
+pub mod pipeline;
 mod policy;
 
 use app_toml::{Resolved, Strategy};
