@@ -53,6 +53,11 @@ fn remove_path(table: &mut Table, path: &[String]) {
         [first, rest @ ..] => {
             if let Some(Node { value: Value::Table(t), .. }) = table.get_mut(first) {
                 remove_path(t, rest);
+                // A table emptied by `unset` is gone, not an empty leaf
+                // (it would otherwise show up in the origins).
+                if t.is_empty() {
+                    table.remove(first);
+                }
             }
         }
     }
