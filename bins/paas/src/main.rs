@@ -1,3 +1,71 @@
-//! The `paas` command (being written: see issue 2).
+//! The `paas` command: one command for the whole life of a service
+//! (`../shared/spec/cli.md`). Data goes to stdout, messages to stderr.
+//!
+//! Exit codes: 0 success, 1 the operation failed (validation errors, policy,
+//! a failed rollout, a diff with changes), 2 usage or configuration errors,
+//! 3 cluster unreachable.
 
-fn main() {}
+mod cli;
+mod clock;
+mod gitinfo;
+mod render;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// A failure of a command: what to print (already formatted) and the exit code.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    /// Exit code (see the module docs).
+    pub(crate) code: u8,
+    /// The message for stderr.
+    pub(crate) message: String,
+}
+
+impl Failure {
+    /// Exit 1: the operation failed.
+    pub(crate) fn failed(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 1,
+            message: message.into(),
+        }
+    }
+
+    /// Exit 2: usage or configuration error.
+    pub(crate) fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let color = args.global.color();
+    let result = match &args.command {
+        cli::Command::Render(r) => render::render(&args.global, r, color),
+        cli::Command::Schema(s) => render::schema(s),
+        cli::Command::Completions { shell } => {
+            let mut cmd = <cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "paas", &mut std::io::stdout());
+            Ok(String::new())
+        }
+    };
+    match result {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`paas render | head`) is not an error worth a panic.
+            let _ = stdout.write_all(out.as_bytes());
+            let _ = stdout.flush();
+            ExitCode::SUCCESS
+        }
+        Err(f) => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "{}", f.message.trim_end());
+            ExitCode::from(f.code)
+        }
+    }
+}

@@ -115,10 +115,24 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The app.toml origin of `path`; for a table (`dependencies.summer`),
+    /// the origin of its first key when the table itself has none.
     fn app_source(&self, path: &str) -> Source {
+        let origin = match self.resolved.origins.get(path) {
+            Some(o) => o.clone(),
+            None => {
+                let prefix = format!("{path}.");
+                self.resolved
+                    .origins
+                    .range(prefix.clone()..)
+                    .next()
+                    .filter(|(k, _)| k.starts_with(&prefix))
+                    .map_or(app_toml::Origin::Default, |(_, o)| o.clone())
+            }
+        };
         Source::App {
             path: path.to_owned(),
-            origin: self.resolved.origin(path),
+            origin,
         }
     }
 
@@ -980,7 +994,7 @@ impl<'a> Builder<'a> {
             }
         }
 
-        let env = self.env_vars(w);
+        let env = self.env_vars(object);
         let resources = self.resources(w.size, object, "app");
         let (liveness, readiness, startup) = if w.batch {
             (None, None, None)
@@ -1281,8 +1295,7 @@ impl<'a> Builder<'a> {
         )
     }
 
-    fn env_vars(&mut self, w: &Workload<'_>) -> Vec<EnvVar> {
-        let object = format!("Deployment/{}", w.name);
+    fn env_vars(&mut self, object: &str) -> Vec<EnvVar> {
         let var = |name: &str, value: String| EnvVar {
             name: name.to_owned(),
             value: Some(value),
@@ -1314,7 +1327,7 @@ impl<'a> Builder<'a> {
                 }
             };
             let source = self.app_source(&format!("dependencies.{dep}"));
-            self.explain(&object, &format!("env.{name}"), &url, source);
+            self.explain(object, &format!("env.{name}"), &url, source);
             env.push(var(&name, url));
             if let Some(ms) = d.timeout_ms {
                 env.push(var(
@@ -1371,7 +1384,7 @@ impl<'a> Builder<'a> {
             }
             for (name, value) in vars {
                 let source = self.app_source(&format!("databases.{db}.engine"));
-                self.explain(&object, &format!("env.{name}"), &value, source);
+                self.explain(object, &format!("env.{name}"), &value, source);
                 env.push(var(&name, value));
             }
         }

@@ -1,0 +1,157 @@
+//! Command-line arguments (clap derive). The option names are a contract.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// paas: render, deploy, roll back and sync services described by app.toml.
+#[derive(Debug, Parser)]
+#[command(name = "paas", version, about)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// Path of the service's app.toml.
+    #[arg(long, global = true, default_value = "app.toml", value_name = "PATH")]
+    pub(crate) app: PathBuf,
+    /// Platform config (default: the built-in one).
+    #[arg(long, global = true, env = "PAAS_PLATFORM", value_name = "PATH")]
+    pub(crate) platform: Option<PathBuf>,
+    /// Service name when app.toml has no `name` (default: the app.toml's directory name).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) service: Option<String>,
+    /// Output format of data on stdout.
+    #[arg(short = 'o', long = "output", global = true, value_enum)]
+    pub(crate) output: Option<Output>,
+    /// When to use colors on stderr (`NO_COLOR` is honoured).
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub(crate) color: ColorChoice,
+    /// Answer yes to confirmations.
+    #[arg(short = 'y', long, global = true)]
+    pub(crate) yes: bool,
+    /// More messages on stderr.
+    #[arg(short = 'v', long, global = true)]
+    pub(crate) verbose: bool,
+}
+
+impl Global {
+    /// Whether to color stderr: `--color`, then `NO_COLOR`, then whether stderr is a terminal.
+    pub(crate) fn color(&self) -> bool {
+        use std::io::IsTerminal;
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stderr().is_terminal()
+            }
+        }
+    }
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    /// Human text (tables).
+    Text,
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    /// Color when stderr is a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always color.
+    Always,
+    /// Never color.
+    Never,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Print the Kubernetes manifests of the service for one environment and cluster.
+    Render(RenderArgs),
+    /// Print a JSON Schema.
+    Schema(SchemaArgs),
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `paas render`.
+#[derive(Debug, Args)]
+pub(crate) struct RenderArgs {
+    /// Environment (`prod`, `staging`, `dev`, `local`, ...).
+    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    pub(crate) env: String,
+    /// Cluster (default: the environment's first cluster).
+    #[arg(long, value_name = "C")]
+    pub(crate) cluster: Option<String>,
+    /// Release version, `vN` (default `v1`).
+    #[arg(long, value_name = "vN", default_value = "v1", value_parser = parse_version)]
+    pub(crate) version: u32,
+    /// Image tag (default: the short commit hash of the repository holding app.toml, else `dev`).
+    #[arg(long, value_name = "T")]
+    pub(crate) image_tag: Option<String>,
+    /// Rollout strategy (default: the app's `[deploy] strategy`).
+    #[arg(long, value_name = "S", value_parser = parse_strategy)]
+    pub(crate) strategy: Option<app_toml::Strategy>,
+    /// Show, for each configured value, where it came from, instead of the manifests.
+    #[arg(long)]
+    pub(crate) explain: bool,
+}
+
+/// `paas schema`.
+#[derive(Debug, Args)]
+pub(crate) struct SchemaArgs {
+    /// Which schema.
+    #[arg(value_enum)]
+    pub(crate) which: SchemaKind,
+}
+
+/// Schemas `paas schema` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SchemaKind {
+    /// The app.toml format.
+    AppToml,
+}
+
+fn parse_version(s: &str) -> Result<u32, String> {
+    let digits = s.strip_prefix('v').unwrap_or(s);
+    match digits.parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a release version; expected `v1`, `v2`, ..."
+        )),
+    }
+}
+
+fn parse_strategy(s: &str) -> Result<app_toml::Strategy, String> {
+    app_toml::Strategy::ALL
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| {
+            format!("unknown strategy `{s}`; expected one of simple, rolling, canary, blue-green")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_definition_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}

@@ -1,0 +1,126 @@
+//! Snapshot tests: every fixture in `fixtures/app-toml/ok/` rendered in every
+//! environment of the built-in platform config, plus variants (strategies,
+//! gateway balancing, canary weights) on one fixture.
+
+use std::path::Path;
+
+use app_toml::{Date, Strategy};
+use manifests::pipeline::{Request, render_source};
+use platform_config::Platform;
+
+const TODAY: Date = Date { year: 2026, month: 11, day: 23 };
+const ENVS: [&str; 4] = ["prod", "staging", "dev", "local"];
+
+fn fixtures() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/app-toml/ok")
+}
+
+fn request(file: &str, env: &str) -> Request {
+    Request {
+        file_name: file.to_owned(),
+        service: Some("fallback-name".into()),
+        environment: env.to_owned(),
+        cluster: None,
+        version: 3,
+        image_tag: "0123abc".into(),
+        strategy: None,
+        previous_version: Some(2),
+        canary_weight: None,
+        explain: false,
+        today: TODAY,
+    }
+}
+
+fn render(path: &Path, platform: &Platform, request: &Request) -> String {
+    let source = std::fs::read(path).unwrap();
+    match render_source(&source, platform, request) {
+        Ok(r) => r.to_yaml().unwrap(),
+        Err(e) => format!("error: {e}\n"),
+    }
+}
+
+#[test]
+fn every_fixture_in_every_environment() {
+    let platform = Platform::builtin();
+    let mut paths: Vec<_> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 2, "no fixtures found");
+    for path in paths {
+        let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        for env in ENVS {
+            let yaml = render(&path, &platform, &request(&name, env));
+            assert!(!yaml.starts_with("error:"), "{name} in {env}: {yaml}");
+            insta::assert_snapshot!(format!("{name}@{env}"), yaml);
+        }
+    }
+}
+
+#[test]
+fn strategies_and_balancing_variants() {
+    let mut platform = Platform::builtin();
+    let path = fixtures().join("wordcounter.toml");
+    let mut cases = Vec::new();
+    for strategy in Strategy::ALL {
+        let mut r = request("wordcounter", "staging");
+        r.strategy = Some(strategy);
+        cases.push((format!("selector-{strategy}"), r));
+    }
+    let mut canary = request("wordcounter", "staging");
+    canary.strategy = Some(Strategy::Canary);
+    canary.canary_weight = Some(25);
+    cases.push(("selector-canary-25".into(), canary.clone()));
+    for (name, r) in cases {
+        insta::assert_snapshot!(name, balancing_only(&render(&path, &platform, &r)));
+    }
+    platform.balancing = platform_config::Balancing::GatewayApi;
+    insta::assert_snapshot!("gateway-canary-25", balancing_only(&render(&path, &platform, &canary)));
+}
+
+/// The documents of the balancing stage and the application stage's object
+/// names: what strategies change.
+fn balancing_only(yaml: &str) -> String {
+    let mut out = String::new();
+    for doc in yaml.split("---\n").filter(|d| !d.is_empty()) {
+        let kind = doc.lines().find_map(|l| l.strip_prefix("kind: ")).unwrap_or("?");
+        let name = doc
+            .lines()
+            .find_map(|l| l.strip_prefix("  name: "))
+            .unwrap_or("?");
+        if matches!(kind, "Service" | "HTTPRoute" | "Ingress") {
+            out.push_str("---\n");
+            out.push_str(doc);
+        } else {
+            out.push_str(&format!("# {kind}/{name}\n"));
+        }
+    }
+    out
+}
+
+#[test]
+fn errors_are_reported_not_rendered() {
+    let platform = Platform::builtin();
+    let cases = [
+        ("replicas = 1\n[engine]\nname = \"golang\"\n", "prod", "policy: envs.prod.replicas: `prod` needs at least 2 replicas, this service has 1"),
+        ("replicas = 2\n[engine]\nname = \"generic\"\nimage = \"docker.io/x/y\"\n", "prod", "policy: secrets.vault: engine `generic` runs the image's own entrypoint"),
+        ("replicas = 2\n[engine]\nname = \"golang\"\n", "moon", "unknown environment `moon`"),
+    ];
+    for (source, env, expected) in cases {
+        let err = render_source(source.as_bytes(), &platform, &request("x", env)).unwrap_err().to_string();
+        assert!(err.contains(expected), "{err}");
+    }
+}
+
+#[test]
+fn explain_covers_app_environment_engine_and_size() {
+    let platform = Platform::builtin();
+    let source = std::fs::read(fixtures().join("wordcounter.toml")).unwrap();
+    let mut r = request("wordcounter", "prod");
+    r.explain = true;
+    let rendered = render_source(&source, &platform, &r).unwrap();
+    let text: Vec<String> = rendered.explanations.iter().map(ToString::to_string).collect();
+    insta::assert_snapshot!(text.join("\n"));
+}
