@@ -1,0 +1,28 @@
+//! Cases found by the properties (or written by hand in the same form):
+//! each is a scenario as the property printed it.
+
+use app_toml::Strategy;
+use release::Reason;
+
+use crate::sim::{Command, Fault, Scenario, simulate};
+
+/// Runs a scenario in the simulator and fails with the full report.
+pub fn check_scenario(scenario: Scenario) {
+    let report = simulate(&scenario);
+    assert!(report.violations.is_empty(), "{}", report.render());
+}
+
+#[test]
+fn canary_abort_while_holding_returns_traffic_and_deletes_the_canary() {
+    check_scenario(Scenario { strategy: Strategy::Canary, clusters: 2, manual: false, previous: true, traffic_only: false, lease_held: false, deadline_early: false, faults: vec![Fault::None, Fault::None], commands: vec![(30, Command::Abort)], abort_at_gate: true, crashes: vec![], order: vec![0] });
+}
+
+#[test]
+fn rolling_failure_restores_the_previous_version() {
+    check_scenario(Scenario { strategy: Strategy::Rolling, clusters: 3, manual: false, previous: true, traffic_only: false, lease_held: false, deadline_early: false, faults: vec![Fault::None, Fault::FailRollout(Reason::CrashLoopBackOff), Fault::None], commands: vec![], abort_at_gate: false, crashes: vec![5], order: vec![2, 1] });
+}
+
+#[test]
+fn cluster_lost_after_the_switch_is_reported_lagging() {
+    check_scenario(Scenario { strategy: Strategy::Simple, clusters: 3, manual: true, previous: true, traffic_only: false, lease_held: false, deadline_early: false, faults: vec![Fault::None, Fault::DownAfterSwitch { returns: false }, Fault::None], commands: vec![(40, Command::SetWeight(30))], abort_at_gate: false, crashes: vec![12, 30], order: vec![7, 3, 1] });
+}

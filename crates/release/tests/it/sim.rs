@@ -1,0 +1,996 @@
+//! A simulator of N clusters that performs the planner's actions under a
+//! fault schedule and feeds the resulting events back, in an order chosen by
+//! the schedule. It checks the five invariants of the spec on every step of
+//! every trace and compares the outcome with a naive reference model.
+//!
+//! A failing schedule prints itself as Rust code (its `Debug` is a
+//! `Scenario { .. }` expression), so it can be pasted into
+//! `regressions.rs` as `check_scenario(..)`; the report also prints the
+//! delivered events as a `vec![..]` for [`replay`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use app_toml::Strategy;
+use release::{
+    Action, Event, ObjectRef, Phase, Reason, Release, Stage, Step, Timer, Timestamp, Version, step,
+};
+
+use crate::fixtures;
+
+/// What goes wrong in one cluster.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Nothing.
+    None,
+    /// The new version's objects fail in this cluster with this reason.
+    FailRollout(Reason),
+    /// The cluster stops answering when the application stage reaches it;
+    /// `returns`: it answers again before any deadline.
+    DownBeforeSwitch {
+        /// Comes back.
+        returns: bool,
+    },
+    /// The cluster stops answering when the switch to 100% reaches it.
+    DownAfterSwitch {
+        /// Comes back.
+        returns: bool,
+    },
+    /// The new version's pods start failing once a canary weight (below
+    /// 100%) reaches this cluster; without canary weights nothing happens.
+    FailUnderCanary(Reason),
+}
+
+/// A command a person gives after `after` delivered events.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `abort`.
+    Abort,
+    /// `promote`.
+    Promote,
+    /// `canary -p`.
+    SetWeight(u8),
+}
+
+/// One simulated rollout: the release, the faults and the event order.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Scenario {
+    /// Strategy.
+    pub strategy: Strategy,
+    /// Number of clusters (1..=3).
+    pub clusters: usize,
+    /// `--manual`.
+    pub manual: bool,
+    /// A version serves already (v5; the release is v6).
+    pub previous: bool,
+    /// A traffic-only rollback to v4, which still runs beside v5.
+    pub traffic_only: bool,
+    /// Another release holds the lease in the first cluster.
+    pub lease_held: bool,
+    /// The application stage's deadline fires before anything is ready.
+    pub deadline_early: bool,
+    /// One fault per cluster.
+    pub faults: Vec<Fault>,
+    /// Commands and when they are given (after that many events).
+    pub commands: Vec<(u16, Command)>,
+    /// At the first gate, abort instead of promote.
+    pub abort_at_gate: bool,
+    /// The deployer crashes after these many delivered events, and resumes
+    /// from the status it last wrote.
+    pub crashes: Vec<u16>,
+    /// Which queued event is delivered next (cycled).
+    pub order: Vec<u16>,
+}
+
+impl fmt::Debug for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::None => write!(f, "Fault::None"),
+            Fault::FailRollout(reason) => write!(f, "Fault::FailRollout({})", reason_code(reason)),
+            Fault::DownBeforeSwitch { returns } => {
+                write!(f, "Fault::DownBeforeSwitch {{ returns: {returns} }}")
+            }
+            Fault::DownAfterSwitch { returns } => {
+                write!(f, "Fault::DownAfterSwitch {{ returns: {returns} }}")
+            }
+            Fault::FailUnderCanary(reason) => {
+                write!(f, "Fault::FailUnderCanary({})", reason_code(reason))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Abort => write!(f, "Command::Abort"),
+            Command::Promote => write!(f, "Command::Promote"),
+            Command::SetWeight(w) => write!(f, "Command::SetWeight({w})"),
+        }
+    }
+}
+
+/// Prints as a Rust expression to paste into a regression test.
+impl fmt::Debug for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let strategy = match self.strategy {
+            Strategy::Simple => "Simple",
+            Strategy::Rolling => "Rolling",
+            Strategy::Canary => "Canary",
+            Strategy::BlueGreen => "BlueGreen",
+        };
+        write!(
+            f,
+            "Scenario {{ strategy: Strategy::{strategy}, clusters: {}, manual: {}, previous: {}, \
+             traffic_only: {}, lease_held: {}, deadline_early: {}, faults: vec!{:?}, \
+             commands: vec!{:?}, abort_at_gate: {}, crashes: vec!{:?}, order: vec!{:?} }}",
+            self.clusters,
+            self.manual,
+            self.previous,
+            self.traffic_only,
+            self.lease_held,
+            self.deadline_early,
+            self.faults,
+            self.commands,
+            self.abort_at_gate,
+            self.crashes,
+            self.order,
+        )
+    }
+}
+
+fn reason_code(reason: &Reason) -> String {
+    match reason {
+        Reason::Other(text) => format!("Reason::Other({text:?}.to_owned())"),
+        other => format!("Reason::{other}"),
+    }
+}
+
+fn s(text: &str) -> String {
+    format!("{text:?}.to_owned()")
+}
+
+fn object_code(o: &ObjectRef) -> String {
+    format!(
+        "ObjectRef::new({:?}, {:?}, {:?}, {:?})",
+        o.api_version,
+        o.kind,
+        o.namespace.as_deref().unwrap_or(""),
+        o.name
+    )
+}
+
+/// One event as a Rust expression.
+pub fn event_code(event: &Event) -> String {
+    match event {
+        Event::Start { at } => format!("Event::Start {{ at: Timestamp({}) }}", s(&at.0)),
+        Event::Promote => "Event::Promote".to_owned(),
+        Event::Abort => "Event::Abort".to_owned(),
+        Event::SetWeight { weight } => format!("Event::SetWeight {{ weight: {weight} }}"),
+        Event::Resume => "Event::Resume".to_owned(),
+        Event::LeaseAcquired { cluster } => {
+            format!("Event::LeaseAcquired {{ cluster: {} }}", s(cluster))
+        }
+        Event::LeaseDenied { cluster, holder } => format!(
+            "Event::LeaseDenied {{ cluster: {}, holder: {} }}",
+            s(cluster),
+            s(holder)
+        ),
+        Event::Applied { cluster, object } => format!(
+            "Event::Applied {{ cluster: {}, object: {} }}",
+            s(cluster),
+            object_code(object)
+        ),
+        Event::Ready { cluster, object } => format!(
+            "Event::Ready {{ cluster: {}, object: {} }}",
+            s(cluster),
+            object_code(object)
+        ),
+        Event::Failed {
+            cluster,
+            object,
+            reason,
+            message,
+        } => format!(
+            "Event::Failed {{ cluster: {}, object: {}, reason: {}, message: {} }}",
+            s(cluster),
+            object
+                .as_ref()
+                .map(|o| format!("Some({})", object_code(o)))
+                .unwrap_or_else(|| "None".to_owned()),
+            reason_code(reason),
+            s(message)
+        ),
+        Event::TrafficSwitched {
+            cluster,
+            version,
+            weight,
+        } => format!(
+            "Event::TrafficSwitched {{ cluster: {}, version: Version({}), weight: {weight} }}",
+            s(cluster),
+            version.0
+        ),
+        Event::Deleted { cluster, version } => format!(
+            "Event::Deleted {{ cluster: {}, version: Version({}) }}",
+            s(cluster),
+            version.0
+        ),
+        Event::Restored { cluster, version } => format!(
+            "Event::Restored {{ cluster: {}, version: Version({}) }}",
+            s(cluster),
+            version.0
+        ),
+        Event::Unreachable { cluster, message } => format!(
+            "Event::Unreachable {{ cluster: {}, message: {} }}",
+            s(cluster),
+            s(message)
+        ),
+        Event::Reachable { cluster } => format!("Event::Reachable {{ cluster: {} }}", s(cluster)),
+        Event::Timeout { timer } => format!(
+            "Event::Timeout {{ timer: Timer {{ kind: TimerKind::{:?}, seq: {} }} }}",
+            timer.kind, timer.seq
+        ),
+    }
+}
+
+/// The delivered events as a `vec![..]` expression.
+pub fn events_code(events: &[Event]) -> String {
+    let mut out = String::from("vec![\n");
+    for event in events {
+        out.push_str("    ");
+        out.push_str(&event_code(event));
+        out.push_str(",\n");
+    }
+    out.push(']');
+    out
+}
+
+/// What the reference model expects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// The new version serves on every reachable cluster; these lag.
+    Forward {
+        /// Clusters left behind (down for good after the switch).
+        lagging: BTreeSet<String>,
+    },
+    /// The old version serves everywhere; the release failed or was aborted.
+    Backward {
+        /// Phases allowed.
+        phases: Vec<Phase>,
+    },
+}
+
+/// The naive reference model: the outcome follows from the faults alone,
+/// whatever the order of events: any failure before the switch, a cluster
+/// that never comes back before it, an early deadline, a lease held
+/// elsewhere or an abort that came before the switch means the old version
+/// stays; otherwise the new version serves everywhere except in clusters
+/// that went down for good after the switch.
+pub fn reference(scenario: &Scenario, clusters: &[String], abort_before_switch: bool) -> Expected {
+    let canary = scenario.strategy == Strategy::Canary && scenario.previous;
+    let fails = scenario.lease_held
+        || scenario.deadline_early
+        || scenario.faults.iter().any(|f| match f {
+            Fault::FailRollout(_) | Fault::DownBeforeSwitch { returns: false } => true,
+            Fault::FailUnderCanary(_) => canary,
+            _ => false,
+        });
+    if fails || abort_before_switch {
+        let mut phases = Vec::new();
+        if fails {
+            phases.push(Phase::Failed);
+        }
+        if abort_before_switch {
+            phases.push(Phase::Aborted);
+        }
+        return Expected::Backward { phases };
+    }
+    let lagging = scenario
+        .faults
+        .iter()
+        .zip(clusters)
+        .filter(|(f, _)| matches!(f, Fault::DownAfterSwitch { returns: false }))
+        .map(|(_, c)| c.clone())
+        .collect();
+    Expected::Forward { lagging }
+}
+
+/// One cluster of the simulated world.
+#[derive(Debug, Clone)]
+struct Cluster {
+    name: String,
+    up: bool,
+    fault: Fault,
+    fault_fired: bool,
+    lease: Option<String>,
+    objects: BTreeMap<Version, BTreeSet<ObjectRef>>,
+    /// `weight`% to `.0`, the rest to `.2`.
+    traffic: Option<(Version, u8, Option<Version>)>,
+}
+
+impl Cluster {
+    fn serving(&self) -> Option<Version> {
+        match self.traffic {
+            Some((v, 100, _)) => Some(v),
+            Some((_, 0, stable)) => stable,
+            Some((v, _, None)) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// The result of one simulation.
+pub struct Report {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Every delivered event, in order (with `Resume` after each crash).
+    pub events: Vec<Event>,
+    /// Every violation found.
+    pub violations: Vec<String>,
+    /// The final release.
+    pub release: Release,
+    /// Delivered events.
+    pub steps: usize,
+}
+
+impl Report {
+    /// Everything needed to reproduce a failure, as code.
+    pub fn render(&self) -> String {
+        format!(
+            "violations:\n  {}\nfinal status: {:?} {:?} lagging {:?}\n\
+             regression test (paste into tests/it/regressions.rs):\n\
+             #[test]\nfn regression() {{\n    check_scenario({:?});\n}}\n\
+             delivered events (for replay):\n{}\n",
+            self.violations.join("\n  "),
+            self.release.status.phase,
+            self.release.status.step,
+            self.release.status.lagging.keys().collect::<Vec<_>>(),
+            self.scenario,
+            events_code(&self.events),
+        )
+    }
+}
+
+struct Sim {
+    scenario: Scenario,
+    world: Vec<Cluster>,
+    queue: Vec<Event>,
+    timer: Option<Timer>,
+    release: Release,
+    persisted: String,
+    events: Vec<Event>,
+    violations: Vec<String>,
+    ready_reported: BTreeSet<(String, ObjectRef)>,
+    new: Version,
+    old: Option<Version>,
+    applied_new: bool,
+    switched_100: bool,
+    abort_before_switch: bool,
+}
+
+fn new_release(scenario: &Scenario) -> Release {
+    let spec = if scenario.traffic_only && scenario.previous {
+        fixtures::traffic_only_rollback(scenario.strategy, scenario.clusters, 6, 5, 4)
+    } else {
+        let mut spec = fixtures::spec(
+            scenario.strategy,
+            scenario.clusters,
+            6,
+            scenario.previous.then_some(5),
+        );
+        spec.options.manual = scenario.manual;
+        spec
+    };
+    let mut spec = spec;
+    spec.options.manual = scenario.manual;
+    spec.options.max_retries = 2;
+    fixtures::release(spec)
+}
+
+/// Runs one scenario to the end and checks everything.
+pub fn simulate(scenario: &Scenario) -> Report {
+    let release = new_release(scenario);
+    let new = release.spec.serving();
+    let old = release.spec.previous;
+    let mut world = Vec::new();
+    for (index, name) in release.spec.clusters.iter().enumerate() {
+        let mut objects = BTreeMap::new();
+        let mut traffic = None;
+        if let Some(old) = old {
+            let m = fixtures::manifests(scenario.strategy, old.0);
+            objects.insert(old, refs(&m));
+            traffic = Some((old, 100, None));
+        }
+        if scenario.traffic_only && scenario.previous {
+            let m = fixtures::manifests(scenario.strategy, new.0);
+            objects.insert(new, refs(&m));
+        }
+        world.push(Cluster {
+            name: name.clone(),
+            up: true,
+            fault: scenario.faults.get(index).cloned().unwrap_or(Fault::None),
+            fault_fired: false,
+            lease: (index == 0 && scenario.lease_held).then(|| "web-v3".to_owned()),
+            objects,
+            traffic,
+        });
+    }
+    let mut sim = Sim {
+        scenario: scenario.clone(),
+        world,
+        queue: Vec::new(),
+        timer: None,
+        persisted: String::new(),
+        release,
+        events: Vec::new(),
+        violations: Vec::new(),
+        ready_reported: BTreeSet::new(),
+        new,
+        old,
+        applied_new: false,
+        switched_100: false,
+        abort_before_switch: false,
+    };
+    sim.run();
+    sim.final_checks();
+    Report {
+        scenario: sim.scenario,
+        steps: sim.events.len(),
+        events: sim.events,
+        violations: sim.violations,
+        release: sim.release,
+    }
+}
+
+fn refs(m: &release::Manifests) -> BTreeSet<ObjectRef> {
+    m.init
+        .iter()
+        .chain(&m.application)
+        .map(|o| o.reference.clone())
+        .collect()
+}
+
+impl Sim {
+    fn run(&mut self) {
+        self.deliver(Event::Start {
+            at: Timestamp("2026-11-23T12:00:00Z".to_owned()),
+        });
+        let mut order_index = 0usize;
+        let mut early_done = false;
+        let mut gate_seen = false;
+        let mut crashes = self.scenario.crashes.clone();
+        let mut commands = self.scenario.commands.clone();
+        for _ in 0..5000 {
+            let finished = self.release.status.phase.is_finished();
+            if finished && self.queue.is_empty() {
+                return;
+            }
+            let count = self.events.len() as u16;
+            if !finished && let Some(pos) = crashes.iter().position(|&c| c <= count) {
+                crashes.remove(pos);
+                self.crash();
+                continue;
+            }
+            if !finished && let Some(pos) = commands.iter().position(|(at, _)| *at <= count) {
+                let (_, command) = commands.remove(pos);
+                let event = match command {
+                    Command::Abort => {
+                        if !self.switched_100 {
+                            self.abort_before_switch = true;
+                        }
+                        Event::Abort
+                    }
+                    Command::Promote => Event::Promote,
+                    Command::SetWeight(weight) => Event::SetWeight { weight },
+                };
+                self.deliver(event);
+                continue;
+            }
+            if self.scenario.deadline_early
+                && !early_done
+                && self.release.status.step
+                    == (Step::Rollout {
+                        stage: Stage::Application,
+                    })
+                && let Some(timer) = self.timer.take()
+            {
+                early_done = true;
+                self.deliver(Event::Timeout { timer });
+                continue;
+            }
+            if !self.queue.is_empty() {
+                let choice = if self.scenario.order.is_empty() {
+                    0
+                } else {
+                    self.scenario.order[order_index % self.scenario.order.len()] as usize
+                };
+                order_index += 1;
+                let event = self.queue.remove(choice % self.queue.len());
+                self.deliver(event);
+                continue;
+            }
+            if let Some(index) = self
+                .world
+                .iter()
+                .position(|c| !c.up && matches!(c.fault, Fault::DownBeforeSwitch { returns: true } | Fault::DownAfterSwitch { returns: true }))
+            {
+                self.world[index].up = true;
+                let cluster = self.world[index].name.clone();
+                self.deliver(Event::Reachable { cluster });
+                continue;
+            }
+            if finished {
+                return;
+            }
+            let human_wait = matches!(self.release.status.step, Step::Gate { .. })
+                || (self.release.status.step == Step::CanaryHold && self.timer.is_none());
+            if human_wait {
+                if self.scenario.abort_at_gate && !gate_seen {
+                    gate_seen = true;
+                    if !self.switched_100 {
+                        self.abort_before_switch = true;
+                    }
+                    self.deliver(Event::Abort);
+                } else {
+                    gate_seen = true;
+                    self.deliver(Event::Promote);
+                }
+                continue;
+            }
+            if let Some(timer) = self.timer.take() {
+                self.deliver(Event::Timeout { timer });
+                continue;
+            }
+            self.violations.push(format!(
+                "stuck: nothing to deliver at {:?} ({})",
+                self.release.status.step, self.release.status.phase
+            ));
+            return;
+        }
+        self.violations
+            .push("no end after 5000 events (livelock)".to_owned());
+    }
+
+    /// The deployer dies: queued observations and timers are lost; a new
+    /// one reads the last written status back and resumes.
+    fn crash(&mut self) {
+        self.queue.clear();
+        self.timer = None;
+        match serde_json::from_str::<Release>(&self.persisted) {
+            Ok(release) => self.release = release,
+            Err(e) => {
+                self.violations
+                    .push(format!("stored status does not read back: {e}"));
+                return;
+            }
+        }
+        self.deliver(Event::Resume);
+    }
+
+    fn deliver(&mut self, event: Event) {
+        if let Event::Ready { cluster, object } = &event {
+            self.ready_reported.insert((cluster.clone(), object.clone()));
+        }
+        let before = self.release.clone();
+        let (after, actions) = step(before.clone(), &event);
+        self.check_step(&before, &event, &after, &actions);
+        if actions
+            .iter()
+            .any(|a| matches!(a, Action::WriteStatus { .. }))
+        {
+            match serde_json::to_string(&after) {
+                Ok(json) => self.persisted = json,
+                Err(e) => self.violations.push(format!("status does not serialise: {e}")),
+            }
+        }
+        self.events.push(event);
+        self.release = after;
+        for action in &actions {
+            self.execute(action);
+        }
+    }
+
+    /// Invariants 1, 2, 3 and 5 on one step.
+    fn check_step(&mut self, before: &Release, event: &Event, after: &Release, actions: &[Action]) {
+        let n = self.events.len();
+        // 5. Same events, same actions — also through a serialisation round trip.
+        let (again, again_actions) = step(before.clone(), event);
+        if &again != after || again_actions != actions {
+            self.violations
+                .push(format!("event #{n}: replaying {event:?} gave different results"));
+        }
+        if let Ok(json) = serde_json::to_string(before)
+            && let Ok(read) = serde_json::from_str::<Release>(&json)
+        {
+            let (third, third_actions) = step(read, event);
+            if &third != after || third_actions != actions {
+                self.violations.push(format!(
+                    "event #{n}: {event:?} acts differently after a serialisation round trip"
+                ));
+            }
+        }
+        let pnr_before = before.status.point_of_no_return;
+        if pnr_before && !after.status.point_of_no_return {
+            self.violations
+                .push(format!("event #{n}: the point of no return was undone"));
+        }
+        if pnr_before && matches!(after.status.phase, Phase::Failed | Phase::Aborted) {
+            self.violations.push(format!(
+                "event #{n}: failed after the point of no return ({:?})",
+                after.status.phase
+            ));
+        }
+        // The status that declares the point of no return is written first.
+        let mut status_written = false;
+        for action in actions {
+            match action {
+                Action::WriteStatus { .. } => status_written = true,
+                Action::SwitchTraffic {
+                    version, weight, ..
+                } => {
+                    // 1. Traffic only to a version ready in every cluster.
+                    if *weight > 0 {
+                        for cluster in &after.spec.clusters {
+                            for object in after.spec.objects(cluster, Stage::Application) {
+                                let key = (cluster.clone(), object.reference.clone());
+                                if !self.ready_reported.contains(&key) {
+                                    self.violations.push(format!(
+                                        "event #{n}: traffic {weight}% to {version} but {} not ready in {cluster}",
+                                        object.reference
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                    if *weight == 100 && !status_written && !pnr_before {
+                        self.violations.push(format!(
+                            "event #{n}: switch to 100% before the point of no return was written"
+                        ));
+                    }
+                    // 3. After the point of no return only forward.
+                    if pnr_before && *weight < 100 {
+                        self.violations
+                            .push(format!("event #{n}: traffic back to {weight}% after the point of no return"));
+                    }
+                }
+                Action::Delete { version, .. } => {
+                    // 2. The old version is never touched before the switch.
+                    if Some(*version) == self.old && !after.status.point_of_no_return {
+                        self.violations.push(format!(
+                            "event #{n}: old version {version} deleted before the point of no return"
+                        ));
+                    }
+                    if *version == self.new && after.status.point_of_no_return {
+                        self.violations.push(format!(
+                            "event #{n}: new version deleted after the point of no return"
+                        ));
+                    }
+                }
+                Action::Restore { .. } => {
+                    if after.status.point_of_no_return {
+                        self.violations
+                            .push(format!("event #{n}: restore after the point of no return"));
+                    }
+                    if self.scenario.strategy != Strategy::Rolling {
+                        self.violations
+                            .push(format!("event #{n}: restore outside a rolling update"));
+                    }
+                }
+                Action::Apply { version, .. } if Some(*version) == self.old => {
+                    self.violations
+                        .push(format!("event #{n}: the old version was applied"));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn cluster_index(&self, name: &str) -> Option<usize> {
+        self.world.iter().position(|c| c.name == name)
+    }
+
+    fn unreachable(&mut self, cluster: &str) {
+        self.queue.push(Event::Unreachable {
+            cluster: cluster.to_owned(),
+            message: "connection refused".to_owned(),
+        });
+    }
+
+    /// The adapter and the cluster: performs one action, queues what it observes.
+    fn execute(&mut self, action: &Action) {
+        let Some(cluster) = action.cluster() else {
+            if let Action::StartTimer { timer, .. } = action {
+                self.timer = Some(*timer);
+            }
+            return;
+        };
+        let cluster = cluster.to_owned();
+        let Some(index) = self.cluster_index(&cluster) else {
+            self.violations
+                .push(format!("action for unknown cluster {cluster}"));
+            return;
+        };
+        // Faults that fire when a stage reaches the cluster.
+        let trigger = match (&self.world[index].fault, action) {
+            (
+                Fault::DownBeforeSwitch { .. },
+                Action::Apply {
+                    stage: Stage::Application,
+                    ..
+                }
+                | Action::WaitReady {
+                    stage: Stage::Application,
+                    ..
+                },
+            ) => true,
+            (Fault::DownAfterSwitch { .. }, Action::SwitchTraffic { weight: 100, .. }) => true,
+            _ => false,
+        };
+        if trigger && !self.world[index].fault_fired {
+            self.world[index].fault_fired = true;
+            self.world[index].up = false;
+        }
+        let up = self.world[index].up;
+        let strategy = self.scenario.strategy;
+        match action {
+            Action::AcquireLease { holder, .. } => {
+                if !up {
+                    return self.unreachable(&cluster);
+                }
+                let c = &mut self.world[index];
+                match &c.lease {
+                    Some(other) if other != holder => self.queue.push(Event::LeaseDenied {
+                        cluster,
+                        holder: other.clone(),
+                    }),
+                    _ => {
+                        c.lease = Some(holder.clone());
+                        self.queue.push(Event::LeaseAcquired { cluster });
+                    }
+                }
+            }
+            Action::ReleaseLease { holder, .. } => {
+                let c = &mut self.world[index];
+                if up && c.lease.as_ref() == Some(holder) {
+                    c.lease = None;
+                }
+            }
+            Action::Apply {
+                version, objects, ..
+            } => {
+                if !up {
+                    return self.unreachable(&cluster);
+                }
+                if *version == self.new {
+                    self.applied_new = true;
+                }
+                let c = &mut self.world[index];
+                if strategy == Strategy::Rolling
+                    && let Some(old) = self.old
+                    && objects
+                        .iter()
+                        .any(|o| o.reference.kind == "Deployment")
+                {
+                    // In place: the one Deployment now runs the new version.
+                    c.objects.remove(&old);
+                }
+                let set = c.objects.entry(*version).or_default();
+                for object in objects {
+                    set.insert(object.reference.clone());
+                }
+            }
+            Action::WaitReady {
+                version, objects, ..
+            } => {
+                if !up {
+                    return self.unreachable(&cluster);
+                }
+                let c = &self.world[index];
+                let present = c.objects.get(version).cloned().unwrap_or_default();
+                let failing = match &c.fault {
+                    Fault::FailRollout(reason) if *version == self.new => Some(reason.clone()),
+                    _ => None,
+                };
+                for object in objects {
+                    if !present.contains(object) {
+                        continue;
+                    }
+                    match &failing {
+                        Some(reason) => {
+                            self.queue.push(Event::Failed {
+                                cluster: cluster.clone(),
+                                object: Some(object.clone()),
+                                reason: reason.clone(),
+                                message: format!("{object} is not ready"),
+                            });
+                            break;
+                        }
+                        None => self.queue.push(Event::Ready {
+                            cluster: cluster.clone(),
+                            object: object.clone(),
+                        }),
+                    }
+                }
+            }
+            Action::SwitchTraffic {
+                version,
+                stable,
+                weight,
+                ..
+            } => {
+                // The switch was ordered: from here the reference model
+                // counts the release as past its point of no return.
+                if *weight == 100 {
+                    self.switched_100 = true;
+                }
+                if !up {
+                    return self.unreachable(&cluster);
+                }
+                self.world[index].traffic = Some((*version, *weight, *stable));
+                if let Fault::FailUnderCanary(reason) = self.world[index].fault.clone()
+                    && (1..100).contains(weight)
+                    && !self.world[index].fault_fired
+                {
+                    self.world[index].fault_fired = true;
+                    self.queue.push(Event::Failed {
+                        cluster: cluster.clone(),
+                        object: Some(ObjectRef::new("apps/v1", "Deployment", "web", "web-v6")),
+                        reason,
+                        message: "back-off restarting failed container".to_owned(),
+                    });
+                }
+                self.queue.push(Event::TrafficSwitched {
+                    cluster,
+                    version: *version,
+                    weight: *weight,
+                });
+            }
+            Action::Delete { version, .. } => {
+                if !up {
+                    return self.unreachable(&cluster);
+                }
+                self.world[index].objects.remove(version);
+                self.queue.push(Event::Deleted {
+                    cluster,
+                    version: *version,
+                });
+            }
+            Action::Restore { version, .. } => {
+                if !up {
+                    return self.unreachable(&cluster);
+                }
+                let m = fixtures::manifests(strategy, version.0);
+                let c = &mut self.world[index];
+                c.objects.remove(&self.new);
+                c.objects.insert(*version, refs(&m));
+                self.queue.push(Event::Restored {
+                    cluster,
+                    version: *version,
+                });
+            }
+            Action::WriteStatus { .. } | Action::StartTimer { .. } | Action::Rejected { .. } => {}
+        }
+    }
+
+    /// Invariant 4 and the reference model, on the final state.
+    fn final_checks(&mut self) {
+        let status = self.release.status.clone();
+        if !status.phase.is_finished() {
+            self.violations
+                .push(format!("did not finish: {:?} at {:?}", status.phase, status.step));
+            return;
+        }
+        let clusters = self.release.spec.clusters.clone();
+        let expected = reference(&self.scenario, &clusters, self.abort_before_switch);
+        let new = self.new;
+        let old = self.old;
+        let side_by_side = self.scenario.strategy != Strategy::Rolling || self.scenario.traffic_only;
+        match &expected {
+            Expected::Forward { lagging } => {
+                let phase = if lagging.is_empty() {
+                    Phase::Succeeded
+                } else {
+                    Phase::Incomplete
+                };
+                if status.phase != phase {
+                    self.violations.push(format!(
+                        "reference expects {phase:?}, planner ended {:?} ({:?})",
+                        status.phase, status.failures
+                    ));
+                }
+                let reported: BTreeSet<String> = status.lagging.keys().cloned().collect();
+                if &reported != lagging {
+                    self.violations.push(format!(
+                        "reference expects lagging {lagging:?}, planner reports {reported:?}"
+                    ));
+                }
+                for c in &self.world {
+                    if reported.contains(&c.name) {
+                        continue;
+                    }
+                    if c.serving() != Some(new) {
+                        self.violations.push(format!(
+                            "{}: serves {:?}, not {new} (4: all reachable clusters on the same version)",
+                            c.name, c.serving()
+                        ));
+                    }
+                    if !c.objects.contains_key(&new) {
+                        self.violations
+                            .push(format!("{}: objects of {new} missing", c.name));
+                    }
+                    if let Some(old) = old
+                        && c.objects.contains_key(&old)
+                        && side_by_side
+                    {
+                        self.violations
+                            .push(format!("{}: old version {old} not cleaned up", c.name));
+                    }
+                    if c.lease.as_deref() == Some("web-v6") {
+                        self.violations
+                            .push(format!("{}: lease not given back", c.name));
+                    }
+                }
+            }
+            Expected::Backward { phases } => {
+                if !phases.contains(&status.phase) {
+                    self.violations.push(format!(
+                        "reference expects one of {phases:?}, planner ended {:?}",
+                        status.phase
+                    ));
+                }
+                for c in &self.world {
+                    if c.serving() != old {
+                        self.violations.push(format!(
+                            "{}: serves {:?} after a failed release, not the old {old:?}",
+                            c.name,
+                            c.serving()
+                        ));
+                    }
+                    if let Some(old) = old
+                        && !c.objects.contains_key(&old)
+                    {
+                        self.violations
+                            .push(format!("{}: the old version {old} was removed", c.name));
+                    }
+                    let leftover = !self.scenario.traffic_only && c.objects.contains_key(&new);
+                    if leftover && !status.lagging.contains_key(&c.name) {
+                        self.violations.push(format!(
+                            "{}: objects of the failed {new} left behind silently",
+                            c.name
+                        ));
+                    }
+                    if c.up && c.lease.as_deref() == Some("web-v6") {
+                        self.violations
+                            .push(format!("{}: lease not given back", c.name));
+                    }
+                }
+                if self.scenario.lease_held
+                    && self.world[0].lease.as_deref() != Some("web-v3")
+                {
+                    self.violations
+                        .push("the other release's lease was taken".to_owned());
+                }
+            }
+        }
+        let _ = self.applied_new;
+    }
+}
+
+/// Feeds `events` to a fresh release of `scenario` (no world) and checks
+/// determinism: the same events give the same actions twice.
+pub fn replay(scenario: &Scenario, events: &[Event]) -> (Release, Vec<Vec<Action>>) {
+    let run = || {
+        let mut release = new_release(scenario);
+        let mut all = Vec::new();
+        for event in events {
+            let (next, actions) = step(release, event);
+            release = next;
+            all.push(actions);
+        }
+        (release, all)
+    };
+    let first = run();
+    let second = run();
+    assert_eq!(first, second, "replaying the same events gave different actions");
+    first
+}
