@@ -53,7 +53,15 @@ impl Checked {
 pub fn parse_and_check(text: &str, file_id: usize) -> Checked {
     let parsed = parse(text, file_id);
     let mut diagnostics = parsed.diagnostics;
-    diagnostics.extend(check(&parsed.file, file_id));
+    let syntax_errors = !diagnostics.is_empty();
+    // After a syntax error the tree is partial: a message may look unused only
+    // because the rpc that uses it was skipped, so drop that warning then.
+    diagnostics.extend(
+        check(&parsed.file, file_id)
+            .into_iter()
+            .filter(|d| !(syntax_errors && d.code == "B0040")),
+    );
+    diagnostics.sort_by_key(|d| d.labels.first().map(|l| (l.span.start, l.span.end)));
     Checked {
         file: parsed.file,
         diagnostics,

@@ -1,0 +1,77 @@
+//! Generated code for every `fixtures/brief/ok` schema, snapshotted: Rust in
+//! server mode (client mode for client contracts, `<server>.<client>.brief`)
+//! and proto3. Rust output must be a fixed point of rustfmt when rustfmt is
+//! installed, and proto output must satisfy protoc when protoc is installed.
+
+use brief_codegen::{RustOptions, proto, rust};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn is_client(name: &str) -> bool {
+    name.trim_end_matches(".brief").contains('.')
+}
+
+/// Runs `rustfmt` over `code`; `None` when rustfmt is not installed.
+fn rustfmt(code: &str) -> Option<String> {
+    use std::io::Write;
+    let mut child = Command::new("rustfmt")
+        .args(["--edition", "2024", "--emit", "stdout"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    child.stdin.take()?.write_all(code.as_bytes()).ok()?;
+    let out = child.wait_with_output().ok()?;
+    assert!(
+        out.status.success(),
+        "rustfmt rejected generated code: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn check(path: &Path) {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    let text = std::fs::read_to_string(path).expect("fixture is readable");
+    let checked = brief_check::parse_and_check(&text, 0);
+    assert!(checked.ok(), "{name}: {:?}", checked.diagnostics);
+    let opts = RustOptions {
+        client: is_client(&name),
+        source_name: name.clone(),
+    };
+    let code = rust(&checked.file, &opts).expect("rust generation");
+    if let Some(formatted) = rustfmt(&code) {
+        similar_asserts(&code, &formatted, &name);
+    }
+    insta::assert_snapshot!("rust", code);
+    let proto = proto(&checked.file, &name).expect("proto generation");
+    insta::assert_snapshot!("proto", proto);
+}
+
+fn similar_asserts(code: &str, formatted: &str, name: &str) {
+    if code != formatted {
+        let first = code
+            .lines()
+            .zip(formatted.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        panic!(
+            "{name}: generated Rust is not rustfmt-clean at line {}:\n  generated: {:?}\n  rustfmt:   {:?}",
+            first + 1,
+            code.lines().nth(first),
+            formatted.lines().nth(first)
+        );
+    }
+}
+
+#[test]
+fn ok_fixtures() {
+    insta::glob!("../../../../fixtures/brief/ok", "*.brief", |path| check(
+        path
+    ));
+}
