@@ -14,6 +14,7 @@
 mod model;
 
 pub use model::*;
+pub use schema::SchemaDraft;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -204,7 +205,12 @@ impl AppFile {
 /// The JSON Schema of the app.toml file format (draft 2020-12), with
 /// descriptions, enumerations, defaults and examples, for Taplo / Even Better TOML.
 pub fn json_schema() -> serde_json::Value {
-    schema::json_schema()
+    schema::json_schema(SchemaDraft::Draft2020_12)
+}
+
+/// [`json_schema`] in a chosen dialect (draft-07 for older tools).
+pub fn json_schema_for(draft: SchemaDraft) -> serde_json::Value {
+    schema::json_schema(draft)
 }
 
 mod check;
