@@ -261,11 +261,21 @@ impl<'a> Builder<'a> {
             self.platform.version_id(),
         );
         if workload {
+            let mut skip = 0;
             for (rule, e) in &self.app.exceptions {
                 a.insert(
                     format!("paas.io/exception.{rule}"),
                     format!("{} (expires {})", e.reason, e.expires),
                 );
+                // The same exception, in the form checkov reads: the check is
+                // skipped for this object only, with the app's reason.
+                for check in checkov_checks(*rule) {
+                    skip += 1;
+                    a.insert(
+                        format!("checkov.io/skip{skip}"),
+                        format!("{check}=paas exception {rule}: {}", e.reason),
+                    );
+                }
             }
         }
         a
@@ -1576,6 +1586,17 @@ impl<'a> Builder<'a> {
                 }],
             },
         }
+    }
+}
+
+/// The checkov checks that a hardening rule's exception necessarily fails.
+pub(crate) fn checkov_checks(rule: HardeningRule) -> &'static [&'static str] {
+    match rule {
+        HardeningRule::ReadOnlyRootFilesystem => &["CKV_K8S_22"],
+        HardeningRule::RunAsNonRoot => &["CKV_K8S_23", "CKV_K8S_40"],
+        HardeningRule::DropAllCapabilities => &["CKV_K8S_37"],
+        HardeningRule::CpuLimit => &["CKV_K8S_11"],
+        HardeningRule::DefaultDenyEgress | HardeningRule::MinProdReplicas => &[],
     }
 }
 
