@@ -148,7 +148,7 @@ impl<'a> Checker<'a> {
         for env in &envs.entries {
             let path = join("envs", &env.key);
             let known = &self.vocabulary.environments;
-            if !known.iter().any(|k| *k == env.key) {
+            if !known.contains(&env.key) {
                 let hint = suggest(&env.key, known.iter().map(String::as_str));
                 self.push(
                     DiagnosticKind::UnknownEnvironment,
@@ -420,7 +420,9 @@ impl<'a> Checker<'a> {
                         "expected string, integer or boolean, found {}",
                         n.type_name()
                     ),
-                    Some("environment variables are plain values: write it as one string".to_owned()),
+                    Some(
+                        "environment variables are plain values: write it as one string".to_owned(),
+                    ),
                 ),
             }
         }
@@ -482,8 +484,9 @@ impl<'a> Checker<'a> {
             if let Some(problem) = names::dns_label_problem(&entry.key, LABEL_MAX) {
                 let hint = match names::dns_label_suggestion(&entry.key, LABEL_MAX) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => "names are DNS-1123 labels: lowercase letters, digits and '-'"
-                        .to_owned(),
+                    None => {
+                        "names are DNS-1123 labels: lowercase letters, digits and '-'".to_owned()
+                    }
                 };
                 self.push(
                     DiagnosticKind::InvalidName,
@@ -513,7 +516,10 @@ impl<'a> Checker<'a> {
                                 &p,
                                 Some(entry.node.span.clone()),
                                 format!("port name `{port}` {problem}"),
-                                Some("name one of the dependency's `[ports]`, e.g. `http`".to_owned()),
+                                Some(
+                                    "name one of the dependency's `[ports]`, e.g. `http`"
+                                        .to_owned(),
+                                ),
                             );
                         }
                     }
@@ -840,7 +846,10 @@ impl<'a> Checker<'a> {
                 node,
                 path,
                 "command must not be empty",
-                Some("write the program and its arguments, e.g. `[\"./app\", \"worker\"]`".to_owned()),
+                Some(
+                    "write the program and its arguments, e.g. `[\"./app\", \"worker\"]`"
+                        .to_owned(),
+                ),
             );
         }
     }
@@ -960,7 +969,8 @@ pub(crate) fn date_of(dt: &toml_edit::Datetime) -> Option<Date> {
 }
 
 fn valid_date(d: Date) -> bool {
-    let leap = (d.year % 4 == 0 && d.year % 100 != 0) || d.year % 400 == 0;
+    let leap =
+        (d.year.is_multiple_of(4) && !d.year.is_multiple_of(100)) || d.year.is_multiple_of(400);
     let days = match d.month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,

@@ -94,9 +94,9 @@ pub(crate) fn check(schedule: &str) -> Result<(), String> {
         .iter()
         .zip(&FIELDS)
         .filter_map(|(text, field)| {
-            check_field(text, field).err().map(|why| {
-                format!("{} field `{text}`: {why}", field.name)
-            })
+            check_field(text, field)
+                .err()
+                .map(|why| format!("{} field `{text}`: {why}", field.name))
         })
         .collect();
     if problems.is_empty() {
@@ -163,10 +163,7 @@ fn value(text: &str, field: &Field) -> Result<u32, String> {
         }
     })?;
     if n < field.min || n > field.max {
-        return Err(format!(
-            "{n} is out of range {}-{}",
-            field.min, field.max
-        ));
+        return Err(format!("{n} is out of range {}-{}", field.min, field.max));
     }
     Ok(n)
 }

@@ -12,10 +12,10 @@
 
 use std::ops::Range;
 
+use crate::DiagnosticKind;
 use crate::check::{self, Checker};
 use crate::names::{did_you_mean, one_of};
 use crate::tree::{Entry, Layer, Node, Table, Value, join};
-use crate::DiagnosticKind;
 
 /// `base` with the `unset` paths removed and `over` merged on top.
 pub(crate) fn merge(base: &Table, over: Option<&Table>, unset: &[Vec<String>]) -> Table {
@@ -35,7 +35,13 @@ fn merge_into(into: &mut Table, over: &Table) {
             continue;
         }
         match (into.get_mut(&entry.key), &entry.node.value) {
-            (Some(Node { value: Value::Table(existing), .. }), Value::Table(t)) => {
+            (
+                Some(Node {
+                    value: Value::Table(existing),
+                    ..
+                }),
+                Value::Table(t),
+            ) => {
                 merge_into(existing, t);
             }
             (Some(existing), _) => *existing = entry.node.clone(),
@@ -51,7 +57,11 @@ fn remove_path(table: &mut Table, path: &[String]) {
             table.remove(last);
         }
         [first, rest @ ..] => {
-            if let Some(Node { value: Value::Table(t), .. }) = table.get_mut(first) {
+            if let Some(Node {
+                value: Value::Table(t),
+                ..
+            }) = table.get_mut(first)
+            {
                 remove_path(t, rest);
                 // A table emptied by `unset` is gone, not an empty leaf
                 // (it would otherwise show up in the origins).
@@ -97,7 +107,12 @@ fn all_paths(table: &Table, prefix: &str, out: &mut Vec<String>) {
 
 /// Checks the `unset` list of one environment against the base; returns the
 /// valid paths.
-pub(crate) fn check_unset(c: &mut Checker<'_>, base: &Table, env: &str, node: &Node) -> Vec<Vec<String>> {
+pub(crate) fn check_unset(
+    c: &mut Checker<'_>,
+    base: &Table,
+    env: &str,
+    node: &Node,
+) -> Vec<Vec<String>> {
     let path = format!("envs.{env}.unset");
     let mut valid = Vec::new();
     let Some(items) = node.as_array() else {
@@ -171,7 +186,14 @@ impl MergedCheck<'_, '_> {
         self.checker.push(kind, &path, span, message, hint);
     }
 
-    fn require(&mut self, table_node: &Node, table: &Table, path: &str, key: &str, hint: Option<String>) {
+    fn require(
+        &mut self,
+        table_node: &Node,
+        table: &Table,
+        path: &str,
+        key: &str,
+        hint: Option<String>,
+    ) {
         if table.get(key).is_none() {
             let header = path.to_owned();
             self.push(
@@ -235,7 +257,10 @@ impl MergedCheck<'_, '_> {
                 "engine.name",
                 Some(name.span.clone()),
                 "engine `generic` needs an `image`",
-                Some("add `image = \"registry.example.com/team/app:1.0\"` under `[engine]`".to_owned()),
+                Some(
+                    "add `image = \"registry.example.com/team/app:1.0\"` under `[engine]`"
+                        .to_owned(),
+                ),
             );
         }
         if let (Some(n), Some(image)) = (name_str, image)
@@ -248,7 +273,9 @@ impl MergedCheck<'_, '_> {
                 "engine.image",
                 Some(image.span.clone()),
                 format!("`image` is only allowed with engine `generic`, not `{n}`"),
-                Some(format!("remove it: the platform provides the image for `{n}`")),
+                Some(format!(
+                    "remove it: the platform provides the image for `{n}`"
+                )),
             );
         }
     }
@@ -287,7 +314,9 @@ impl MergedCheck<'_, '_> {
             return;
         };
         for (key, example) in [("min", 2), ("max", 10), ("cpu_percent", 70)] {
-            let hint = format!("add `{key} = {example}`: autoscaling needs `min`, `max` and `cpu_percent`");
+            let hint = format!(
+                "add `{key} = {example}`: autoscaling needs `min`, `max` and `cpu_percent`"
+            );
             self.require(node, table, "autoscale", key, Some(hint));
         }
         let min = table.get("min");
@@ -320,7 +349,11 @@ impl MergedCheck<'_, '_> {
         if let Some(deps) = root.get("dependencies").and_then(Node::as_table) {
             for entry in &deps.entries {
                 if entry.key == service {
-                    let table = file_path(entry.node.layer, self.envs, &join("dependencies", &entry.key));
+                    let table = file_path(
+                        entry.node.layer,
+                        self.envs,
+                        &join("dependencies", &entry.key),
+                    );
                     self.push(
                         DiagnosticKind::SelfDependency,
                         entry.node.layer,

@@ -10,7 +10,9 @@ pub(crate) fn dns_label_problem(name: &str, max: usize) -> Option<String> {
     }
     let len = name.chars().count();
     if len > max {
-        return Some(format!("is {len} characters long, at most {max} are allowed"));
+        return Some(format!(
+            "is {len} characters long, at most {max} are allowed"
+        ));
     }
     if let Some(c) = name
         .chars()

@@ -92,7 +92,11 @@ pub(crate) fn parse(source: &[u8], options: &ParseOptions<'_>) -> Result<Parsed,
     let targets: Vec<Option<&str>> = if vocabulary.environments.is_empty() {
         vec![None]
     } else {
-        vocabulary.environments.iter().map(|e| Some(e.as_str())).collect()
+        vocabulary
+            .environments
+            .iter()
+            .map(|e| Some(e.as_str()))
+            .collect()
     };
     let mut collected: Vec<(Diagnostic, Vec<&str>)> = Vec::new();
     let mut base_result: Option<Vec<Diagnostic>> = None;
@@ -178,13 +182,22 @@ fn split(checker: &mut Checker<'_>, mut root: Table) -> (Table, Vec<Override>) {
 /// The service name from the file, else the fallback; reports when neither
 /// is there or the fallback is invalid (the file's `name` was checked with
 /// the other keys).
-fn service_name(checker: &mut Checker<'_>, base: &Table, options: &ParseOptions<'_>) -> (String, bool) {
+fn service_name(
+    checker: &mut Checker<'_>,
+    base: &Table,
+    options: &ParseOptions<'_>,
+) -> (String, bool) {
     if let Some(node) = base.get("name") {
         return (node.as_str().unwrap_or_default().to_owned(), true);
     }
     match options.fallback_name {
         Some(name) => {
-            checker.service_name(name, "name", None, " (from --service or the directory name)");
+            checker.service_name(
+                name,
+                "name",
+                None,
+                " (from --service or the directory name)",
+            );
             (name.to_owned(), false)
         }
         None => {
@@ -193,7 +206,10 @@ fn service_name(checker: &mut Checker<'_>, base: &Table, options: &ParseOptions<
                 "name",
                 None,
                 "missing service name",
-                Some("add `name = \"my-service\"` at the top of app.toml or pass --service".to_owned()),
+                Some(
+                    "add `name = \"my-service\"` at the top of app.toml or pass --service"
+                        .to_owned(),
+                ),
             );
             (String::new(), false)
         }

@@ -46,8 +46,11 @@ impl Diagnostics {
         };
         let mut out = String::new();
         for d in &self.items {
-            let mut group =
-                Group::with_title(Level::ERROR.primary_title(d.message.as_str()).id(d.kind.as_str()));
+            let mut group = Group::with_title(
+                Level::ERROR
+                    .primary_title(d.message.as_str())
+                    .id(d.kind.as_str()),
+            );
             let label = (!d.path.is_empty()).then(|| format!("`{}`", d.path));
             match d.span.clone().map(|s| clamp(&self.source, s)) {
                 Some(span) => {

@@ -13,7 +13,7 @@ use crate::merge::merge;
 use crate::parse::Parsed;
 use crate::tree::{Layer, Node, Table, Value, join};
 use crate::{
-    App, Autoscale, CronJob, Criticality, Database, DatabaseEngine, Dependency, Deploy, Engine,
+    App, Autoscale, Criticality, CronJob, Database, DatabaseEngine, Dependency, Deploy, Engine,
     Error, Exception, HardeningRule, Health, InitJob, Kind, Origin, Process, Resolved, Route,
     Secrets, Strategy,
 };
@@ -71,7 +71,11 @@ impl Parsed {
         match node.layer {
             Layer::Base => Origin::Base { line },
             Layer::Env(i) => Origin::Environment {
-                env: self.overrides.get(i).map(|o| o.env.clone()).unwrap_or_default(),
+                env: self
+                    .overrides
+                    .get(i)
+                    .map(|o| o.env.clone())
+                    .unwrap_or_default(),
                 line,
             },
         }
@@ -156,8 +160,7 @@ fn build(root: &Table, name: &str, env: &str) -> App {
             liveness: string(health_t, "liveness"),
             readiness: string(health_t, "readiness"),
             startup: string(health_t, "startup"),
-            startup_seconds: u32_of(health_t, "startup_seconds")
-                .unwrap_or(DEFAULT_STARTUP_SECONDS),
+            startup_seconds: u32_of(health_t, "startup_seconds").unwrap_or(DEFAULT_STARTUP_SECONDS),
         },
         autoscale: table(root, "autoscale").map(|t| Autoscale {
             min: u32_of(t, "min").unwrap_or(1),

@@ -30,7 +30,7 @@ pub enum SchemaDraft {
 }
 
 pub(crate) fn json_schema(draft: SchemaDraft) -> serde_json::Value {
-    let mut settings = match draft {
+    let settings = match draft {
         SchemaDraft::Draft2020_12 => SchemaSettings::draft2020_12(),
         SchemaDraft::Draft07 => SchemaSettings::draft07(),
     };
@@ -626,4 +626,6 @@ struct ExceptionOverride {
 /// A date, `2027-03-31` (TOML local date) or `"2027-03-31"`.
 #[derive(JsonSchema)]
 #[schemars(transparent)]
-struct Expiry(#[schemars(pattern(DATE), extend("format" = "date"), example = &"2027-03-31")] String);
+struct Expiry(
+    #[schemars(pattern(DATE), extend("format" = "date"), example = &"2027-03-31")] String,
+);

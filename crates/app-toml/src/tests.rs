@@ -34,7 +34,11 @@ fn cron_names_every_invalid_field() {
     }
     assert!(cron::check("* * * *").unwrap_err().contains("found 4"));
     assert!(cron::check("*/0 * * * *").unwrap_err().contains("step"));
-    assert!(cron::check("5-1 * * * *").unwrap_err().contains("backwards"));
+    assert!(
+        cron::check("5-1 * * * *")
+            .unwrap_err()
+            .contains("backwards")
+    );
     assert!(cron::check("@every 5m").is_err());
     assert!(cron::check("0 0 * foo *").unwrap_err().contains("month"));
 }
@@ -56,7 +60,10 @@ fn names() {
 
 #[test]
 fn suggestions() {
-    assert_eq!(did_you_mean("replica", ["replicas", "kind"]), Some("replicas"));
+    assert_eq!(
+        did_you_mean("replica", ["replicas", "kind"]),
+        Some("replicas")
+    );
     assert_eq!(did_you_mean("golng", ["golang", "rust"]), Some("golang"));
     assert_eq!(did_you_mean("zzzzzz", ["golang", "rust"]), None);
 }

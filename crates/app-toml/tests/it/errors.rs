@@ -5,40 +5,63 @@ use crate::{check, check_bytes};
 
 #[test]
 fn not_utf8() {
-    check_bytes(b"\xff\xfe", Some("svc"), r#"
+    check_bytes(
+        b"\xff\xfe",
+        Some("svc"),
+        r#"
         1:1 [not-utf8] : the file is not UTF-8: invalid byte 0xff (save app.toml as UTF-8)
-    "#);
+    "#,
+    );
     check_bytes(
         "description = \"café \u{e9}\"\n[engine]\nname = \"golang\"\n".as_bytes(),
         Some("svc"),
         "",
     );
-    check_bytes(b"description = \"caf\xc3\xa9 \xe9\"\n", Some("svc"), r#"
+    check_bytes(
+        b"description = \"caf\xc3\xa9 \xe9\"\n",
+        Some("svc"),
+        r#"
         1:21 [not-utf8] : the file is not UTF-8: invalid byte 0xe9 (save app.toml as UTF-8)
-    "#);
+    "#,
+    );
 }
 
 #[test]
 fn empty() {
-    check("", r#"
+    check(
+        "",
+        r#"
         1:1 [empty] : the file is empty (an app.toml needs at least `[engine]` with a `name`)
-    "#);
-    check("# only a comment\n\n   \n", r#"
+    "#,
+    );
+    check(
+        "# only a comment\n\n   \n",
+        r#"
         1:1 [empty] : the file is empty (an app.toml needs at least `[engine]` with a `name`)
-    "#);
+    "#,
+    );
 }
 
 #[test]
 fn syntax() {
-    check("[engine]\nname = \"golang\"\nreplicas = [1,\n", r#"
+    check(
+        "[engine]\nname = \"golang\"\nreplicas = [1,\n",
+        r#"
         3:15 [syntax] : invalid TOML: unclosed array, expected `]`
-    "#);
-    check("a = 1\na = 2\n", r#"
+    "#,
+    );
+    check(
+        "a = 1\na = 2\n",
+        r#"
         2:1 [syntax] : invalid TOML: duplicate key `a`
-    "#);
-    check("[engine]\nname = golang\n", r#"
+    "#,
+    );
+    check(
+        "[engine]\nname = golang\n",
+        r#"
         2:8 [syntax] : invalid TOML: string values must be quoted, expected literal string
-    "#);
+    "#,
+    );
 }
 
 #[test]
@@ -221,9 +244,12 @@ min = 2
         "#,
     );
     // `[engine]` present but without `name`: points at the table.
-    check("[engine]\nsize = \"small\"\n", r#"
+    check(
+        "[engine]\nsize = \"small\"\n",
+        r#"
         1:1 [missing-key] engine.name: missing required key `name` in `[engine]` (add `name = "..."`, one of `golang`, `python`, `node`, `rust`, `java`, `php` or `generic`)
-    "#);
+    "#,
+    );
 }
 
 #[test]
@@ -249,15 +275,27 @@ host = "api.example.com"
 #[test]
 fn service_name_from_file_or_fallback() {
     let no_name = "[engine]\nname = \"golang\"\n";
-    check_bytes(no_name.as_bytes(), None, r#"
+    check_bytes(
+        no_name.as_bytes(),
+        None,
+        r#"
         1:1 [missing-key] name: missing service name (add `name = "my-service"` at the top of app.toml or pass --service)
-    "#);
-    check_bytes(no_name.as_bytes(), Some("My_Service"), r#"
+    "#,
+    );
+    check_bytes(
+        no_name.as_bytes(),
+        Some("My_Service"),
+        r#"
         1:1 [invalid-name] name: service name `My_Service` (from --service or the directory name) contains uppercase letter 'M', only lowercase letters, digits and '-' are allowed (did you mean `my-service`?)
-    "#);
-    check_bytes(no_name.as_bytes(), Some(&"a".repeat(41)), r#"
+    "#,
+    );
+    check_bytes(
+        no_name.as_bytes(),
+        Some(&"a".repeat(41)),
+        r#"
         1:1 [invalid-name] name: service name `aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa` (from --service or the directory name) is 41 characters long, at most 40 are allowed (a service name is a DNS-1123 label of at most 40 characters: lowercase letters, digits and '-')
-    "#);
+    "#,
+    );
     check_bytes(no_name.as_bytes(), Some("userinfo"), "");
     // The file's name wins over the fallback, and is validated the same way.
     check_bytes(

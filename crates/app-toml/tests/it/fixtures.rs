@@ -21,10 +21,7 @@ fn err_fixtures() {
         };
         match app_toml::parse(&bytes, &options) {
             Err(Error::Invalid(d)) => {
-                let text = format!(
-                    "{d}\n\n{}\n",
-                    d.render(false)
-                );
+                let text = format!("{d}\n\n{}\n", d.render(false));
                 insta::assert_snapshot!("err", text);
             }
             Err(e) => panic!("{file}: unexpected error {e}"),

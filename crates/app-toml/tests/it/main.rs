@@ -4,6 +4,9 @@
 //! with its expected diagnostics, and the fixture globs in `fixtures.rs`
 //! (one snapshot per file).
 
+// Helpers outside `#[test]` functions unwrap too; a panic is a test failure.
+#![allow(clippy::unwrap_used)]
+
 mod errors;
 mod fixtures;
 mod props;

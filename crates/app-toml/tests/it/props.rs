@@ -20,7 +20,10 @@ const FIXTURES: [&str; 5] = [
 
 /// Whatever the outcome, it is consistent: a valid file resolves in every
 /// environment; an invalid one has sorted, located, renderable diagnostics.
-fn outcome_is_consistent(source: &[u8], result: Result<AppFile, Error>) -> Result<(), TestCaseError> {
+fn outcome_is_consistent(
+    source: &[u8],
+    result: Result<AppFile, Error>,
+) -> Result<(), TestCaseError> {
     match result {
         Ok(file) => {
             for env in vocabulary().environments {
@@ -93,14 +96,66 @@ enum Tree {
 /// Real keys, near misses, environment and rule names, and noise.
 fn key() -> impl Strategy<Value = String> {
     let known = select(vec![
-        "schema_version", "name", "description", "kind", "owner", "criticality", "replicas",
-        "engine", "version", "size", "image", "ports", "http", "metrics", "health", "liveness",
-        "startup_seconds", "autoscale", "min", "max", "cpu_percent", "env", "LOG_LEVEL",
-        "secrets", "vault", "keys", "dependencies", "port", "timeout_ms", "databases", "routes",
-        "host", "path", "processes", "command", "jobs", "schedule", "deadline_seconds", "init",
-        "deploy", "strategy", "canary_steps", "exceptions", "cpu-limit", "reason", "expires",
-        "envs", "prod", "staging", "dev", "local", "unset", "svc",
-        "replica", "Engine", "envs ", "autoscal", "prd", "cpu_limit", "expire",
+        "schema_version",
+        "name",
+        "description",
+        "kind",
+        "owner",
+        "criticality",
+        "replicas",
+        "engine",
+        "version",
+        "size",
+        "image",
+        "ports",
+        "http",
+        "metrics",
+        "health",
+        "liveness",
+        "startup_seconds",
+        "autoscale",
+        "min",
+        "max",
+        "cpu_percent",
+        "env",
+        "LOG_LEVEL",
+        "secrets",
+        "vault",
+        "keys",
+        "dependencies",
+        "port",
+        "timeout_ms",
+        "databases",
+        "routes",
+        "host",
+        "path",
+        "processes",
+        "command",
+        "jobs",
+        "schedule",
+        "deadline_seconds",
+        "init",
+        "deploy",
+        "strategy",
+        "canary_steps",
+        "exceptions",
+        "cpu-limit",
+        "reason",
+        "expires",
+        "envs",
+        "prod",
+        "staging",
+        "dev",
+        "local",
+        "unset",
+        "svc",
+        "replica",
+        "Engine",
+        "envs ",
+        "autoscal",
+        "prd",
+        "cpu_limit",
+        "expire",
     ]);
     prop_oneof![
         6 => known.prop_map(str::to_owned),
@@ -111,9 +166,29 @@ fn key() -> impl Strategy<Value = String> {
 
 fn scalar() -> impl Strategy<Value = Tree> {
     let strings = select(vec![
-        "golang", "generic", "small", "huge", "business", "infra", "low", "canary", "postgres",
-        "30 3 * * *", "@daily", "61 * * * *", "2027-01-01", "2020-01-01", "/healthz", "healthz",
-        "svc", "users", "env.LOG_LEVEL", "routes.public", "a.example.com", "", "1.14",
+        "golang",
+        "generic",
+        "small",
+        "huge",
+        "business",
+        "infra",
+        "low",
+        "canary",
+        "postgres",
+        "30 3 * * *",
+        "@daily",
+        "61 * * * *",
+        "2027-01-01",
+        "2020-01-01",
+        "/healthz",
+        "healthz",
+        "svc",
+        "users",
+        "env.LOG_LEVEL",
+        "routes.public",
+        "a.example.com",
+        "",
+        "1.14",
     ]);
     prop_oneof![
         4 => strings.prop_map(|s| Tree::Str(s.to_owned())),
@@ -194,83 +269,136 @@ const RULES: [&str; 3] = ["cpu-limit", "run-as-non-root", "default-deny-egress"]
 /// A valid file built from random choices, with per-environment overrides.
 fn valid_file() -> impl Strategy<Value = String> {
     let engine = prop_oneof![
-        select(vec!["golang", "python", "node", "rust", "java", "php"]).prop_map(|e| format!("[engine]\nname = \"{e}\"\n")),
+        select(vec!["golang", "python", "node", "rust", "java", "php"])
+            .prop_map(|e| format!("[engine]\nname = \"{e}\"\n")),
         Just("[engine]\nname = \"generic\"\nimage = \"registry.example.com/a:1\"\n".to_owned()),
     ];
     (
         engine,
         prop::option::of(select(vec!["xsmall", "small", "medium", "large", "xlarge"])),
         prop::option::of(0u32..=1000),
-        prop::option::of((select(vec!["business", "infra"]), select(vec!["low", "normal", "high"]))),
+        prop::option::of((
+            select(vec!["business", "infra"]),
+            select(vec!["low", "normal", "high"]),
+        )),
         subsequence(vec!["http", "metrics", "admin", "grpc"], 0..=4),
-        prop::collection::btree_map("[A-Z_][A-Z0-9_]{0,8}", prop_oneof!["[a-z ]{0,6}".prop_map(|s| format!("{s:?}")), any::<i32>().prop_map(|i| i.to_string()), any::<bool>().prop_map(|b| b.to_string())], 0..4),
+        prop::collection::btree_map(
+            "[A-Z_][A-Z0-9_]{0,8}",
+            prop_oneof![
+                "[a-z ]{0,6}".prop_map(|s| format!("{s:?}")),
+                any::<i32>().prop_map(|i| i.to_string()),
+                any::<bool>().prop_map(|b| b.to_string())
+            ],
+            0..4,
+        ),
         prop::option::of((1u32..=10, 0u32..=20, 1u32..=100)),
         subsequence(NAMES.to_vec(), 0..=4),
-        prop::option::of(select(vec!["30 3 * * *", "*/5 * * * *", "@daily", "0 0 1,15 jan-jun mon-fri"])),
+        prop::option::of(select(vec![
+            "30 3 * * *",
+            "*/5 * * * *",
+            "@daily",
+            "0 0 1,15 jan-jun mon-fri",
+        ])),
         subsequence(RULES.to_vec(), 0..=3),
-        (select(vec!["simple", "rolling", "canary", "blue-green"]), prop::collection::btree_set(1u8..=99, 1..5)),
-        prop::collection::vec((select(vec!["prod", "staging", "dev", "local"]), prop::option::of(0u32..=1000), any::<bool>(), any::<bool>()), 0..4),
+        (
+            select(vec!["simple", "rolling", "canary", "blue-green"]),
+            prop::collection::btree_set(1u8..=99, 1..5),
+        ),
+        prop::collection::vec(
+            (
+                select(vec!["prod", "staging", "dev", "local"]),
+                prop::option::of(0u32..=1000),
+                any::<bool>(),
+                any::<bool>(),
+            ),
+            0..4,
+        ),
     )
-        .prop_map(|(engine, size, replicas, kinds, ports, env, autoscale, deps, job, rules, (strategy, steps), envs)| {
-            let mut s = String::new();
-            if let Some(r) = replicas {
-                s += &format!("replicas = {r}\n");
-            }
-            if let Some((kind, criticality)) = kinds {
-                s += &format!("kind = \"{kind}\"\ncriticality = \"{criticality}\"\n");
-            }
-            s += &engine;
-            if let Some(size) = size {
-                s += &format!("size = \"{size}\"\n");
-            }
-            let generic = engine.contains("generic");
-            s += &format!("[secrets]\nvault = {}\n", !generic);
-            s += "[ports]\n";
-            for (i, p) in ports.iter().enumerate() {
-                s += &format!("{p} = {}\n", 8000 + i);
-            }
-            s += "[env]\n";
-            for (k, v) in &env {
-                s += &format!("{k} = {v}\n");
-            }
-            if let Some((min, extra, cpu)) = autoscale {
-                s += &format!("[autoscale]\nmin = {min}\nmax = {}\ncpu_percent = {cpu}\n", min + extra);
-            }
-            for d in &deps {
-                s += &format!("[dependencies.{d}]\ntimeout_ms = 100\n");
-            }
-            if let Some(schedule) = job {
-                s += &format!("[jobs.nightly]\nschedule = \"{schedule}\"\ncommand = [\"./job\"]\n");
-                s += "[processes.worker]\ncommand = [\"./worker\"]\n";
-            }
-            for rule in &rules {
-                s += &format!("[exceptions.{rule}]\nreason = \"because\"\nexpires = 2027-01-01\n");
-            }
-            let steps: Vec<String> = steps.iter().map(u8::to_string).collect();
-            s += &format!("[deploy]\nstrategy = \"{strategy}\"\ncanary_steps = [{}]\n", steps.join(", "));
-            let mut seen = BTreeSet::new();
-            for (name, replicas, unset_env, unset_rule) in envs {
-                if !seen.insert(name) {
-                    continue;
-                }
-                s += &format!("[envs.{name}]\n");
+        .prop_map(
+            |(
+                engine,
+                size,
+                replicas,
+                kinds,
+                ports,
+                env,
+                autoscale,
+                deps,
+                job,
+                rules,
+                (strategy, steps),
+                envs,
+            )| {
+                let mut s = String::new();
                 if let Some(r) = replicas {
                     s += &format!("replicas = {r}\n");
                 }
-                let mut unset = Vec::new();
-                if unset_env && let Some(k) = env.keys().next() {
-                    unset.push(format!("\"env.{k}\""));
+                if let Some((kind, criticality)) = kinds {
+                    s += &format!("kind = \"{kind}\"\ncriticality = \"{criticality}\"\n");
                 }
-                if unset_rule && let Some(r) = rules.first() {
-                    unset.push(format!("\"exceptions.{r}\""));
+                s += &engine;
+                if let Some(size) = size {
+                    s += &format!("size = \"{size}\"\n");
                 }
-                s += &format!("unset = [{}]\n", unset.join(", "));
-                if deps.len() > 1 {
-                    s += &format!("[envs.{name}.dependencies.{}]\nport = \"grpc\"\n", deps[0]);
+                let generic = engine.contains("generic");
+                s += &format!("[secrets]\nvault = {}\n", !generic);
+                s += "[ports]\n";
+                for (i, p) in ports.iter().enumerate() {
+                    s += &format!("{p} = {}\n", 8000 + i);
                 }
-            }
-            s
-        })
+                s += "[env]\n";
+                for (k, v) in &env {
+                    s += &format!("{k} = {v}\n");
+                }
+                if let Some((min, extra, cpu)) = autoscale {
+                    s += &format!(
+                        "[autoscale]\nmin = {min}\nmax = {}\ncpu_percent = {cpu}\n",
+                        min + extra
+                    );
+                }
+                for d in &deps {
+                    s += &format!("[dependencies.{d}]\ntimeout_ms = 100\n");
+                }
+                if let Some(schedule) = job {
+                    s += &format!(
+                        "[jobs.nightly]\nschedule = \"{schedule}\"\ncommand = [\"./job\"]\n"
+                    );
+                    s += "[processes.worker]\ncommand = [\"./worker\"]\n";
+                }
+                for rule in &rules {
+                    s += &format!(
+                        "[exceptions.{rule}]\nreason = \"because\"\nexpires = 2027-01-01\n"
+                    );
+                }
+                let steps: Vec<String> = steps.iter().map(u8::to_string).collect();
+                s += &format!(
+                    "[deploy]\nstrategy = \"{strategy}\"\ncanary_steps = [{}]\n",
+                    steps.join(", ")
+                );
+                let mut seen = BTreeSet::new();
+                for (name, replicas, unset_env, unset_rule) in envs {
+                    if !seen.insert(name) {
+                        continue;
+                    }
+                    s += &format!("[envs.{name}]\n");
+                    if let Some(r) = replicas {
+                        s += &format!("replicas = {r}\n");
+                    }
+                    let mut unset = Vec::new();
+                    if unset_env && let Some(k) = env.keys().next() {
+                        unset.push(format!("\"env.{k}\""));
+                    }
+                    if unset_rule && let Some(r) = rules.first() {
+                        unset.push(format!("\"exceptions.{r}\""));
+                    }
+                    s += &format!("unset = [{}]\n", unset.join(", "));
+                    if deps.len() > 1 {
+                        s += &format!("[envs.{name}.dependencies.{}]\nport = \"grpc\"\n", deps[0]);
+                    }
+                }
+                s
+            },
+        )
 }
 
 proptest! {

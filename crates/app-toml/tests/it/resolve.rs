@@ -1,9 +1,7 @@
 //! Resolution: merge rules, `unset`, defaults and origins, on the seed's
 //! fixtures and on small inline files.
 
-use app_toml::{
-    Criticality, Error, HardeningRule, Kind, Origin, Resolved, Strategy,
-};
+use app_toml::{Criticality, Error, HardeningRule, Kind, Origin, Resolved, Strategy};
 
 use crate::{parse, parse_with, vocabulary};
 
@@ -62,7 +60,10 @@ fn wordcounter_in_every_environment() {
 
     let prod = file.resolve("prod").unwrap();
     let autoscale = prod.app.autoscale.unwrap();
-    assert_eq!((autoscale.min, autoscale.max, autoscale.cpu_percent), (10, 70, 65));
+    assert_eq!(
+        (autoscale.min, autoscale.max, autoscale.cpu_percent),
+        (10, 70, 65)
+    );
     assert_eq!(prod.origin("autoscale.min"), env("prod", 53));
     // `[envs.prod.env]` merges into `[env]` key by key.
     assert_eq!(prod.app.env["LOG_LEVEL"], "warn");
@@ -98,7 +99,10 @@ fn wordcounter_in_every_environment() {
     assert_eq!(deps["users"].timeout_ms, None);
     assert_eq!(prod.origin("dependencies.users"), base(28));
     assert_eq!(prod.app.jobs["reindex"].deadline_seconds, Some(3600));
-    assert_eq!(prod.app.init["migrate"].command, ["./wordcounter", "migrate", "up"]);
+    assert_eq!(
+        prod.app.init["migrate"].command,
+        ["./wordcounter", "migrate", "up"]
+    );
     assert_eq!(prod.app.deploy.strategy, Strategy::Canary);
     assert_eq!(prod.app.secrets.keys, ["DICTIONARY_TOKEN"]);
     assert!(prod.app.secrets.vault);
@@ -122,7 +126,10 @@ fn unknown_environment_is_an_error() {
 
 #[test]
 fn defaults() {
-    let r = resolve("[engine]\nname = \"node\"\n\n[processes.worker]\ncommand = [\"node\", \"w.js\"]\n\n[dependencies.users]\n\n[routes.www]\nhost = \"www.example.com\"\n", "prod");
+    let r = resolve(
+        "[engine]\nname = \"node\"\n\n[processes.worker]\ncommand = [\"node\", \"w.js\"]\n\n[dependencies.users]\n\n[routes.www]\nhost = \"www.example.com\"\n",
+        "prod",
+    );
     let app = &r.app;
     assert_eq!(app.name, "svc");
     assert_eq!(app.description, "");

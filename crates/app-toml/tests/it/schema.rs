@@ -17,7 +17,10 @@ fn pretty(schema: &Value) -> String {
 fn committed_schema_is_up_to_date() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(COMMITTED);
     let fresh = pretty(&app_toml::json_schema());
-    #[allow(clippy::disallowed_methods, reason = "a test switch, not library configuration")]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a test switch, not library configuration"
+    )]
     let update = std::env::var("UPDATE_SCHEMA").is_ok_and(|v| v == "1");
     if update {
         std::fs::write(&path, &fresh).unwrap();
@@ -76,7 +79,14 @@ fn schema_is_closed_and_described() {
         }
     }
     let top = schema["properties"].as_object().unwrap();
-    for key in ["schema_version", "name", "engine", "envs", "exceptions", "deploy"] {
+    for key in [
+        "schema_version",
+        "name",
+        "engine",
+        "envs",
+        "exceptions",
+        "deploy",
+    ] {
         assert!(top.contains_key(key), "{key}");
     }
     assert_eq!(schema["required"], serde_json::json!(["engine"]));
