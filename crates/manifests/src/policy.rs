@@ -29,7 +29,7 @@ pub(crate) fn display(violations: &[Violation]) -> String {
         }
         let _ = write!(out, "policy: {}: {}", v.path, v.message);
         if let Some(h) = &v.hint {
-            let _ = write!(out, " ({h})");
+            let _ = write!(out, "\n  help: {h}");
         }
     }
     out

@@ -2,13 +2,19 @@
 //! environment of the built-in platform config, plus variants (strategies,
 //! gateway balancing, canary weights) on one fixture.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 use std::path::Path;
 
 use app_toml::{Date, Strategy};
 use manifests::pipeline::{Request, render_source};
 use platform_config::Platform;
 
-const TODAY: Date = Date { year: 2026, month: 11, day: 23 };
+const TODAY: Date = Date {
+    year: 2026,
+    month: 11,
+    day: 23,
+};
 const ENVS: [&str; 4] = ["prod", "staging", "dev", "local"];
 
 fn fixtures() -> std::path::PathBuf {
@@ -77,7 +83,10 @@ fn strategies_and_balancing_variants() {
         insta::assert_snapshot!(name, balancing_only(&render(&path, &platform, &r)));
     }
     platform.balancing = platform_config::Balancing::GatewayApi;
-    insta::assert_snapshot!("gateway-canary-25", balancing_only(&render(&path, &platform, &canary)));
+    insta::assert_snapshot!(
+        "gateway-canary-25",
+        balancing_only(&render(&path, &platform, &canary))
+    );
 }
 
 /// The documents of the balancing stage and the application stage's object
@@ -85,7 +94,10 @@ fn strategies_and_balancing_variants() {
 fn balancing_only(yaml: &str) -> String {
     let mut out = String::new();
     for doc in yaml.split("---\n").filter(|d| !d.is_empty()) {
-        let kind = doc.lines().find_map(|l| l.strip_prefix("kind: ")).unwrap_or("?");
+        let kind = doc
+            .lines()
+            .find_map(|l| l.strip_prefix("kind: "))
+            .unwrap_or("?");
         let name = doc
             .lines()
             .find_map(|l| l.strip_prefix("  name: "))
@@ -104,12 +116,26 @@ fn balancing_only(yaml: &str) -> String {
 fn errors_are_reported_not_rendered() {
     let platform = Platform::builtin();
     let cases = [
-        ("replicas = 1\n[engine]\nname = \"golang\"\n", "prod", "policy: envs.prod.replicas: `prod` needs at least 2 replicas, this service has 1"),
-        ("replicas = 2\n[engine]\nname = \"generic\"\nimage = \"docker.io/x/y\"\n", "prod", "policy: secrets.vault: engine `generic` runs the image's own entrypoint"),
-        ("replicas = 2\n[engine]\nname = \"golang\"\n", "moon", "unknown environment `moon`"),
+        (
+            "replicas = 1\n[engine]\nname = \"golang\"\n",
+            "prod",
+            "policy: envs.prod.replicas: `prod` needs at least 2 replicas, this service has 1",
+        ),
+        (
+            "replicas = 2\n[engine]\nname = \"generic\"\nimage = \"docker.io/x/y\"\n",
+            "prod",
+            "policy: secrets.vault: engine `generic` runs the image's own entrypoint",
+        ),
+        (
+            "replicas = 2\n[engine]\nname = \"golang\"\n",
+            "moon",
+            "unknown environment `moon`",
+        ),
     ];
     for (source, env, expected) in cases {
-        let err = render_source(source.as_bytes(), &platform, &request("x", env)).unwrap_err().to_string();
+        let err = render_source(source.as_bytes(), &platform, &request("x", env))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(expected), "{err}");
     }
 }
@@ -121,6 +147,10 @@ fn explain_covers_app_environment_engine_and_size() {
     let mut r = request("wordcounter", "prod");
     r.explain = true;
     let rendered = render_source(&source, &platform, &r).unwrap();
-    let text: Vec<String> = rendered.explanations.iter().map(ToString::to_string).collect();
+    let text: Vec<String> = rendered
+        .explanations
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     insta::assert_snapshot!(text.join("\n"));
 }

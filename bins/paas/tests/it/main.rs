@@ -1,0 +1,267 @@
+//! The `paas` binary as a user runs it: exit codes, stdout/stderr split and
+//! the exact messages (snapshotted).
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn paas(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_paas"))
+        .args(args)
+        .current_dir(root())
+        .env_remove("PAAS_PLATFORM")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// Runs paas and snapshots exit code, stdout and stderr together.
+fn check(name: &str, args: &[&str], expected_code: i32) -> Run {
+    let run = paas(args);
+    assert_eq!(
+        run.code, expected_code,
+        "{name}: stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    insta::assert_snapshot!(
+        name,
+        format!(
+            "$ paas {}\nexit: {}\n--- stdout\n{}--- stderr\n{}",
+            args.join(" "),
+            run.code,
+            run.stdout,
+            run.stderr
+        )
+    );
+    run
+}
+
+#[test]
+fn render_the_seed_service() {
+    let run = paas(&[
+        "render",
+        "-e",
+        "prod",
+        "--app",
+        "fixtures/app-toml/ok/userinfo.toml",
+        "--service",
+        "userinfo",
+        "--image-tag",
+        "0123abc",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("---\napiVersion: v1\nkind: Namespace\n")
+    );
+    assert!(run.stdout.contains("  replicas: 70\n"));
+    assert!(
+        run.stdout
+            .contains("image: registry.paas.local/userinfo:0123abc\n")
+    );
+}
+
+#[test]
+fn default_tag_is_the_commit_or_dev() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("my-service");
+    std::fs::create_dir(&dir).unwrap();
+    let app = dir.join("app.toml");
+    std::fs::write(&app, "replicas = 2\n[engine]\nname = \"golang\"\n").unwrap();
+    // Outside a repository: tag `dev`; the service name is the directory's.
+    let run = paas(&["render", "-e", "staging", "--app", app.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("image: registry.paas.local/my-service:dev\n"),
+        "{}",
+        run.stdout
+    );
+    // Inside a repository: the short commit hash.
+    std::fs::create_dir_all(tmp.path().join(".git/refs/heads")).unwrap();
+    std::fs::write(tmp.path().join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(
+        tmp.path().join(".git/refs/heads/main"),
+        "89abcdef0123456789abcdef0123456789abcdef\n",
+    )
+    .unwrap();
+    let run = paas(&[
+        "render",
+        "-e",
+        "staging",
+        "--app",
+        app.to_str().unwrap(),
+        "--service",
+        "svc",
+    ]);
+    assert!(
+        run.stdout
+            .contains("image: registry.paas.local/svc:89abcde\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn invalid_app_toml_exits_1_with_every_error() {
+    check(
+        "invalid-app",
+        &[
+            "render",
+            "-e",
+            "prod",
+            "--app",
+            "fixtures/app-toml/err/seed-typos.toml",
+            "--service",
+            "x",
+            "--image-tag",
+            "t1",
+        ],
+        1,
+    );
+}
+
+#[test]
+fn policy_violation_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app.toml");
+    std::fs::write(&app, "name = \"tiny\"\n[engine]\nname = \"golang\"\n").unwrap();
+    let run = paas(&[
+        "render",
+        "-e",
+        "prod",
+        "--app",
+        app.to_str().unwrap(),
+        "--image-tag",
+        "latest",
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.is_empty());
+    let stderr = run.stderr.replace(app.to_str().unwrap(), "APP");
+    insta::assert_snapshot!("policy", stderr);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    check(
+        "unknown-env",
+        &[
+            "render",
+            "-e",
+            "moon",
+            "--app",
+            "fixtures/app-toml/ok/userinfo.toml",
+        ],
+        2,
+    );
+    check(
+        "missing-app",
+        &["render", "-e", "prod", "--app", "does/not/exist.toml"],
+        2,
+    );
+    check(
+        "bad-version",
+        &["render", "-e", "prod", "--version", "x3"],
+        2,
+    );
+    check(
+        "unknown-cluster",
+        &[
+            "render",
+            "-e",
+            "prod",
+            "--cluster",
+            "prod-z",
+            "--app",
+            "fixtures/app-toml/ok/userinfo.toml",
+            "--image-tag",
+            "t1",
+        ],
+        2,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let platform = dir.path().join("platform.toml");
+    std::fs::write(&platform, "version = 3\n").unwrap();
+    let run = paas(&[
+        "render",
+        "-e",
+        "prod",
+        "--platform",
+        platform.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("platform.toml"), "{}", run.stderr);
+}
+
+#[test]
+fn explain_and_json() {
+    let run = check(
+        "explain",
+        &[
+            "render",
+            "-e",
+            "prod",
+            "--app",
+            "fixtures/app-toml/ok/wordcounter.toml",
+            "--image-tag",
+            "t1",
+            "--explain",
+        ],
+        0,
+    );
+    assert!(run.stdout.contains("from app.toml [envs.prod] override"));
+    let run = paas(&[
+        "render",
+        "-e",
+        "local",
+        "--app",
+        "fixtures/app-toml/ok/wordcounter.toml",
+        "--image-tag",
+        "t1",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["stages"]["init"][0], "Namespace/wordcounter");
+    assert_eq!(v["objects"][0]["kind"], "Namespace");
+}
+
+#[test]
+fn schema_is_printed() {
+    let run = paas(&["schema", "app-toml"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(v["$schema"].as_str().unwrap().contains("json-schema.org"));
+    let committed =
+        std::fs::read_to_string(root().join("docs/schema/app-toml.schema.json")).unwrap();
+    assert_eq!(
+        run.stdout.trim_end(),
+        committed.trim_end(),
+        "docs/schema/app-toml.schema.json is stale"
+    );
+}
+
+#[test]
+fn completions() {
+    let run = paas(&["completions", "bash"]);
+    assert_eq!(run.code, 0);
+    assert!(run.stdout.contains("paas"));
+}
