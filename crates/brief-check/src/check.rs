@@ -55,18 +55,18 @@ pub fn check(file: &File, file_id: usize) -> Vec<Diagnostic> {
             }
         }
     }
-    if service.is_none() {
-        if let Some(r) = file.rpcs().next() {
-            out.push(
-                d(
-                    "B0011",
-                    format!("rpc `{}` outside a service", r.name.name),
-                    r.name.span,
-                )
-                .with_label("no `service` declaration in this file")
-                .with_hint("add `service \"<name>\"` at the top of the file"),
-            );
-        }
+    if service.is_none()
+        && let Some(r) = file.rpcs().next()
+    {
+        out.push(
+            d(
+                "B0011",
+                format!("rpc `{}` outside a service", r.name.name),
+                r.name.span,
+            )
+            .with_label("no `service` declaration in this file")
+            .with_hint("add `service \"<name>\"` at the top of the file"),
+        );
     }
 
     // Unique type names, not shadowing builtins.
@@ -323,16 +323,16 @@ fn required_cycles(schema: &Schema<'_>, file_id: usize, out: &mut Vec<Diagnostic
         if let TypeDef::Message(m) = def {
             let list = edges.entry(name).or_default();
             for f in m.fields.iter().filter(|f| !f.optional) {
-                if let TypeKind::Named(n) = &f.ty.kind {
-                    if schema.message(n).is_some() {
-                        list.push((n.as_str(), f.span));
-                    }
+                if let TypeKind::Named(n) = &f.ty.kind
+                    && schema.message(n).is_some()
+                {
+                    list.push((n.as_str(), f.span));
                 }
             }
         }
     }
     let mut reported = BTreeSet::new();
-    for (&start, _) in &edges {
+    for &start in edges.keys() {
         // Depth-first search for a path back to `start`.
         let mut stack = vec![(start, None::<Span>)];
         let mut seen = BTreeSet::new();
@@ -340,22 +340,22 @@ fn required_cycles(schema: &Schema<'_>, file_id: usize, out: &mut Vec<Diagnostic
             for &(next, span) in edges.get(node).map(Vec::as_slice).unwrap_or(&[]) {
                 let via = via.or(Some(span));
                 if next == start {
-                    if let (Some(span), Some(m)) = (via, schema.message(start)) {
-                        if reported.insert(start) {
-                            out.push(
-                                Diagnostic::error(
-                                    "B0041",
-                                    format!(
-                                        "message `{start}` contains itself through required fields"
-                                    ),
-                                    file_id,
-                                    m.name.span,
-                                )
-                                .with_label("no value of this message can ever be complete")
-                                .with_related(file_id, span, "the cycle starts here")
-                                .with_hint("make a field on the cycle optional (`T?`) or a list"),
-                            );
-                        }
+                    if let (Some(span), Some(m)) = (via, schema.message(start))
+                        && reported.insert(start)
+                    {
+                        out.push(
+                            Diagnostic::error(
+                                "B0041",
+                                format!(
+                                    "message `{start}` contains itself through required fields"
+                                ),
+                                file_id,
+                                m.name.span,
+                            )
+                            .with_label("no value of this message can ever be complete")
+                            .with_related(file_id, span, "the cycle starts here")
+                            .with_hint("make a field on the cycle optional (`T?`) or a list"),
+                        );
                     }
                 } else if seen.insert(next) {
                     stack.push((next, via));

@@ -78,22 +78,22 @@ impl<'a> Cx<'a> {
     fn run(&mut self) {
         let (server, client) = (self.server.file, self.client.file);
         let server_service = server.service();
-        if let (Some(c), Some(s)) = (client.service(), server_service) {
-            if c.name.value != s.name.value {
-                let d = self
-                    .err(
-                        "B0100",
-                        format!(
-                            "client contract is for `{}`, the server is `{}`",
-                            c.name.value, s.name.value
-                        ),
-                        c.name.span,
-                    )
-                    .with_label("client's service")
-                    .with_related(self.sid, s.name.span, "server's service")
-                    .with_hint("compare a client contract with the server it calls");
-                self.push("service".into(), d);
-            }
+        if let (Some(c), Some(s)) = (client.service(), server_service)
+            && c.name.value != s.name.value
+        {
+            let d = self
+                .err(
+                    "B0100",
+                    format!(
+                        "client contract is for `{}`, the server is `{}`",
+                        c.name.value, s.name.value
+                    ),
+                    c.name.span,
+                )
+                .with_label("client's service")
+                .with_related(self.sid, s.name.span, "server's service")
+                .with_hint("compare a client contract with the server it calls");
+            self.push("service".into(), d);
         }
         for rpc in client.rpcs() {
             let Some(srpc) = server.rpcs().find(|r| r.name.name == rpc.name.name) else {

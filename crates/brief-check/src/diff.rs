@@ -68,19 +68,19 @@ pub fn diff(old: &File, new: &File, clients: &[NamedClient<'_>]) -> Diff {
                 new: n,
             });
         };
-    if let (Some(a), Some(b)) = (old.service(), new.service()) {
-        if a.name.value != b.name.value {
-            add(
-                "service".into(),
-                format!(
-                    "service renamed from `{}` to `{}`",
-                    a.name.value, b.name.value
-                ),
-                true,
-                Some(a.name.span),
-                Some(b.name.span),
-            );
-        }
+    if let (Some(a), Some(b)) = (old.service(), new.service())
+        && a.name.value != b.name.value
+    {
+        add(
+            "service".into(),
+            format!(
+                "service renamed from `{}` to `{}`",
+                a.name.value, b.name.value
+            ),
+            true,
+            Some(a.name.span),
+            Some(b.name.span),
+        );
     }
     for r in old.rpcs() {
         match new.rpcs().find(|n| n.name.name == r.name.name) {

@@ -39,19 +39,19 @@ pub fn proto(file: &File, source_name: &str) -> Result<String, Error> {
     };
     let _ = writeln!(out, "package {};\n", package(&package_source));
 
-    if let Some(s) = file.service() {
-        if file.rpcs().next().is_some() {
-            let _ = writeln!(out, "service {} {{", service_ident(&s.name.value));
-            for r in file.rpcs() {
-                comment(&mut out, "  ", r.doc.as_ref());
-                let _ = writeln!(
-                    out,
-                    "  rpc {}({}) returns ({});",
-                    r.name.name, r.input.name, r.output.name
-                );
-            }
-            let _ = writeln!(out, "}}\n");
+    if let Some(s) = file.service()
+        && file.rpcs().next().is_some()
+    {
+        let _ = writeln!(out, "service {} {{", service_ident(&s.name.value));
+        for r in file.rpcs() {
+            comment(&mut out, "  ", r.doc.as_ref());
+            let _ = writeln!(
+                out,
+                "  rpc {}({}) returns ({});",
+                r.name.name, r.input.name, r.output.name
+            );
         }
+        let _ = writeln!(out, "}}\n");
     }
     for s in file.schemas() {
         let _ = writeln!(

@@ -29,13 +29,13 @@ pub fn rust(file: &File, opts: &RustOptions) -> Result<String, Error> {
     };
     g.header(opts)?;
     g.types()?;
-    if let Some(service) = file.service() {
-        if file.rpcs().next().is_some() {
-            if !opts.client {
-                g.server(&service.name.value);
-            }
-            g.client(&service.name.value);
+    if let Some(service) = file.service()
+        && file.rpcs().next().is_some()
+    {
+        if !opts.client {
+            g.server(&service.name.value);
         }
+        g.client(&service.name.value);
     }
     if file.schemas().next().is_some() {
         g.events(opts.client)?;
@@ -600,10 +600,10 @@ fn recursive_fields(file: &File) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
     for m in file.messages() {
         for f in &m.fields {
-            if let TypeKind::Named(n) = &f.ty.kind {
-                if reaches(n, &m.name.name) {
-                    out.insert((m.name.name.clone(), f.name.name.clone()));
-                }
+            if let TypeKind::Named(n) = &f.ty.kind
+                && reaches(n, &m.name.name)
+            {
+                out.insert((m.name.name.clone(), f.name.name.clone()));
             }
         }
     }

@@ -71,7 +71,5 @@ fn similar_asserts(code: &str, formatted: &str, name: &str) {
 
 #[test]
 fn ok_fixtures() {
-    insta::glob!("../../../../fixtures/brief/ok", "*.brief", |path| check(
-        path
-    ));
+    insta::glob!("../../../../fixtures/brief/ok", "*.brief", check);
 }

@@ -1,0 +1,15 @@
+//! Generated Brief code, committed as an example and as the subject of the
+//! proof test (`tests/it`): the `summer` server schema, a client contract of
+//! it, and an events schema. Regenerate with:
+//!
+//! ```text
+//! brief gen rust fixtures/brief/ok/summer.brief --out crates/brief-example-summer/src
+//! brief gen rust fixtures/brief/ok/summer.client.brief --client --out crates/brief-example-summer/src
+//! brief gen rust fixtures/brief/ok/events.brief --out crates/brief-example-summer/src
+//! ```
+//!
+//! A test fails when these files are stale.
+
+pub mod events;
+pub mod summer;
+pub mod summer_client;

@@ -1,0 +1,43 @@
+//! The committed generated modules equal what the generator produces now.
+
+use brief_codegen::{RustOptions, rust};
+use std::path::Path;
+
+/// Regenerates `fixture` and compares it with the committed `module`.
+fn check(fixture: &str, client: bool, module: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src_path = root.join("../../fixtures/brief/ok").join(fixture);
+    let text = std::fs::read_to_string(&src_path).expect("fixture is readable");
+    let checked = brief_check::parse_and_check(&text, 0);
+    assert!(checked.ok(), "{fixture}: {:?}", checked.diagnostics);
+    let code = rust(
+        &checked.file,
+        &RustOptions {
+            client,
+            source_name: fixture.into(),
+        },
+    )
+    .expect("generates");
+    let committed =
+        std::fs::read_to_string(root.join("src").join(module)).expect("module is readable");
+    let flag = if client { " --client" } else { "" };
+    assert!(
+        code == committed,
+        "src/{module} is stale: run `brief gen rust fixtures/brief/ok/{fixture}{flag} --out crates/brief-example-summer/src`"
+    );
+}
+
+#[test]
+fn summer_server_is_fresh() {
+    check("summer.brief", false, "summer.rs");
+}
+
+#[test]
+fn summer_client_is_fresh() {
+    check("summer.client.brief", true, "summer_client.rs");
+}
+
+#[test]
+fn events_are_fresh() {
+    check("events.brief", false, "events.rs");
+}
