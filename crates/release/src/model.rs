@@ -692,6 +692,11 @@ pub struct ReleaseStatus {
     /// objects after an abort), with the last failure; sync brings them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub lagging: BTreeMap<String, Failure>,
+    /// Incremented by every step that changed the status (each
+    /// [`crate::Action::WriteStatus`]): of two copies of the same release,
+    /// the one with the higher revision is the more recent.
+    #[serde(default)]
+    pub revision: u64,
     /// When `start` was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Timestamp>,

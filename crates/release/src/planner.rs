@@ -43,9 +43,7 @@ use std::fmt;
 use app_toml::Strategy;
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    Failure, Object, ObjectRef, Phase, Reason, Release, Stage, Step, Timestamp, Version,
-};
+use crate::{Failure, Object, ObjectRef, Phase, Reason, Release, Stage, Step, Timestamp, Version};
 
 /// Field manager of every apply except traffic.
 pub const FIELD_MANAGER: &str = "paas";
@@ -320,7 +318,9 @@ impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Action::WriteStatus { phase, step } => write!(f, "write status {phase} {step:?}"),
-            Action::AcquireLease { cluster, holder, .. } => {
+            Action::AcquireLease {
+                cluster, holder, ..
+            } => {
                 write!(f, "{cluster}: take lease for {holder}")
             }
             Action::ReleaseLease { cluster, holder } => {
@@ -401,7 +401,9 @@ impl Planner {
             mut actions,
             dirty,
         } = self;
+        let mut r = r;
         if dirty {
+            r.status.revision = r.status.revision.wrapping_add(1);
             actions.insert(
                 0,
                 Action::WriteStatus {
@@ -533,7 +535,10 @@ impl Planner {
         !self.r.status.point_of_no_return
             && !matches!(
                 self.r.status.step,
-                Step::NotStarted | Step::AbortTraffic { .. } | Step::AbortDelete { .. } | Step::Done
+                Step::NotStarted
+                    | Step::AbortTraffic { .. }
+                    | Step::AbortDelete { .. }
+                    | Step::Done
             )
     }
 
@@ -676,25 +681,21 @@ impl Planner {
         };
         state.reachable = true;
         match step {
-            Step::Leasing => {
-                if !state.done {
-                    state.lease = true;
-                    state.done = true;
-                    // Persisted at once: a crash must not forget a lease it holds.
-                    self.dirty = true;
-                    if self.all_done() {
-                        self.enter_rollout(Stage::Init);
-                    }
+            Step::Leasing if !state.done => {
+                state.lease = true;
+                state.done = true;
+                // Persisted at once: a crash must not forget a lease it holds.
+                self.dirty = true;
+                if self.all_done() {
+                    self.enter_rollout(Stage::Init);
                 }
             }
-            Step::Done | Step::AbortDelete { .. } | Step::AbortTraffic { .. } => {
-                if !state.lease {
-                    let holder = self.holder();
-                    self.actions.push(Action::ReleaseLease {
-                        cluster: cluster.to_owned(),
-                        holder,
-                    });
-                }
+            Step::Done | Step::AbortDelete { .. } | Step::AbortTraffic { .. } if !state.lease => {
+                let holder = self.holder();
+                self.actions.push(Action::ReleaseLease {
+                    cluster: cluster.to_owned(),
+                    holder,
+                });
             }
             _ => {}
         }
@@ -773,11 +774,10 @@ impl Planner {
         match stage {
             Stage::Init if manual => self.goto(Step::Gate { after: Stage::Init }),
             Stage::Init => self.enter_rollout(Stage::Application),
-            Stage::Application if manual || self.r.spec.strategy == Strategy::BlueGreen => {
-                self.goto(Step::Gate {
+            Stage::Application if manual || self.r.spec.strategy == Strategy::BlueGreen => self
+                .goto(Step::Gate {
                     after: Stage::Application,
-                })
-            }
+                }),
             Stage::Application => self.start_balancing(),
             Stage::Balancing | Stage::Cleanup => {}
         }
@@ -1178,7 +1178,10 @@ impl Planner {
                     .to_owned(),
             );
         } else {
-            self.reject("abort", format!("nothing to abort ({})", self.r.status.phase));
+            self.reject(
+                "abort",
+                format!("nothing to abort ({})", self.r.status.phase),
+            );
         }
     }
 
@@ -1238,7 +1241,10 @@ impl Planner {
     /// Winding down before the point of no return.
     fn wind_down(&mut self, then: Phase) {
         let traffic_moved = self.r.status.weight > 0
-            || matches!(self.r.status.step, Step::Switching { .. } | Step::CanaryHold)
+            || matches!(
+                self.r.status.step,
+                Step::Switching { .. } | Step::CanaryHold
+            )
             || self.r.status.clusters.values().any(|c| c.weight > 0);
         self.r.status.timer = None;
         if traffic_moved {
@@ -1291,10 +1297,7 @@ impl Planner {
                     cluster: cluster.clone(),
                     object: None,
                     reason: Reason::Unreachable,
-                    message: format!(
-                        "objects of {} may remain (no traffic)",
-                        self.r.spec.number
-                    ),
+                    message: format!("objects of {} may remain (no traffic)", self.r.spec.number),
                 });
                 self.r.status.lagging.insert(cluster, failure);
             }

@@ -224,7 +224,11 @@ impl fmt::Display for SyncAction {
                 cluster,
                 version,
                 objects,
-            } => write!(f, "{cluster}: wait for {version} ({} objects)", objects.len()),
+            } => write!(
+                f,
+                "{cluster}: wait for {version} ({} objects)",
+                objects.len()
+            ),
             SyncAction::SwitchTraffic {
                 cluster, traffic, ..
             } => write!(f, "{cluster}: traffic {traffic}"),
@@ -427,7 +431,12 @@ pub fn plan(snapshots: &[Snapshot], options: &Options) -> Plan {
 
     let services = by_service
         .into_iter()
-        .map(|(service, input)| (service.to_owned(), plan_service(&reachable, &input, options)))
+        .map(|(service, input)| {
+            (
+                service.to_owned(),
+                plan_service(&reachable, &input, options),
+            )
+        })
         .collect();
     Plan {
         services,
@@ -450,18 +459,11 @@ impl<'a> ServiceInput<'a> {
     }
 }
 
-/// How far a copy's status got; the most advanced copy wins the merge.
-fn rank(release: &Release) -> (u8, bool, Option<release::Stage>) {
-    let phase = match release.status.phase {
-        release::Phase::Pending => 0,
-        release::Phase::Running => 1,
-        _ => 2,
-    };
-    (
-        phase,
-        release.status.point_of_no_return,
-        release.status.reached,
-    )
+/// How recent a copy's status is: the planner bumps the revision with every
+/// status write, so the highest revision is the latest state; a finished
+/// copy wins a tie.
+fn rank(release: &Release) -> (u64, bool) {
+    (release.status.revision, release.status.phase.is_finished())
 }
 
 /// Copies describe the same release when everything but the status and the
@@ -503,7 +505,7 @@ fn merge<'a>(copies: &[(usize, &'a Release)]) -> Merged<'a> {
             release: std::borrow::Cow::Borrowed(first),
         };
     }
-    // Most advanced status; the first such copy in cluster order on ties.
+    // The most recent status; the first such copy in cluster order on ties.
     let mut best = first;
     for (_, copy) in copies {
         if rank(copy) > rank(best) {
@@ -525,7 +527,11 @@ fn merge<'a>(copies: &[(usize, &'a Release)]) -> Merged<'a> {
     }
 }
 
-fn plan_service(reachable: &[&Snapshot], input: &ServiceInput<'_>, options: &Options) -> ServicePlan {
+fn plan_service(
+    reachable: &[&Snapshot],
+    input: &ServiceInput<'_>,
+    options: &Options,
+) -> ServicePlan {
     // 1. A release in flight is left alone.
     for (index, live) in input.live.iter().enumerate() {
         if let Some(Lease {
@@ -586,7 +592,12 @@ fn plan_service(reachable: &[&Snapshot], input: &ServiceInput<'_>, options: &Opt
     else {
         return ServicePlan {
             authoritative: None,
-            outcome: if merged.is_empty() && input.live.iter().all(|l| l.is_none_or(LiveService::is_empty)) {
+            outcome: if merged.is_empty()
+                && input
+                    .live
+                    .iter()
+                    .all(|l| l.is_none_or(LiveService::is_empty))
+            {
                 Outcome::InSync
             } else {
                 Outcome::NothingCommitted
@@ -681,7 +692,12 @@ fn plan_service(reachable: &[&Snapshot], input: &ServiceInput<'_>, options: &Opt
                     .to_vec(),
             });
         }
-        for version in live.versions.iter().rev().filter(|v| !desired.versions.contains(v)) {
+        for version in live
+            .versions
+            .iter()
+            .rev()
+            .filter(|v| !desired.versions.contains(v))
+        {
             actions.push(SyncAction::Delete {
                 cluster: cluster.clone(),
                 version: *version,

@@ -46,8 +46,16 @@ pub fn manifests(strategy: Strategy, number: u64) -> Manifests {
 
 /// A deploy of `web` version `number` to the first `clusters` clusters,
 /// replacing `previous` when given.
-pub fn spec(strategy: Strategy, clusters: usize, number: u64, previous: Option<u64>) -> ReleaseSpec {
-    let names: Vec<String> = CLUSTERS[..clusters].iter().map(|c| (*c).to_owned()).collect();
+pub fn spec(
+    strategy: Strategy,
+    clusters: usize,
+    number: u64,
+    previous: Option<u64>,
+) -> ReleaseSpec {
+    let names: Vec<String> = CLUSTERS[..clusters]
+        .iter()
+        .map(|c| (*c).to_owned())
+        .collect();
     let manifests: BTreeMap<String, Manifests> = names
         .iter()
         .map(|c| (c.clone(), manifests(strategy, number)))

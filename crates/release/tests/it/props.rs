@@ -121,28 +121,46 @@ fn generated_schedules_cover_every_ending() {
     use std::collections::BTreeMap;
 
     use proptest::strategy::ValueTree;
-    use proptest::test_runner::{Config, TestRng, RngAlgorithm, TestRunner};
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
     let mut endings: BTreeMap<String, usize> = BTreeMap::new();
     for _ in 0..300 {
-        let scenario = scenario().new_tree(&mut runner).expect("a scenario").current();
+        let scenario = scenario()
+            .new_tree(&mut runner)
+            .expect("a scenario")
+            .current();
         let report = simulate(&scenario);
         let status = &report.release.status;
         *endings.entry(format!("{}", status.phase)).or_default() += 1;
-        if report.events.iter().any(|e| *e == release::Event::Resume) {
+        if report.events.contains(&release::Event::Resume) {
             *endings.entry("crash-resumed".to_owned()).or_default() += 1;
         }
         if status.step == release::Step::Done
             && scenario.strategy == Rollout::Canary
             && status.phase == release::Phase::Aborted
-            && report.events.iter().any(|e| matches!(e, release::Event::TrafficSwitched { weight: 0, .. }))
+            && report
+                .events
+                .iter()
+                .any(|e| matches!(e, release::Event::TrafficSwitched { weight: 0, .. }))
         {
-            *endings.entry("canary-aborted-with-traffic".to_owned()).or_default() += 1;
+            *endings
+                .entry("canary-aborted-with-traffic".to_owned())
+                .or_default() += 1;
         }
     }
-    for ending in ["succeeded", "incomplete", "failed", "aborted", "crash-resumed", "canary-aborted-with-traffic"] {
-        assert!(endings.get(ending).copied().unwrap_or(0) > 0, "no {ending} in {endings:?}");
+    for ending in [
+        "succeeded",
+        "incomplete",
+        "failed",
+        "aborted",
+        "crash-resumed",
+        "canary-aborted-with-traffic",
+    ] {
+        assert!(
+            endings.get(ending).copied().unwrap_or(0) > 0,
+            "no {ending} in {endings:?}"
+        );
     }
 }

@@ -2,9 +2,9 @@
 //! each is a scenario as the property printed it.
 
 use app_toml::Strategy;
-use release::Reason;
+use release::{Action, Event, ObjectRef, Phase, Reason, Timer, TimerKind, Timestamp};
 
-use crate::sim::{Command, Fault, Scenario, simulate};
+use crate::sim::{Command, Fault, Scenario, replay, simulate};
 
 /// Runs a scenario in the simulator and fails with the full report.
 pub fn check_scenario(scenario: Scenario) {
@@ -14,15 +14,125 @@ pub fn check_scenario(scenario: Scenario) {
 
 #[test]
 fn canary_abort_while_holding_returns_traffic_and_deletes_the_canary() {
-    check_scenario(Scenario { strategy: Strategy::Canary, clusters: 2, manual: false, previous: true, traffic_only: false, lease_held: false, deadline_early: false, faults: vec![Fault::None, Fault::None], commands: vec![(30, Command::Abort)], abort_at_gate: true, crashes: vec![], order: vec![0] });
+    check_scenario(Scenario {
+        strategy: Strategy::Canary,
+        clusters: 2,
+        manual: false,
+        previous: true,
+        traffic_only: false,
+        lease_held: false,
+        deadline_early: false,
+        faults: vec![Fault::None, Fault::None],
+        commands: vec![(30, Command::Abort)],
+        abort_at_gate: true,
+        crashes: vec![],
+        order: vec![0],
+    });
 }
 
 #[test]
 fn rolling_failure_restores_the_previous_version() {
-    check_scenario(Scenario { strategy: Strategy::Rolling, clusters: 3, manual: false, previous: true, traffic_only: false, lease_held: false, deadline_early: false, faults: vec![Fault::None, Fault::FailRollout(Reason::CrashLoopBackOff), Fault::None], commands: vec![], abort_at_gate: false, crashes: vec![5], order: vec![2, 1] });
+    check_scenario(Scenario {
+        strategy: Strategy::Rolling,
+        clusters: 3,
+        manual: false,
+        previous: true,
+        traffic_only: false,
+        lease_held: false,
+        deadline_early: false,
+        faults: vec![
+            Fault::None,
+            Fault::FailRollout(Reason::CrashLoopBackOff),
+            Fault::None,
+        ],
+        commands: vec![],
+        abort_at_gate: false,
+        crashes: vec![5],
+        order: vec![2, 1],
+    });
 }
 
 #[test]
 fn cluster_lost_after_the_switch_is_reported_lagging() {
-    check_scenario(Scenario { strategy: Strategy::Simple, clusters: 3, manual: true, previous: true, traffic_only: false, lease_held: false, deadline_early: false, faults: vec![Fault::None, Fault::DownAfterSwitch { returns: false }, Fault::None], commands: vec![(40, Command::SetWeight(30))], abort_at_gate: false, crashes: vec![12, 30], order: vec![7, 3, 1] });
+    check_scenario(Scenario {
+        strategy: Strategy::Simple,
+        clusters: 3,
+        manual: true,
+        previous: true,
+        traffic_only: false,
+        lease_held: false,
+        deadline_early: false,
+        faults: vec![
+            Fault::None,
+            Fault::DownAfterSwitch { returns: false },
+            Fault::None,
+        ],
+        commands: vec![(40, Command::SetWeight(30))],
+        abort_at_gate: false,
+        crashes: vec![12, 30],
+        order: vec![7, 3, 1],
+    });
+}
+
+/// A schedule pasted as events: a lease held elsewhere in the second
+/// cluster; the lease taken in the first is given back and nothing else
+/// happens.
+#[test]
+fn replayed_denied_lease_gives_back_what_it_took() {
+    let scenario = Scenario {
+        strategy: Strategy::Simple,
+        clusters: 2,
+        manual: false,
+        previous: true,
+        traffic_only: false,
+        lease_held: false,
+        deadline_early: false,
+        faults: vec![Fault::None, Fault::None],
+        commands: vec![],
+        abort_at_gate: false,
+        crashes: vec![],
+        order: vec![0],
+    };
+    let events = vec![
+        Event::Start {
+            at: Timestamp("2026-11-23T12:00:00Z".to_owned()),
+        },
+        Event::LeaseAcquired {
+            cluster: "dc-a".to_owned(),
+        },
+        Event::LeaseDenied {
+            cluster: "dc-b".to_owned(),
+            holder: "web-v3".to_owned(),
+        },
+        Event::Timeout {
+            timer: Timer {
+                kind: TimerKind::Deadline,
+                seq: 1,
+            },
+        },
+        Event::Ready {
+            cluster: "dc-a".to_owned(),
+            object: ObjectRef::new("batch/v1", "Job", "web", "web-migrate-v6"),
+        },
+    ];
+    let (release, actions) = replay(&scenario, &events);
+    assert_eq!(release.status.phase, Phase::Failed);
+    let after_denial: Vec<String> = actions[2].iter().map(ToString::to_string).collect();
+    assert_eq!(
+        after_denial,
+        [
+            "write status failed Done",
+            "dc-a: give back lease of web-v6"
+        ]
+    );
+    assert!(
+        actions[3..].iter().all(Vec::is_empty),
+        "stale events change nothing"
+    );
+    assert!(
+        !actions
+            .iter()
+            .flatten()
+            .any(|a| matches!(a, Action::Apply { .. }))
+    );
 }

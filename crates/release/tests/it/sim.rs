@@ -329,8 +329,6 @@ pub struct Report {
     pub violations: Vec<String>,
     /// The final release.
     pub release: Release,
-    /// Delivered events.
-    pub steps: usize,
 }
 
 impl Report {
@@ -435,7 +433,6 @@ pub fn simulate(scenario: &Scenario) -> Report {
     sim.final_checks();
     Report {
         scenario: sim.scenario,
-        steps: sim.events.len(),
         events: sim.events,
         violations: sim.violations,
         release: sim.release,
@@ -509,11 +506,14 @@ impl Sim {
                 self.deliver(event);
                 continue;
             }
-            if let Some(index) = self
-                .world
-                .iter()
-                .position(|c| !c.up && matches!(c.fault, Fault::DownBeforeSwitch { returns: true } | Fault::DownAfterSwitch { returns: true }))
-            {
+            if let Some(index) = self.world.iter().position(|c| {
+                !c.up
+                    && matches!(
+                        c.fault,
+                        Fault::DownBeforeSwitch { returns: true }
+                            | Fault::DownAfterSwitch { returns: true }
+                    )
+            }) {
                 self.world[index].up = true;
                 let cluster = self.world[index].name.clone();
                 self.deliver(Event::Reachable { cluster });
@@ -569,7 +569,8 @@ impl Sim {
 
     fn deliver(&mut self, event: Event) {
         if let Event::Ready { cluster, object } = &event {
-            self.ready_reported.insert((cluster.clone(), object.clone()));
+            self.ready_reported
+                .insert((cluster.clone(), object.clone()));
         }
         let before = self.release.clone();
         let (after, actions) = step(before.clone(), &event);
@@ -580,7 +581,9 @@ impl Sim {
         {
             match serde_json::to_string(&after) {
                 Ok(json) => self.persisted = json,
-                Err(e) => self.violations.push(format!("status does not serialise: {e}")),
+                Err(e) => self
+                    .violations
+                    .push(format!("status does not serialise: {e}")),
             }
         }
         self.events.push(event);
@@ -596,8 +599,9 @@ impl Sim {
         // 5. Same events, same actions — also through a serialisation round trip.
         let (again, again_actions) = step(before.clone(), event);
         if &again != after || again_actions != actions {
-            self.violations
-                .push(format!("event #{n}: replaying {event:?} gave different results"));
+            self.violations.push(format!(
+                "event #{n}: replaying {event:?} gave different results"
+            ));
         }
         if let Ok(json) = serde_json::to_string(before)
             && let Ok(read) = serde_json::from_str::<Release>(&json)
@@ -649,8 +653,9 @@ impl Sim {
                     }
                     // 3. After the point of no return only forward.
                     if pnr_before && *weight < 100 {
-                        self.violations
-                            .push(format!("event #{n}: traffic back to {weight}% after the point of no return"));
+                        self.violations.push(format!(
+                            "event #{n}: traffic back to {weight}% after the point of no return"
+                        ));
                     }
                 }
                 Action::Delete { version, .. } => {
@@ -711,21 +716,22 @@ impl Sim {
             return;
         };
         // Faults that fire when a stage reaches the cluster.
-        let trigger = match (&self.world[index].fault, action) {
+        let trigger = matches!(
+            (&self.world[index].fault, action),
             (
                 Fault::DownBeforeSwitch { .. },
                 Action::Apply {
                     stage: Stage::Application,
                     ..
-                }
-                | Action::WaitReady {
+                } | Action::WaitReady {
                     stage: Stage::Application,
                     ..
                 },
-            ) => true,
-            (Fault::DownAfterSwitch { .. }, Action::SwitchTraffic { weight: 100, .. }) => true,
-            _ => false,
-        };
+            ) | (
+                Fault::DownAfterSwitch { .. },
+                Action::SwitchTraffic { weight: 100, .. }
+            )
+        );
         if trigger && !self.world[index].fault_fired {
             self.world[index].fault_fired = true;
             self.world[index].up = false;
@@ -767,9 +773,7 @@ impl Sim {
                 let c = &mut self.world[index];
                 if strategy == Strategy::Rolling
                     && let Some(old) = self.old
-                    && objects
-                        .iter()
-                        .any(|o| o.reference.kind == "Deployment")
+                    && objects.iter().any(|o| o.reference.kind == "Deployment")
                 {
                     // In place: the one Deployment now runs the new version.
                     c.objects.remove(&old);
@@ -876,15 +880,18 @@ impl Sim {
     fn final_checks(&mut self) {
         let status = self.release.status.clone();
         if !status.phase.is_finished() {
-            self.violations
-                .push(format!("did not finish: {:?} at {:?}", status.phase, status.step));
+            self.violations.push(format!(
+                "did not finish: {:?} at {:?}",
+                status.phase, status.step
+            ));
             return;
         }
         let clusters = self.release.spec.clusters.clone();
         let expected = reference(&self.scenario, &clusters, self.abort_before_switch);
         let new = self.new;
         let old = self.old;
-        let side_by_side = self.scenario.strategy != Strategy::Rolling || self.scenario.traffic_only;
+        let side_by_side =
+            self.scenario.strategy != Strategy::Rolling || self.scenario.traffic_only;
         match &expected {
             Expected::Forward { lagging } => {
                 let phase = if lagging.is_empty() {
@@ -964,9 +971,7 @@ impl Sim {
                             .push(format!("{}: lease not given back", c.name));
                     }
                 }
-                if self.scenario.lease_held
-                    && self.world[0].lease.as_deref() != Some("web-v3")
-                {
+                if self.scenario.lease_held && self.world[0].lease.as_deref() != Some("web-v3") {
                     self.violations
                         .push("the other release's lease was taken".to_owned());
                 }
@@ -991,6 +996,9 @@ pub fn replay(scenario: &Scenario, events: &[Event]) -> (Release, Vec<Vec<Action
     };
     let first = run();
     let second = run();
-    assert_eq!(first, second, "replaying the same events gave different actions");
+    assert_eq!(
+        first, second,
+        "replaying the same events gave different actions"
+    );
     first
 }

@@ -1,1 +1,7 @@
-//! Integration tests.
+//! Integration tests of the sync differ: the six cases of the spec, each
+//! with its own test and snapshot, and the fixpoint property against a naive
+//! reference model.
+
+mod cases;
+mod fixtures;
+mod props;

@@ -1,0 +1,298 @@
+//! The cases of the spec, one test each. Every case goes through [`check`]:
+//! the plan is rendered into a snapshot, then performed, and sync must then
+//! find nothing more to do (the fixpoint invariant).
+
+use release::Phase;
+use sync::{Options, Outcome, Snapshot, plan};
+
+use crate::fixtures::*;
+
+/// Plans, snapshots the plan, performs it and checks sync is then idle.
+fn check(name: &str, mut snapshots: Vec<Snapshot>) -> sync::Plan {
+    let options = Options::default();
+    let first = plan(&snapshots, &options);
+    insta::assert_snapshot!(name, first.to_string());
+    perform_plan(&mut snapshots, &first);
+    let second = plan(&snapshots, &options);
+    assert!(
+        second.is_idle(),
+        "sync is not idle after its own actions:\n{second}"
+    );
+    first
+}
+
+/// Three clusters that agree on `web` v6 (v5 before it).
+fn healthy(cluster: &str) -> Snapshot {
+    snapshot(
+        cluster,
+        vec![done("web", 5, Some(4)), done("web", 6, Some(5))],
+        vec![("web", live(&[6], all(6)))],
+    )
+}
+
+#[test]
+fn in_sync_environment_needs_nothing() {
+    let plan = check(
+        "in_sync",
+        vec![healthy("dc-a"), healthy("dc-b"), healthy("dc-c")],
+    );
+    assert_eq!(plan.services["web"].outcome, Outcome::InSync);
+}
+
+/// Case 1: a cluster switched off during a deploy comes back with the old
+/// version; it is brought to the current release.
+#[test]
+fn case1_stale_cluster_is_brought_to_the_current_release() {
+    let mut stale_v6 = rolling_out("web", 6, 5);
+    stale_v6.status.phase = Phase::Running;
+    let stale = snapshot(
+        "dc-c",
+        vec![done("web", 5, Some(4)), stale_v6],
+        vec![("web", live(&[5], all(5)))],
+    );
+    let plan = check("case1_stale", vec![healthy("dc-a"), healthy("dc-b"), stale]);
+    assert_eq!(
+        plan.services["web"].authoritative,
+        Some(release::Version(6))
+    );
+}
+
+/// Case 1 with a canary: the returning cluster gets the canary weight too.
+#[test]
+fn case1_stale_cluster_gets_the_canary_weight() {
+    let running = |cluster| {
+        snapshot(
+            cluster,
+            vec![done("web", 5, Some(4)), canary("web", 6, 5, 25)],
+            vec![("web", live(&[5, 6], split(6, 25, 5)))],
+        )
+    };
+    let stale = snapshot(
+        "dc-c",
+        vec![done("web", 5, Some(4))],
+        vec![("web", live(&[5], all(5)))],
+    );
+    check(
+        "case1_stale_canary",
+        vec![running("dc-a"), running("dc-b"), stale],
+    );
+}
+
+/// Case 2: a cluster lost all state; every service is rebuilt from the
+/// peers' copies, with its release history.
+#[test]
+fn case2_wiped_cluster_is_rebuilt_from_peer_copies() {
+    let peer = |cluster| {
+        snapshot(
+            cluster,
+            vec![
+                done("web", 4, Some(3)),
+                done("web", 5, Some(4)),
+                done("web", 6, Some(5)),
+                done("api", 1, None),
+            ],
+            vec![("web", live(&[6], all(6))), ("api", live(&[1], all(1)))],
+        )
+    };
+    let wiped = snapshot("dc-c", vec![], vec![]);
+    let plan = check("case2_wiped", vec![peer("dc-a"), peer("dc-b"), wiped]);
+    let writes = plan
+        .actions()
+        .filter(|a| matches!(a, sync::SyncAction::WriteRecord { .. }))
+        .count();
+    assert_eq!(writes, 4, "the whole history of both services is rebuilt");
+}
+
+/// Case 3: a service deleted while a cluster was away: the tombstone wins
+/// over the stale copy.
+#[test]
+fn case3_tombstone_wins_over_a_stale_copy() {
+    let deleted = |cluster| {
+        snapshot(
+            cluster,
+            vec![done("web", 6, Some(5)), tombstone("web", 7)],
+            vec![],
+        )
+    };
+    let stale = snapshot(
+        "dc-c",
+        vec![done("web", 5, Some(4)), done("web", 6, Some(5))],
+        vec![("web", live(&[6], all(6)))],
+    );
+    let plan = check(
+        "case3_tombstone",
+        vec![deleted("dc-a"), deleted("dc-b"), stale],
+    );
+    assert_eq!(
+        plan.services["web"].authoritative,
+        Some(release::Version(7))
+    );
+}
+
+/// Case 4: a canary in progress: the lagging cluster gets the same canary
+/// weight, not the full new version.
+#[test]
+fn case4_canary_in_progress_is_matched_not_completed() {
+    let running = |cluster| {
+        snapshot(
+            cluster,
+            vec![done("web", 5, Some(4)), canary("web", 6, 5, 25)],
+            vec![("web", live(&[5, 6], split(6, 25, 5)))],
+        )
+    };
+    // The lagging cluster holds the canary's record at an older weight and
+    // still sends 5%.
+    let lagging = snapshot(
+        "dc-c",
+        vec![done("web", 5, Some(4)), canary("web", 6, 5, 5)],
+        vec![("web", live(&[5, 6], split(6, 5, 5)))],
+    );
+    let plan = check(
+        "case4_canary",
+        vec![running("dc-a"), running("dc-b"), lagging],
+    );
+    let switches: Vec<_> = plan
+        .actions()
+        .filter_map(|a| match a {
+            sync::SyncAction::SwitchTraffic { traffic, .. } => Some(traffic.weight),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(switches, vec![25]);
+}
+
+/// Case 5: a release in flight (lease held): sync leaves that service alone,
+/// and still repairs the others.
+#[test]
+fn case5_release_in_flight_is_left_alone() {
+    let mut a = healthy("dc-a");
+    a.live.get_mut("web").expect("web runs").lease = lease("web-v7", false);
+    a.records.push(done("api", 1, None));
+    a.live.insert("api".to_owned(), live(&[1], all(1)));
+    let mut b = healthy("dc-b");
+    b.records.push(done("api", 1, None));
+    b.live.insert("api".to_owned(), live(&[1], all(1)));
+    let stale = snapshot(
+        "dc-c",
+        vec![done("web", 5, Some(4))],
+        vec![("web", live(&[5], all(5)))],
+    );
+    let plan = check("case5_in_flight", vec![a, b, stale]);
+    assert!(matches!(
+        plan.services["web"].outcome,
+        Outcome::InFlight { .. }
+    ));
+    assert!(matches!(
+        plan.services["api"].outcome,
+        Outcome::Repair { .. }
+    ));
+}
+
+/// An expired lease is not a release in flight (the deployer died).
+#[test]
+fn case5_expired_lease_does_not_block() {
+    let mut a = healthy("dc-a");
+    a.live.get_mut("web").expect("web runs").lease = lease("web-v6", true);
+    let stale = snapshot(
+        "dc-c",
+        vec![done("web", 5, Some(4))],
+        vec![("web", live(&[5], all(5)))],
+    );
+    let plan = check("case5_expired_lease", vec![a, healthy("dc-b"), stale]);
+    assert!(matches!(
+        plan.services["web"].outcome,
+        Outcome::Repair { .. }
+    ));
+}
+
+/// Case 6: clusters disagree about the same release: report, do nothing.
+#[test]
+fn case6_disagreeing_copies_are_reported_and_left() {
+    let mut other = healthy("dc-b");
+    other.records[1].spec.image = "registry.example/web:hotfix".to_owned();
+    let stale = snapshot(
+        "dc-c",
+        vec![done("web", 5, Some(4))],
+        vec![("web", live(&[5], all(5)))],
+    );
+    let plan = check("case6_conflict", vec![healthy("dc-a"), other, stale]);
+    assert!(matches!(
+        plan.services["web"].outcome,
+        Outcome::Conflict { .. }
+    ));
+}
+
+/// Case 6: no copy is complete (each cluster kept only its own manifests) and
+/// a wiped cluster needs its own: report, do nothing.
+#[test]
+fn case6_no_complete_copy_is_reported_and_left() {
+    let partial = |cluster: &str| {
+        let mut s = healthy(cluster);
+        for record in &mut s.records {
+            record.spec.manifests.retain(|c, _| c == cluster);
+        }
+        s
+    };
+    let wiped = snapshot("dc-c", vec![], vec![]);
+    let plan = check(
+        "case6_incomplete",
+        vec![partial("dc-a"), partial("dc-b"), wiped],
+    );
+    assert!(matches!(
+        plan.services["web"].outcome,
+        Outcome::Incomplete { .. }
+    ));
+}
+
+/// Partial copies that together are complete are merged, and the merged
+/// record is written back everywhere.
+#[test]
+fn partial_copies_are_merged() {
+    let partial = |cluster: &str| {
+        let mut s = healthy(cluster);
+        s.records[1]
+            .spec
+            .manifests
+            .retain(|c, _| c == cluster || c == "dc-c");
+        s
+    };
+    check(
+        "partial_copies_merged",
+        vec![partial("dc-a"), partial("dc-b"), healthy("dc-c")],
+    );
+}
+
+/// An unreachable cluster is neither read nor changed.
+#[test]
+fn unreachable_cluster_is_left_out() {
+    let mut away = snapshot("dc-c", vec![], vec![]);
+    away.reachable = false;
+    let plan = check("unreachable", vec![healthy("dc-a"), healthy("dc-b"), away]);
+    assert_eq!(plan.unreachable, vec!["dc-c".to_owned()]);
+}
+
+/// Leftovers of a failed release (a cluster that was away during the abort)
+/// are deleted; the failed release is not authoritative.
+#[test]
+fn leftovers_of_a_failed_release_are_deleted() {
+    let mut failed = rolling_out("web", 7, 6);
+    finish(&mut failed, Phase::Failed);
+    let with_failed = |cluster: &str, versions: &[u64]| {
+        let mut s = healthy(cluster);
+        s.records.push(failed.clone());
+        s.live.insert("web".to_owned(), live(versions, all(6)));
+        s
+    };
+    let plan = check(
+        "failed_leftovers",
+        vec![
+            with_failed("dc-a", &[6]),
+            with_failed("dc-b", &[6]),
+            with_failed("dc-c", &[6, 7]),
+        ],
+    );
+    assert_eq!(
+        plan.services["web"].authoritative,
+        Some(release::Version(6))
+    );
+}

@@ -1,0 +1,314 @@
+//! The fixpoint property: for random environments (histories of releases,
+//! failed ones, canaries, tombstones, and per cluster a fault: stale, wiped,
+//! unreachable, partial copies, leftovers of a failed release, a lease held
+//! or expired), performing sync's actions and running sync again gives no
+//! actions; and where sync acts, every reachable cluster ends in the state a
+//! naive reference model expects.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use release::{Phase, Release, ReleaseKind, Stage, Version};
+use sync::{Options, Outcome, Snapshot, plan};
+
+use crate::fixtures::*;
+
+/// How the newest release of a service ended.
+#[derive(Debug, Clone, Copy)]
+enum Last {
+    Done,
+    Canary(u8),
+    RollingOut,
+    Failed,
+    Tombstone,
+}
+
+/// What one cluster knows of one service.
+#[derive(Debug, Clone, Copy)]
+enum View {
+    Fresh,
+    Stale(u8),
+    Wiped,
+    Partial,
+    Leftover,
+    Lease {
+        expired: bool,
+    },
+    /// Holds every record, but the newest one as it was earlier in its rollout.
+    Behind,
+}
+
+#[derive(Debug, Clone)]
+struct Service {
+    /// Earlier releases: `true` when that one failed.
+    earlier: Vec<bool>,
+    last: Last,
+    views: Vec<View>,
+}
+
+#[derive(Debug, Clone)]
+struct Env {
+    services: Vec<Service>,
+    reachable: Vec<bool>,
+}
+
+const NAMES: [&str; 3] = ["web", "api", "db"];
+
+fn last() -> impl Strategy<Value = Last> {
+    prop_oneof![
+        3 => Just(Last::Done),
+        1 => (1u8..=99).prop_map(Last::Canary),
+        1 => Just(Last::RollingOut),
+        1 => Just(Last::Failed),
+        1 => Just(Last::Tombstone),
+    ]
+}
+
+fn view() -> impl Strategy<Value = View> {
+    prop_oneof![
+        4 => Just(View::Fresh),
+        2 => (1u8..=3).prop_map(View::Stale),
+        1 => Just(View::Wiped),
+        1 => Just(View::Partial),
+        1 => Just(View::Leftover),
+        1 => any::<bool>().prop_map(|expired| View::Lease { expired }),
+        2 => Just(View::Behind),
+    ]
+}
+
+fn env() -> impl Strategy<Value = Env> {
+    (
+        prop::collection::vec(
+            (
+                prop::collection::vec(prop::bool::weighted(0.2), 0..4),
+                last(),
+                prop::collection::vec(view(), 3),
+            )
+                .prop_map(|(earlier, last, views)| Service {
+                    earlier,
+                    last,
+                    views,
+                }),
+            1..=3,
+        ),
+        prop::collection::vec(prop::bool::weighted(0.85), 3),
+    )
+        .prop_map(|(services, reachable)| Env {
+            services,
+            reachable,
+        })
+}
+
+/// The true history of one service: its records as the deployer left them.
+fn history(name: &str, service: &Service) -> Vec<Release> {
+    let mut records = Vec::new();
+    let mut serving: Option<u64> = None;
+    let count = service.earlier.len() as u64 + 1;
+    for (index, failed) in service.earlier.iter().enumerate() {
+        let number = index as u64 + 1;
+        let mut record = done(name, number, serving);
+        if *failed {
+            finish(&mut record, Phase::Failed);
+        } else {
+            serving = Some(number);
+        }
+        records.push(record);
+    }
+    let record = match (service.last, serving) {
+        (Last::Tombstone, _) => tombstone(name, count),
+        (Last::Canary(weight), Some(previous)) => canary(name, count, previous, weight),
+        (Last::RollingOut, Some(previous)) => rolling_out(name, count, previous),
+        (Last::Failed, Some(previous)) => {
+            let mut record = rolling_out(name, count, previous);
+            finish(&mut record, Phase::Failed);
+            record
+        }
+        _ => done(name, count, serving),
+    };
+    records.push(record);
+    records
+}
+
+/// The naive reference: the highest number whose latest copy reached
+/// balancing (or is a tombstone), and what it asks to run.
+fn naive_desired(records: &[&Release]) -> Option<(BTreeSet<Version>, Option<sync::Traffic>)> {
+    let mut numbers: Vec<Version> = records.iter().map(|r| r.spec.number).collect();
+    numbers.sort();
+    numbers.dedup();
+    for number in numbers.into_iter().rev() {
+        let copies: Vec<&&Release> = records.iter().filter(|r| r.spec.number == number).collect();
+        let most_final = *copies.iter().max_by_key(|r| r.status.revision)?;
+        let status = &most_final.status;
+        let committed = most_final.spec.kind == ReleaseKind::Delete
+            || status.point_of_no_return
+            || (status.reached >= Some(Stage::Balancing)
+                && !matches!(status.phase, Phase::Failed | Phase::Aborted));
+        if !committed {
+            continue;
+        }
+        if most_final.spec.kind == ReleaseKind::Delete {
+            return Some((BTreeSet::new(), None));
+        }
+        let serving = most_final.spec.serving();
+        if !status.phase.is_finished()
+            && !status.point_of_no_return
+            && let Some(previous) = most_final.spec.previous
+        {
+            return Some((
+                [serving, previous].into_iter().collect(),
+                Some(sync::Traffic {
+                    version: serving,
+                    weight: status.weight,
+                    stable: Some(previous),
+                }),
+            ));
+        }
+        return Some((
+            [serving].into_iter().collect(),
+            Some(sync::Traffic::all(serving)),
+        ));
+    }
+    None
+}
+
+/// The same release earlier in its rollout: a finished one still rolling
+/// out its application stage, a canary at a lower weight.
+fn behind(record: &Release) -> Release {
+    let mut earlier = record.clone();
+    if record.spec.kind == ReleaseKind::Delete {
+        return earlier;
+    }
+    let status = &mut earlier.status;
+    if status.step == release::Step::CanaryHold {
+        status.weight = (status.weight / 2).max(1);
+        status.revision = 4 + u64::from(status.weight);
+    } else {
+        status.revision = 3;
+        status.phase = Phase::Running;
+        status.step = release::Step::Rollout {
+            stage: Stage::Application,
+        };
+        status.point_of_no_return = false;
+        status.reached = Some(Stage::Application);
+        status.stage = Some(Stage::Application);
+        status.weight = 0;
+    }
+    earlier
+}
+
+fn snapshots(env: &Env) -> Vec<Snapshot> {
+    let mut snapshots: Vec<Snapshot> = CLUSTERS
+        .iter()
+        .zip(&env.reachable)
+        .map(|(cluster, reachable)| {
+            let mut s = snapshot(cluster, vec![], vec![]);
+            s.reachable = *reachable;
+            s
+        })
+        .collect();
+    for (index, service) in env.services.iter().enumerate() {
+        let name = NAMES[index];
+        let truth = history(name, service);
+        for (cluster, view) in service.views.iter().enumerate() {
+            let snapshot = &mut snapshots[cluster];
+            let keep = match view {
+                View::Stale(k) => truth.len().saturating_sub(*k as usize),
+                View::Wiped => 0,
+                _ => truth.len(),
+            };
+            let mut records: Vec<Release> = truth[..keep].to_vec();
+            if let View::Behind = view
+                && let Some(newest) = records.last_mut()
+            {
+                *newest = behind(newest);
+            }
+            if let View::Partial = view {
+                for record in &mut records {
+                    record.spec.manifests.retain(|c, _| c == CLUSTERS[cluster]);
+                }
+            }
+            let refs: Vec<&Release> = records.iter().collect();
+            if let Some((versions, traffic)) = naive_desired(&refs)
+                && (traffic.is_some() || !versions.is_empty())
+            {
+                let mut versions = versions;
+                if let View::Leftover = view
+                    && let Some(failed) =
+                        truth.iter().rev().find(|r| r.status.phase == Phase::Failed)
+                {
+                    versions.insert(failed.spec.number);
+                }
+                let mut l = live(&[], traffic);
+                l.versions = versions;
+                if let View::Lease { expired } = view {
+                    l.lease = lease(&format!("{name}-v{}", truth.len() + 1), *expired);
+                }
+                snapshot.live.insert(name.to_owned(), l);
+            }
+            snapshot.records.extend(records);
+        }
+    }
+    snapshots
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: None,
+        .. ProptestConfig::default()
+    })]
+
+    /// Performing sync's actions and running sync again gives no actions,
+    /// and the clusters end where the reference model says.
+    #[test]
+    fn sync_reaches_a_fixpoint_matching_the_reference(env in env()) {
+        let options = Options::default();
+        let initial = snapshots(&env);
+        let mut state = initial.clone();
+        let unreachable_before: BTreeMap<String, Snapshot> = state
+            .iter()
+            .filter(|s| !s.reachable)
+            .map(|s| (s.cluster.clone(), s.clone()))
+            .collect();
+        let first = plan(&state, &options);
+        for action in first.actions() {
+            prop_assert!(
+                !unreachable_before.contains_key(action.cluster()),
+                "action for an unreachable cluster: {action}"
+            );
+        }
+        perform_plan(&mut state, &first);
+        let second = plan(&state, &options);
+        prop_assert!(second.is_idle(), "not a fixpoint for {env:?}\nfirst:\n{first}\nsecond:\n{second}");
+
+        // The reference model, for services sync acted on or found in sync.
+        let all_records: Vec<&Release> = initial
+            .iter()
+            .filter(|s| s.reachable)
+            .flat_map(|s| s.records.iter())
+            .collect();
+        for (service, service_plan) in &first.services {
+            if !matches!(service_plan.outcome, Outcome::Repair { .. } | Outcome::InSync) {
+                prop_assert!(service_plan.actions().is_empty());
+                continue;
+            }
+            let records: Vec<&Release> = all_records
+                .iter()
+                .copied()
+                .filter(|r| &r.spec.service == service)
+                .collect();
+            let Some((versions, traffic)) = naive_desired(&records) else {
+                continue;
+            };
+            for snapshot in state.iter().filter(|s| s.reachable) {
+                let live = snapshot.live.get(service).cloned().unwrap_or_default();
+                prop_assert_eq!(&live.versions, &versions, "{} {} in {:?}", service, snapshot.cluster, env);
+                prop_assert_eq!(
+                    live.traffic.map(sync::Traffic::normalised),
+                    traffic.map(sync::Traffic::normalised),
+                    "{} {} in {:?}", service, snapshot.cluster, env
+                );
+            }
+        }
+    }
+}
