@@ -1,1 +1,127 @@
-//! Unit tests of the model.
+//! Unit tests of the model: versions, linked tasks, validation and the
+//! stored JSON shape.
+
+use std::collections::BTreeMap;
+
+use app_toml::Strategy;
+use serde_json::json;
+
+use crate::*;
+
+fn check_tasks(message: &str, expect: &[&str]) {
+    assert_eq!(linked_tasks(message), expect, "in {message:?}");
+}
+
+#[test]
+fn linked_tasks_are_found_deduplicated_in_order() {
+    check_tasks("PAAS-123: fix the probe", &["PAAS-123"]);
+    check_tasks("fix (PAAS-2, OPS-7) and PAAS-2 again", &["PAAS-2", "OPS-7"]);
+    check_tasks("Refs: AB_1-9\n\nCloses WEB2-44.", &["AB_1-9", "WEB2-44"]);
+    check_tasks("no keys: paas-1, P-1, PAAS-, -12, PAAS-12b, xPAAS-3", &[]);
+    check_tasks("", &[]);
+    check_tasks("ünïcode PAAS-5 ✓", &["PAAS-5"]);
+}
+
+#[test]
+fn versions_read_and_print_as_v_n() {
+    assert_eq!("v12".parse::<Version>(), Ok(Version(12)));
+    assert_eq!(Version(3).to_string(), "v3");
+    for bad in ["12", "v", "v-1", "V2", "v1.0", ""] {
+        assert!(bad.parse::<Version>().is_err(), "{bad}");
+    }
+    assert_eq!(serde_json::to_value(Version(7)).ok(), Some(json!("v7")));
+}
+
+fn spec() -> ReleaseSpec {
+    ReleaseSpec {
+        service: "web".to_owned(),
+        environment: "prod".to_owned(),
+        number: Version(2),
+        kind: ReleaseKind::Deploy,
+        strategy: Strategy::BlueGreen,
+        image: "web:abc".to_owned(),
+        app_toml: "name = \"web\"\n".to_owned(),
+        platform_version: "2026.11".to_owned(),
+        clusters: vec!["dc-a".to_owned()],
+        manifests: BTreeMap::from([(
+            "dc-a".to_owned(),
+            Manifests {
+                init: vec![],
+                application: vec![Object {
+                    reference: ObjectRef::new("apps/v1", "Deployment", "web", "web-v2"),
+                    body: json!({"apiVersion": "apps/v1", "kind": "Deployment"}),
+                }],
+                balancing: vec![],
+            },
+        )]),
+        releaser: "alice".to_owned(),
+        time: Timestamp("2026-11-23T12:00:00Z".to_owned()),
+        commit: "abc".to_owned(),
+        linked_tasks: linked_tasks("PAAS-9 blue-green"),
+        previous: Some(Version(1)),
+        rollback: None,
+        options: Options::default(),
+    }
+}
+
+#[test]
+fn invalid_specs_are_refused() {
+    let check = |change: fn(&mut ReleaseSpec), expect: &str| {
+        let mut s = spec();
+        change(&mut s);
+        let error = Release::new(s).err().map(|e| e.to_string());
+        assert_eq!(error.as_deref(), Some(expect));
+    };
+    check(|s| s.clusters.clear(), "release web v2 names no cluster");
+    check(
+        |s| s.clusters.push("dc-b".to_owned()),
+        "release v2 has no manifests for cluster dc-b",
+    );
+    check(
+        |s| s.clusters.push("dc-a".to_owned()),
+        "cluster dc-a is listed twice",
+    );
+    check(
+        |s| s.previous = Some(Version(2)),
+        "release number v2 must be greater than the previous release v2",
+    );
+    check(
+        |s| s.options.canary_steps = vec![50, 20],
+        "canary steps [50, 20] must be strictly increasing percentages in 1..=99",
+    );
+    check(
+        |s| {
+            s.rollback = Some(Rollback {
+                target: Version(1),
+                mode: RollbackMode::TrafficOnly,
+            })
+        },
+        "a traffic-only rollback to v1 needs the serving version beside it",
+    );
+    assert!(Release::new(spec()).is_ok());
+}
+
+#[test]
+fn a_release_reads_back_from_its_json() {
+    let release = Release::new(spec()).expect("valid");
+    let json = release.to_json();
+    insta::assert_json_snapshot!("release_json", json);
+    assert_eq!(Release::from_json(&json), Ok(release));
+    let bad = json!({"spec": {"strategy": "big-bang"}});
+    assert!(Release::from_json(&bad).is_err());
+}
+
+#[test]
+fn tombstones_are_committed_and_serve_nothing() {
+    let tombstone = Release::tombstone(
+        "web",
+        "prod",
+        Version(9),
+        vec!["dc-a".to_owned()],
+        "bob",
+        Timestamp::default(),
+    );
+    assert!(tombstone.committed());
+    assert!(!tombstone.spec.applies_objects());
+    assert_eq!(tombstone.resource_name(), "web-v9");
+}

@@ -329,6 +329,8 @@ pub struct Report {
     pub violations: Vec<String>,
     /// The final release.
     pub release: Release,
+    /// Each delivered event and the actions it gave, one per line.
+    pub transcript: String,
 }
 
 impl Report {
@@ -357,6 +359,7 @@ struct Sim {
     release: Release,
     persisted: String,
     events: Vec<Event>,
+    transcript: String,
     violations: Vec<String>,
     ready_reported: BTreeSet<(String, ObjectRef)>,
     new: Version,
@@ -421,6 +424,7 @@ pub fn simulate(scenario: &Scenario) -> Report {
         persisted: String::new(),
         release,
         events: Vec::new(),
+        transcript: String::new(),
         violations: Vec::new(),
         ready_reported: BTreeSet::new(),
         new,
@@ -433,6 +437,7 @@ pub fn simulate(scenario: &Scenario) -> Report {
     sim.final_checks();
     Report {
         scenario: sim.scenario,
+        transcript: sim.transcript,
         events: sim.events,
         violations: sim.violations,
         release: sim.release,
@@ -554,6 +559,8 @@ impl Sim {
     /// The deployer dies: queued observations and timers are lost; a new
     /// one reads the last written status back and resumes.
     fn crash(&mut self) {
+        self.transcript
+            .push_str("-- crash: events in flight lost, status read back --\n");
         self.queue.clear();
         self.timer = None;
         match serde_json::from_str::<Release>(&self.persisted) {
@@ -585,6 +592,10 @@ impl Sim {
                     .violations
                     .push(format!("status does not serialise: {e}")),
             }
+        }
+        self.transcript.push_str(&transcript_line(&event));
+        for action in &actions {
+            self.transcript.push_str(&format!("    {action}\n"));
         }
         self.events.push(event);
         self.release = after;
@@ -1001,4 +1012,37 @@ pub fn replay(scenario: &Scenario, events: &[Event]) -> (Release, Vec<Vec<Action
         "replaying the same events gave different actions"
     );
     first
+}
+
+/// One event as a transcript line (failures with cluster, object and reason).
+fn transcript_line(event: &Event) -> String {
+    match event {
+        Event::Failed {
+            cluster,
+            object,
+            reason,
+            message,
+        } => {
+            let failure = release::Failure {
+                cluster: cluster.clone(),
+                object: object.clone(),
+                reason: reason.clone(),
+                message: message.clone(),
+            };
+            format!("<- failed {failure}\n")
+        }
+        Event::Ready { cluster, object } => format!("<- {cluster}: ready {object}\n"),
+        Event::TrafficSwitched {
+            cluster,
+            version,
+            weight,
+        } => {
+            format!("<- {cluster}: traffic {weight}% to {version}\n")
+        }
+        Event::Timeout { timer } => format!("<- timeout {:?}#{}\n", timer.kind, timer.seq),
+        other => {
+            let json = serde_json::to_string(other).unwrap_or_default();
+            format!("<- {json}\n")
+        }
+    }
 }
