@@ -1,0 +1,1028 @@
+//! `helmgen impact`: the blast radius of a platform config change.
+//!
+//! Every app.toml of a corpus is rendered in every environment with the base
+//! and the head config (through the same [`render_source`] as the service),
+//! and the two renders are compared object by object (`Kind/name`) as JSON
+//! values. The report lists, per service, environment and kind, the objects
+//! added, removed and changed (with the changed field paths), and flags:
+//!
+//! - **immutable-field changes**: fields the API server refuses to update in
+//!   place (Deployment `spec.selector`, Service `spec.clusterIP` and a type
+//!   change to or from `ExternalName`, Job `spec.template`, data of an
+//!   `immutable: true` ConfigMap, ...): applying them needs a delete and
+//!   re-create;
+//! - **security regressions**: a hardening setting removed or weakened
+//!   (`runAsNonRoot`, `readOnlyRootFilesystem`, `allowPrivilegeEscalation`,
+//!   `capabilities.drop: [ALL]`, `seccompProfile`, `automountServiceAccountToken`,
+//!   resource limits, a NetworkPolicy or one of its policy types removed);
+//! - **render failures**: services that render with the base but fail with the head.
+//!
+//! Only [`load_corpus`] touches the file system; [`analyse`] is pure.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use app_toml::Date;
+use manifests::pipeline::{Request, render_source};
+use platform_config::Platform;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Errors of `helmgen impact` before any comparison (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or directory of the corpus cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The corpus holds no app.toml.
+    #[error("no app.toml files (*.toml) under {0}")]
+    EmptyCorpus(PathBuf),
+}
+
+/// One app.toml of the corpus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorpusFile {
+    /// Path relative to the corpus directory, with `/` separators.
+    pub path: String,
+    /// Service name used when the file has no `name` (the directory of an
+    /// `app.toml`, else the file stem).
+    pub fallback_name: String,
+    /// The bytes.
+    pub source: Vec<u8>,
+}
+
+/// Reads every `*.toml` file under `dir` (recursively, sorted by path).
+pub fn load_corpus(dir: &Path) -> Result<Vec<CorpusFile>, Error> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|source| Error::Read {
+            path: d.clone(),
+            source,
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| Error::Read {
+                path: d.clone(),
+                source,
+            })?;
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(Error::EmptyCorpus(dir.to_path_buf()));
+    }
+    files
+        .into_iter()
+        .map(|path| {
+            let source = std::fs::read(&path).map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let rel = path.strip_prefix(dir).unwrap_or(&path);
+            let rel = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let fallback_name = if stem == "app" {
+                path.parent()
+                    .and_then(|p| p.file_name())
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or(stem)
+            } else {
+                stem
+            };
+            Ok(CorpusFile {
+                path: rel,
+                fallback_name,
+                source,
+            })
+        })
+        .collect()
+}
+
+/// Outcome of one render of one service in one environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Rendered; the number of objects.
+    Ok {
+        /// Objects rendered.
+        objects: usize,
+    },
+    /// The render failed; the generator's message.
+    Failed {
+        /// Why.
+        error: String,
+    },
+    /// The environment does not exist in this config.
+    Absent,
+}
+
+/// A field path that changed in one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectChange {
+    /// `Kind/name`.
+    pub object: String,
+    /// Changed field paths (`spec.template.spec.containers[app].image`).
+    pub paths: Vec<String>,
+}
+
+/// A flagged change (immutable field or security regression).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// `Kind/name`.
+    pub object: String,
+    /// Field path.
+    pub path: String,
+    /// What happens, `before -> after`.
+    pub message: String,
+}
+
+/// The comparison of one service in one environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvImpact {
+    /// Environment.
+    pub environment: String,
+    /// Render with the base config.
+    pub base: Outcome,
+    /// Render with the head config.
+    pub head: Outcome,
+    /// Objects only the head renders (`Kind/name`).
+    pub added: Vec<String>,
+    /// Objects only the base renders.
+    pub removed: Vec<String>,
+    /// Objects in both that differ.
+    pub changed: Vec<ObjectChange>,
+    /// Changes the API server will refuse to apply in place.
+    pub immutable: Vec<Finding>,
+    /// Hardening removed or weakened.
+    pub security: Vec<Finding>,
+}
+
+impl EnvImpact {
+    /// Whether anything differs between base and head.
+    pub fn is_changed(&self) -> bool {
+        self.base != self.head
+            || !self.added.is_empty()
+            || !self.removed.is_empty()
+            || !self.changed.is_empty()
+    }
+
+    /// Whether the head fails where the base rendered.
+    pub fn is_new_failure(&self) -> bool {
+        matches!(self.base, Outcome::Ok { .. }) && matches!(self.head, Outcome::Failed { .. })
+    }
+}
+
+/// One service of the corpus.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServiceImpact {
+    /// File, relative to the corpus.
+    pub file: String,
+    /// Service name (from the file, else the fallback).
+    pub service: String,
+    /// Environments where something changes (unchanged ones are left out).
+    pub environments: Vec<EnvImpact>,
+}
+
+/// Totals of a report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Services in the corpus.
+    pub services: usize,
+    /// Service × environment renders compared.
+    pub renders: usize,
+    /// Services with at least one change.
+    pub services_changed: usize,
+    /// Objects added (over all renders).
+    pub objects_added: usize,
+    /// Objects removed.
+    pub objects_removed: usize,
+    /// Objects changed.
+    pub objects_changed: usize,
+    /// Immutable-field changes.
+    pub immutable_changes: usize,
+    /// Security regressions.
+    pub security_regressions: usize,
+    /// Renders that fail with the head but not with the base.
+    pub new_failures: usize,
+    /// Renders that fail with both configs.
+    pub failing_with_both: usize,
+}
+
+/// The whole impact report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// `version` and version id of the base config.
+    pub base: String,
+    /// `version` and version id of the head config.
+    pub head: String,
+    /// Totals.
+    pub summary: Summary,
+    /// Services with changes, in corpus order.
+    pub services: Vec<ServiceImpact>,
+}
+
+impl Report {
+    /// Whether anything changes (exit code 1 of `helmgen impact`).
+    pub fn is_changed(&self) -> bool {
+        !self.services.is_empty()
+    }
+}
+
+/// The release context of every impact render: fixed, so that only the
+/// platform config differs between base and head.
+const IMPACT_TAG: &str = "impact";
+
+fn render_env(
+    file: &CorpusFile,
+    platform: &Platform,
+    env: &str,
+    today: Date,
+) -> (Outcome, BTreeMap<String, Value>, Option<String>) {
+    if platform.environment(env).is_none() {
+        return (Outcome::Absent, BTreeMap::new(), None);
+    }
+    let request = Request {
+        file_name: file.path.clone(),
+        service: Some(file.fallback_name.clone()),
+        environment: env.to_owned(),
+        cluster: None,
+        version: 1,
+        image_tag: IMPACT_TAG.to_owned(),
+        strategy: None,
+        previous_version: None,
+        canary_weight: None,
+        explain: false,
+        today,
+    };
+    match render_source(&file.source, platform, &request) {
+        Ok(rendered) => {
+            let mut objects = BTreeMap::new();
+            let mut service = None;
+            for staged in &rendered.objects {
+                if service.is_none() && staged.object.kind() == "Namespace" {
+                    service = Some(staged.object.name().to_owned());
+                }
+                let value = serde_json::to_value(&staged.object).unwrap_or(Value::Null);
+                objects.insert(staged.object.key(), value);
+            }
+            (
+                Outcome::Ok {
+                    objects: objects.len(),
+                },
+                objects,
+                service,
+            )
+        }
+        Err(failure) => (
+            Outcome::Failed {
+                error: failure.to_string(),
+            },
+            BTreeMap::new(),
+            None,
+        ),
+    }
+}
+
+/// Renders every file in every environment of either config with both
+/// configs and compares the results.
+pub fn analyse(corpus: &[CorpusFile], base: &Platform, head: &Platform, today: Date) -> Report {
+    let envs: BTreeSet<&String> = base
+        .environments
+        .keys()
+        .chain(head.environments.keys())
+        .collect();
+    let mut summary = Summary {
+        services: corpus.len(),
+        ..Summary::default()
+    };
+    let mut services = Vec::new();
+    for file in corpus {
+        let mut name = None;
+        let mut changed_envs = Vec::new();
+        for env in &envs {
+            summary.renders += 1;
+            let (base_outcome, base_objects, base_name) = render_env(file, base, env, today);
+            let (head_outcome, head_objects, head_name) = render_env(file, head, env, today);
+            name = name.or(base_name).or(head_name);
+            let mut imp = EnvImpact {
+                environment: (*env).clone(),
+                base: base_outcome,
+                head: head_outcome,
+                added: Vec::new(),
+                removed: Vec::new(),
+                changed: Vec::new(),
+                immutable: Vec::new(),
+                security: Vec::new(),
+            };
+            compare(&base_objects, &head_objects, &mut imp);
+            if matches!(imp.base, Outcome::Failed { .. })
+                && matches!(imp.head, Outcome::Failed { .. })
+            {
+                summary.failing_with_both += 1;
+            }
+            if imp.is_changed() {
+                summary.objects_added += imp.added.len();
+                summary.objects_removed += imp.removed.len();
+                summary.objects_changed += imp.changed.len();
+                summary.immutable_changes += imp.immutable.len();
+                summary.security_regressions += imp.security.len();
+                summary.new_failures += usize::from(imp.is_new_failure());
+                changed_envs.push(imp);
+            }
+        }
+        if !changed_envs.is_empty() {
+            summary.services_changed += 1;
+            services.push(ServiceImpact {
+                file: file.path.clone(),
+                service: name.unwrap_or_else(|| file.fallback_name.clone()),
+                environments: changed_envs,
+            });
+        }
+    }
+    Report {
+        base: format!("{} ({})", base.version, base.version_id()),
+        head: format!("{} ({})", head.version, head.version_id()),
+        summary,
+        services,
+    }
+}
+
+fn compare(base: &BTreeMap<String, Value>, head: &BTreeMap<String, Value>, imp: &mut EnvImpact) {
+    for (key, b) in base {
+        match head.get(key) {
+            None => {
+                imp.removed.push(key.clone());
+                if kind_of(key) == "NetworkPolicy" {
+                    imp.security.push(Finding {
+                        object: key.clone(),
+                        path: String::new(),
+                        message: "NetworkPolicy removed".to_owned(),
+                    });
+                }
+            }
+            Some(h) if h != b => {
+                let mut paths = Vec::new();
+                diff(&mut String::new(), b, h, &mut paths);
+                imp.immutable.extend(immutable_findings(key, b, h, &paths));
+                imp.security.extend(security_findings(key, b, h));
+                imp.changed.push(ObjectChange {
+                    object: key.clone(),
+                    paths,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    imp.added
+        .extend(head.keys().filter(|k| !base.contains_key(*k)).cloned());
+}
+
+fn kind_of(key: &str) -> &str {
+    key.split('/').next().unwrap_or_default()
+}
+
+// ---- structural diff ---------------------------------------------------
+
+fn push_key(path: &mut String, key: &str) {
+    let plain = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if plain {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+    } else {
+        let _ = write!(path, "[{key:?}]");
+    }
+}
+
+/// Elements of an array of objects that all have a distinct string `name`
+/// (containers, ports, volumes, env): matched by name rather than position,
+/// so that inserting one does not report every later one as changed.
+fn by_name(items: &[Value]) -> Option<BTreeMap<&str, &Value>> {
+    let mut map = BTreeMap::new();
+    for item in items {
+        let name = item.get("name")?.as_str()?;
+        if map.insert(name, item).is_some() {
+            return None;
+        }
+    }
+    Some(map)
+}
+
+fn diff(path: &mut String, a: &Value, b: &Value, out: &mut Vec<String>) {
+    if a == b {
+        return;
+    }
+    let len = path.len();
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for key in keys {
+                push_key(path, key);
+                diff(
+                    path,
+                    x.get(key).unwrap_or(&Value::Null),
+                    y.get(key).unwrap_or(&Value::Null),
+                    out,
+                );
+                path.truncate(len);
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            if let (Some(mx), Some(my)) = (by_name(x), by_name(y)) {
+                let names: BTreeSet<&str> = mx.keys().chain(my.keys()).copied().collect();
+                for name in names {
+                    let _ = write!(path, "[{name}]");
+                    diff(
+                        path,
+                        mx.get(name).copied().unwrap_or(&Value::Null),
+                        my.get(name).copied().unwrap_or(&Value::Null),
+                        out,
+                    );
+                    path.truncate(len);
+                }
+            } else if x.len() == y.len() {
+                for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                    let _ = write!(path, "[{i}]");
+                    diff(path, p, q, out);
+                    path.truncate(len);
+                }
+            } else {
+                out.push(path.clone());
+            }
+        }
+        _ => out.push(path.clone()),
+    }
+}
+
+fn under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// Field paths (prefixes) the API server refuses to change, by kind.
+fn immutable_prefixes(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "Deployment" | "DaemonSet" | "ReplicaSet" => &["spec.selector"],
+        "StatefulSet" => &[
+            "spec.selector",
+            "spec.serviceName",
+            "spec.volumeClaimTemplates",
+            "spec.podManagementPolicy",
+        ],
+        "Job" => &["spec.selector", "spec.template", "spec.completionMode"],
+        "Service" => &["spec.clusterIP", "spec.clusterIPs"],
+        "PersistentVolumeClaim" => &[
+            "spec.storageClassName",
+            "spec.volumeName",
+            "spec.accessModes",
+        ],
+        _ => &[],
+    }
+}
+
+fn show(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "(unset)".to_owned(),
+        Some(v) => v.to_string(),
+    }
+}
+
+fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter()
+        .try_fold(v, |v, k| v.get(*k))
+        .filter(|v| !v.is_null())
+}
+
+fn immutable_findings(key: &str, base: &Value, head: &Value, paths: &[String]) -> Vec<Finding> {
+    let kind = kind_of(key);
+    let mut out = Vec::new();
+    for prefix in immutable_prefixes(kind) {
+        if paths.iter().any(|p| under(p, prefix)) {
+            let parts: Vec<&str> = prefix.split('.').collect();
+            let message = if *prefix == "spec.template" {
+                "the pod template of a Job cannot change; the Job must be re-created".to_owned()
+            } else {
+                format!("{} -> {}", show(at(base, &parts)), show(at(head, &parts)))
+            };
+            out.push(Finding {
+                object: key.to_owned(),
+                path: (*prefix).to_owned(),
+                message,
+            });
+        }
+    }
+    if kind == "Service" {
+        let (t0, t1) = (at(base, &["spec", "type"]), at(head, &["spec", "type"]));
+        let external = Some(&Value::String("ExternalName".into()));
+        if t0 != t1 && (t0 == external || t1 == external) {
+            out.push(Finding {
+                object: key.to_owned(),
+                path: "spec.type".to_owned(),
+                message: format!("{} -> {}", show(t0), show(t1)),
+            });
+        }
+    }
+    if matches!(kind, "ConfigMap" | "Secret")
+        && at(base, &["immutable"]) == Some(&Value::Bool(true))
+    {
+        for field in ["data", "binaryData", "stringData", "immutable"] {
+            if paths.iter().any(|p| under(p, field)) {
+                out.push(Finding {
+                    object: key.to_owned(),
+                    path: field.to_owned(),
+                    message: format!(
+                        "`{field}` of an immutable {kind} changes; it must be re-created"
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
+
+// ---- security regressions ----------------------------------------------
+
+/// Where the pod spec of a workload lives.
+fn pod_spec_path(kind: &str) -> Option<&'static [&'static str]> {
+    match kind {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
+            Some(&["spec", "template", "spec"])
+        }
+        "CronJob" => Some(&["spec", "jobTemplate", "spec", "template", "spec"]),
+        "Pod" => Some(&["spec"]),
+        _ => None,
+    }
+}
+
+struct Checker<'a> {
+    key: &'a str,
+    out: Vec<Finding>,
+}
+
+impl Checker<'_> {
+    fn flag(&mut self, path: String, before: Option<&Value>, after: Option<&Value>) {
+        self.out.push(Finding {
+            object: self.key.to_owned(),
+            path,
+            message: format!("{} -> {}", show(before), show(after)),
+        });
+    }
+
+    /// A boolean that was `hardened` and no longer is.
+    fn bool_kept(
+        &mut self,
+        path: String,
+        before: Option<&Value>,
+        after: Option<&Value>,
+        hardened: bool,
+    ) {
+        let was = before.and_then(Value::as_bool) == Some(hardened);
+        let is = after.and_then(Value::as_bool) == Some(hardened);
+        if was && !is {
+            self.flag(path, before, after);
+        }
+    }
+
+    /// A boolean that was not `true` and now is (privileged, hostNetwork).
+    fn bool_not_enabled(&mut self, path: String, before: Option<&Value>, after: Option<&Value>) {
+        let was = before.and_then(Value::as_bool) == Some(true);
+        let is = after.and_then(Value::as_bool) == Some(true);
+        if is && !was {
+            self.flag(path, before, after);
+        }
+    }
+
+    fn seccomp(&mut self, path: String, before: Option<&Value>, after: Option<&Value>) {
+        let confined = |v: Option<&Value>| {
+            v.and_then(|v| v.get("type"))
+                .and_then(Value::as_str)
+                .is_some_and(|t| t == "RuntimeDefault" || t == "Localhost")
+        };
+        if confined(before) && !confined(after) {
+            self.flag(path, before, after);
+        }
+    }
+}
+
+fn strings(v: Option<&Value>) -> BTreeSet<&str> {
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn containers(pod: &Value) -> BTreeMap<String, &Value> {
+    let mut out = BTreeMap::new();
+    for (field, label) in [
+        ("initContainers", "initContainers"),
+        ("containers", "containers"),
+    ] {
+        if let Some(list) = pod.get(field).and_then(Value::as_array) {
+            for (i, c) in list.iter().enumerate() {
+                let name = c
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| i.to_string());
+                out.insert(format!("{label}[{name}]"), c);
+            }
+        }
+    }
+    out
+}
+
+fn security_findings(key: &str, base: &Value, head: &Value) -> Vec<Finding> {
+    let kind = kind_of(key);
+    let mut c = Checker {
+        key,
+        out: Vec::new(),
+    };
+    if kind == "ServiceAccount" {
+        c.bool_kept(
+            "automountServiceAccountToken".into(),
+            at(base, &["automountServiceAccountToken"]),
+            at(head, &["automountServiceAccountToken"]),
+            false,
+        );
+    }
+    if kind == "NetworkPolicy" {
+        let before = strings(at(base, &["spec", "policyTypes"]));
+        let after = strings(at(head, &["spec", "policyTypes"]));
+        if before.difference(&after).next().is_some() {
+            c.flag(
+                "spec.policyTypes".into(),
+                at(base, &["spec", "policyTypes"]),
+                at(head, &["spec", "policyTypes"]),
+            );
+        }
+    }
+    let Some(pod_path) = pod_spec_path(kind) else {
+        return c.out;
+    };
+    let (Some(pb), Some(ph)) = (at(base, pod_path), at(head, pod_path)) else {
+        return c.out;
+    };
+    let prefix = pod_path.join(".");
+    let p = |rest: &str| format!("{prefix}.{rest}");
+    c.bool_kept(
+        p("automountServiceAccountToken"),
+        at(pb, &["automountServiceAccountToken"]),
+        at(ph, &["automountServiceAccountToken"]),
+        false,
+    );
+    for field in ["hostNetwork", "hostPID", "hostIPC"] {
+        c.bool_not_enabled(p(field), at(pb, &[field]), at(ph, &[field]));
+    }
+    c.bool_kept(
+        p("securityContext.runAsNonRoot"),
+        at(pb, &["securityContext", "runAsNonRoot"]),
+        at(ph, &["securityContext", "runAsNonRoot"]),
+        true,
+    );
+    c.seccomp(
+        p("securityContext.seccompProfile"),
+        at(pb, &["securityContext", "seccompProfile"]),
+        at(ph, &["securityContext", "seccompProfile"]),
+    );
+    let (cb, ch) = (containers(pb), containers(ph));
+    for (name, b) in &cb {
+        let Some(h) = ch.get(name) else { continue };
+        let sc = |v: &'_ Value, f: &str| at(v, &["securityContext", f]).cloned();
+        let cp = |rest: &str| format!("{prefix}.{name}.{rest}");
+        c.bool_kept(
+            cp("securityContext.readOnlyRootFilesystem"),
+            sc(b, "readOnlyRootFilesystem").as_ref(),
+            sc(h, "readOnlyRootFilesystem").as_ref(),
+            true,
+        );
+        c.bool_kept(
+            cp("securityContext.allowPrivilegeEscalation"),
+            sc(b, "allowPrivilegeEscalation").as_ref(),
+            sc(h, "allowPrivilegeEscalation").as_ref(),
+            false,
+        );
+        c.bool_not_enabled(
+            cp("securityContext.privileged"),
+            sc(b, "privileged").as_ref(),
+            sc(h, "privileged").as_ref(),
+        );
+        // runAsNonRoot and seccomp are inherited from the pod when the
+        // container does not set them: compare the effective values.
+        let effective = |cont: &Value, pod: &Value, f: &str| {
+            at(cont, &["securityContext", f])
+                .or_else(|| at(pod, &["securityContext", f]))
+                .cloned()
+        };
+        let (rb, rh) = (
+            effective(b, pb, "runAsNonRoot"),
+            effective(h, ph, "runAsNonRoot"),
+        );
+        c.bool_kept(
+            cp("securityContext.runAsNonRoot"),
+            rb.as_ref(),
+            rh.as_ref(),
+            true,
+        );
+        let (ub, uh) = (effective(b, pb, "runAsUser"), effective(h, ph, "runAsUser"));
+        if ub.as_ref().and_then(Value::as_i64) != Some(0)
+            && uh.as_ref().and_then(Value::as_i64) == Some(0)
+        {
+            c.flag(cp("securityContext.runAsUser"), ub.as_ref(), uh.as_ref());
+        }
+        let (sb, sh) = (
+            effective(b, pb, "seccompProfile"),
+            effective(h, ph, "seccompProfile"),
+        );
+        c.seccomp(
+            cp("securityContext.seccompProfile"),
+            sb.as_ref(),
+            sh.as_ref(),
+        );
+        let drop_b = strings(at(b, &["securityContext", "capabilities", "drop"]));
+        let drop_h = strings(at(h, &["securityContext", "capabilities", "drop"]));
+        if drop_b.contains("ALL") && !drop_h.contains("ALL") {
+            c.flag(
+                cp("securityContext.capabilities.drop"),
+                at(b, &["securityContext", "capabilities", "drop"]),
+                at(h, &["securityContext", "capabilities", "drop"]),
+            );
+        }
+        let add_b = strings(at(b, &["securityContext", "capabilities", "add"]));
+        let add_h = strings(at(h, &["securityContext", "capabilities", "add"]));
+        if add_h.difference(&add_b).next().is_some() {
+            c.flag(
+                cp("securityContext.capabilities.add"),
+                at(b, &["securityContext", "capabilities", "add"]),
+                at(h, &["securityContext", "capabilities", "add"]),
+            );
+        }
+        for resource in ["cpu", "memory"] {
+            let lb = at(b, &["resources", "limits", resource]);
+            let lh = at(h, &["resources", "limits", resource]);
+            if lb.is_some() && lh.is_none() {
+                c.flag(cp(&format!("resources.limits.{resource}")), lb, lh);
+            }
+        }
+    }
+    c.out
+}
+
+// ---- output --------------------------------------------------------------
+
+/// Output formats of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Plain text for a terminal.
+    Text,
+    /// The [`Report`] as JSON.
+    Json,
+    /// Markdown for a pull-request comment.
+    Markdown,
+}
+
+/// Most changed paths listed per object in text and Markdown (JSON has all).
+const PATHS_SHOWN: usize = 8;
+
+fn outcome_line(o: &Outcome) -> String {
+    match o {
+        Outcome::Ok { objects } => format!("{objects} objects"),
+        Outcome::Failed { error } => format!("fails: {}", error.lines().next().unwrap_or_default()),
+        Outcome::Absent => "no such environment".to_owned(),
+    }
+}
+
+/// The changes of one kind in one environment.
+#[derive(Default)]
+struct KindChanges<'a> {
+    added: Vec<&'a str>,
+    removed: Vec<&'a str>,
+    changed: Vec<&'a ObjectChange>,
+}
+
+/// Groups the changes of one environment by kind.
+fn by_kind(imp: &EnvImpact) -> BTreeMap<&str, KindChanges<'_>> {
+    let mut kinds: BTreeMap<&str, KindChanges<'_>> = BTreeMap::new();
+    for k in &imp.added {
+        kinds.entry(kind_of(k)).or_default().added.push(k);
+    }
+    for k in &imp.removed {
+        kinds.entry(kind_of(k)).or_default().removed.push(k);
+    }
+    for c in &imp.changed {
+        kinds.entry(kind_of(&c.object)).or_default().changed.push(c);
+    }
+    kinds
+}
+
+fn name_of(key: &str) -> &str {
+    key.split_once('/').map(|(_, n)| n).unwrap_or(key)
+}
+
+fn paths_line(paths: &[String]) -> String {
+    let mut s = paths
+        .iter()
+        .take(PATHS_SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if paths.len() > PATHS_SHOWN {
+        let _ = write!(s, ", ... ({} more)", paths.len() - PATHS_SHOWN);
+    }
+    s
+}
+
+impl Report {
+    /// The report in a format.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Text => self.text(),
+            Format::Json => {
+                let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+                s.push('\n');
+                s
+            }
+            Format::Markdown => self.markdown(),
+        }
+    }
+
+    fn summary_line(&self) -> String {
+        let s = &self.summary;
+        format!(
+            "{} of {} services change ({} renders): {} objects added, {} removed, {} changed; \
+             {} immutable-field changes, {} security regressions, {} new render failures",
+            s.services_changed,
+            s.services,
+            s.renders,
+            s.objects_added,
+            s.objects_removed,
+            s.objects_changed,
+            s.immutable_changes,
+            s.security_regressions,
+            s.new_failures
+        )
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "impact of platform {} -> {}", self.base, self.head);
+        let _ = writeln!(out, "{}", self.summary_line());
+        for svc in &self.services {
+            let _ = writeln!(out, "\n{} ({})", svc.service, svc.file);
+            for env in &svc.environments {
+                let _ = writeln!(out, "  {}:", env.environment);
+                if env.base != env.head
+                    && !matches!(
+                        (&env.base, &env.head),
+                        (Outcome::Ok { .. }, Outcome::Ok { .. })
+                    )
+                {
+                    let _ = writeln!(
+                        out,
+                        "    base: {}\n    head: {}",
+                        outcome_line(&env.base),
+                        outcome_line(&env.head)
+                    );
+                }
+                if env.is_new_failure() {
+                    let _ = writeln!(out, "    RENDER FAILURE with the head config");
+                }
+                for (kind, k) in by_kind(env) {
+                    let _ = writeln!(
+                        out,
+                        "    {kind}: {} added, {} removed, {} changed",
+                        k.added.len(),
+                        k.removed.len(),
+                        k.changed.len()
+                    );
+                    for k in &k.added {
+                        let _ = writeln!(out, "      + {}", name_of(k));
+                    }
+                    for k in &k.removed {
+                        let _ = writeln!(out, "      - {}", name_of(k));
+                    }
+                    for c in &k.changed {
+                        let _ = writeln!(
+                            out,
+                            "      ~ {}: {}",
+                            name_of(&c.object),
+                            paths_line(&c.paths)
+                        );
+                    }
+                }
+                for f in &env.immutable {
+                    let _ = writeln!(out, "    IMMUTABLE {} {}: {}", f.object, f.path, f.message);
+                }
+                for f in &env.security {
+                    let _ = writeln!(out, "    SECURITY {} {}: {}", f.object, f.path, f.message);
+                }
+            }
+        }
+        out
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "## helmgen impact: `{}` → `{}`\n",
+            self.base, self.head
+        );
+        let _ = writeln!(out, "{}\n", self.summary_line());
+        if self.services.is_empty() {
+            out.push_str("No service changes.\n");
+            return out;
+        }
+        out.push_str("| service | environment | kind | added | removed | changed |\n");
+        out.push_str("|---|---|---|---:|---:|---:|\n");
+        for svc in &self.services {
+            for env in &svc.environments {
+                for (kind, k) in by_kind(env) {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {kind} | {} | {} | {} |",
+                        svc.service,
+                        env.environment,
+                        k.added.len(),
+                        k.removed.len(),
+                        k.changed.len()
+                    );
+                }
+            }
+        }
+        let flagged: Vec<(&ServiceImpact, &EnvImpact)> = self
+            .services
+            .iter()
+            .flat_map(|s| s.environments.iter().map(move |e| (s, e)))
+            .filter(|(_, e)| {
+                !e.immutable.is_empty() || !e.security.is_empty() || e.is_new_failure()
+            })
+            .collect();
+        if !flagged.is_empty() {
+            out.push_str("\n### Flags\n\n");
+            for (s, e) in flagged {
+                if e.is_new_failure() {
+                    let _ = writeln!(
+                        out,
+                        "- :x: **render failure** `{}` in `{}`: {}",
+                        s.service,
+                        e.environment,
+                        outcome_line(&e.head)
+                    );
+                }
+                for f in &e.immutable {
+                    let _ = writeln!(
+                        out,
+                        "- :warning: **immutable** `{}` in `{}`: `{}` `{}`: {}",
+                        s.service, e.environment, f.object, f.path, f.message
+                    );
+                }
+                for f in &e.security {
+                    let _ = writeln!(
+                        out,
+                        "- :lock: **security** `{}` in `{}`: `{}` `{}`: {}",
+                        s.service, e.environment, f.object, f.path, f.message
+                    );
+                }
+            }
+        }
+        out.push_str("\n<details><summary>changed fields</summary>\n\n");
+        for svc in &self.services {
+            for env in &svc.environments {
+                for c in &env.changed {
+                    let _ = writeln!(
+                        out,
+                        "- `{}` {} `{}`: {}",
+                        svc.service,
+                        env.environment,
+                        c.object,
+                        paths_line(&c.paths)
+                    );
+                }
+            }
+        }
+        out.push_str("\n</details>\n");
+        out
+    }
+}
