@@ -496,14 +496,38 @@ fn same_release(a: &Release, b: &Release) -> bool {
 /// The merge of every reachable copy of one release number.
 struct Merged<'a> {
     release: std::borrow::Cow<'a, Release>,
+    /// Every copy was equal to the merged record (no comparison needed later).
+    uniform: bool,
+    /// Which reachable clusters (by index) hold a copy.
+    holders: Vec<bool>,
 }
 
-fn merge<'a>(copies: &[(usize, &'a Release)]) -> Merged<'a> {
+/// Merges the copies of one release number, or names the clusters whose
+/// copies contradict the first one.
+fn merge<'a>(copies: &[(usize, &'a Release)], clusters: usize) -> Result<Merged<'a>, Vec<usize>> {
+    let mut holders = vec![false; clusters];
+    for (index, _) in copies {
+        holders[*index] = true;
+    }
     let first = copies[0].1;
-    if copies.iter().all(|(_, c)| *c == first) {
-        return Merged {
+    // The common case: identical copies; one comparison each, no clone.
+    if copies
+        .iter()
+        .all(|(_, c)| std::ptr::eq(*c, first) || *c == first)
+    {
+        return Ok(Merged {
             release: std::borrow::Cow::Borrowed(first),
-        };
+            uniform: true,
+            holders,
+        });
+    }
+    let disagree: Vec<usize> = copies
+        .iter()
+        .filter(|(_, copy)| !same_release(first, copy))
+        .map(|(index, _)| *index)
+        .collect();
+    if !disagree.is_empty() {
+        return Err(disagree);
     }
     // The most recent status; the first such copy in cluster order on ties.
     let mut best = first;
@@ -522,9 +546,11 @@ fn merge<'a>(copies: &[(usize, &'a Release)]) -> Merged<'a> {
                 .or_insert_with(|| manifests.clone());
         }
     }
-    Merged {
+    Ok(Merged {
         release: std::borrow::Cow::Owned(merged),
-    }
+        uniform: false,
+        holders,
+    })
 }
 
 fn plan_service(
@@ -559,31 +585,31 @@ fn plan_service(
                 .push((index, record));
         }
     }
+    let mut merged: BTreeMap<Version, Merged<'_>> = BTreeMap::new();
     for (number, list) in &copies {
-        let first = list[0].1;
-        let disagree: BTreeSet<String> = list
-            .iter()
-            .filter(|(_, copy)| !same_release(first, copy))
-            .map(|(index, _)| reachable[*index].cluster.clone())
-            .collect();
-        if !disagree.is_empty() {
-            let mut clusters = vec![reachable[list[0].0].cluster.clone()];
-            clusters.extend(disagree);
-            return ServicePlan {
-                authoritative: None,
-                outcome: Outcome::Conflict {
-                    number: *number,
-                    clusters,
-                },
-            };
+        match merge(list, reachable.len()) {
+            Ok(m) => {
+                merged.insert(*number, m);
+            }
+            Err(disagree) => {
+                let mut clusters = vec![reachable[list[0].0].cluster.clone()];
+                let others: BTreeSet<&str> = disagree
+                    .iter()
+                    .map(|i| reachable[*i].cluster.as_str())
+                    .collect();
+                clusters.extend(others.into_iter().map(str::to_owned));
+                return ServicePlan {
+                    authoritative: None,
+                    outcome: Outcome::Conflict {
+                        number: *number,
+                        clusters,
+                    },
+                };
+            }
         }
     }
 
-    // 3. Merge and choose the authoritative release.
-    let merged: BTreeMap<Version, Merged<'_>> = copies
-        .iter()
-        .map(|(number, list)| (*number, merge(list)))
-        .collect();
+    // 3. Choose the authoritative release.
     let Some(authoritative) = merged
         .values()
         .rev()
@@ -632,23 +658,21 @@ fn plan_service(
     }
 
     // 6. The actions.
-    let kept: Vec<&Release> = merged
-        .values()
-        .rev()
-        .take(options.history.max(1))
-        .map(|m| m.release.as_ref())
-        .collect();
+    let kept: Vec<&Merged<'_>> = merged.values().rev().take(options.history.max(1)).collect();
     let mut actions = Vec::new();
     for (index, snapshot) in reachable.iter().enumerate() {
         let cluster = &snapshot.cluster;
-        for record in kept.iter().rev() {
-            let own = input.records[index]
-                .iter()
-                .find(|r| r.spec.number == record.spec.number);
-            if own != Some(record) {
+        for m in kept.iter().rev() {
+            let record = m.release.as_ref();
+            let current = m.holders[index]
+                && (m.uniform
+                    || input.records[index]
+                        .iter()
+                        .any(|r| r.spec.number == record.spec.number && *r == record));
+            if !current {
                 actions.push(SyncAction::WriteRecord {
                     cluster: cluster.clone(),
-                    release: Box::new((*record).clone()),
+                    release: Box::new(record.clone()),
                 });
             }
         }
