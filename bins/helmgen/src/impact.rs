@@ -333,7 +333,12 @@ pub fn analyse(corpus: &[CorpusFile], base: &Platform, head: &Platform, today: D
                 immutable: Vec::new(),
                 security: Vec::new(),
             };
-            compare(&base_objects, &head_objects, &mut imp);
+            // A failed render has no objects: listing every object of the
+            // other side as added or removed would only bury the failure.
+            let failed = |o: &Outcome| matches!(o, Outcome::Failed { .. });
+            if !failed(&imp.base) && !failed(&imp.head) {
+                compare(&base_objects, &head_objects, &mut imp);
+            }
             if matches!(imp.base, Outcome::Failed { .. })
                 && matches!(imp.head, Outcome::Failed { .. })
             {
@@ -394,6 +399,17 @@ fn compare(base: &BTreeMap<String, Value>, head: &BTreeMap<String, Value>, imp: 
     }
     imp.added
         .extend(head.keys().filter(|k| !base.contains_key(*k)).cloned());
+}
+
+/// The immutable-field changes and security regressions between two
+/// versions of one object (`Kind/name`), as JSON values.
+pub fn findings(key: &str, base: &Value, head: &Value) -> (Vec<Finding>, Vec<Finding>) {
+    let mut paths = Vec::new();
+    diff(&mut String::new(), base, head, &mut paths);
+    (
+        immutable_findings(key, base, head, &paths),
+        security_findings(key, base, head),
+    )
 }
 
 fn kind_of(key: &str) -> &str {
@@ -853,6 +869,56 @@ fn paths_line(paths: &[String]) -> String {
     s
 }
 
+/// The text block of one environment (without its name).
+fn env_text(env: &EnvImpact) -> String {
+    let mut out = String::new();
+    let both_ok = matches!(
+        (&env.base, &env.head),
+        (Outcome::Ok { .. }, Outcome::Ok { .. })
+    );
+    if env.base != env.head && !both_ok {
+        let _ = writeln!(
+            out,
+            "    base: {}\n    head: {}",
+            outcome_line(&env.base),
+            outcome_line(&env.head)
+        );
+    }
+    if env.is_new_failure() {
+        let _ = writeln!(out, "    RENDER FAILURE with the head config");
+    }
+    for (kind, k) in by_kind(env) {
+        let _ = writeln!(
+            out,
+            "    {kind}: {} added, {} removed, {} changed",
+            k.added.len(),
+            k.removed.len(),
+            k.changed.len()
+        );
+        for key in &k.added {
+            let _ = writeln!(out, "      + {}", name_of(key));
+        }
+        for key in &k.removed {
+            let _ = writeln!(out, "      - {}", name_of(key));
+        }
+        for c in &k.changed {
+            let _ = writeln!(
+                out,
+                "      ~ {}: {}",
+                name_of(&c.object),
+                paths_line(&c.paths)
+            );
+        }
+    }
+    for f in &env.immutable {
+        let _ = writeln!(out, "    IMMUTABLE {} {}: {}", f.object, f.path, f.message);
+    }
+    for f in &env.security {
+        let _ = writeln!(out, "    SECURITY {} {}: {}", f.object, f.path, f.message);
+    }
+    out
+}
+
 impl Report {
     /// The report in a format.
     pub fn render(&self, format: Format) -> String {
@@ -890,53 +956,18 @@ impl Report {
         let _ = writeln!(out, "{}", self.summary_line());
         for svc in &self.services {
             let _ = writeln!(out, "\n{} ({})", svc.service, svc.file);
+            // Environments with identical blocks are listed once, together.
+            let mut blocks: Vec<(Vec<&str>, String)> = Vec::new();
             for env in &svc.environments {
-                let _ = writeln!(out, "  {}:", env.environment);
-                if env.base != env.head
-                    && !matches!(
-                        (&env.base, &env.head),
-                        (Outcome::Ok { .. }, Outcome::Ok { .. })
-                    )
-                {
-                    let _ = writeln!(
-                        out,
-                        "    base: {}\n    head: {}",
-                        outcome_line(&env.base),
-                        outcome_line(&env.head)
-                    );
+                let block = env_text(env);
+                match blocks.iter_mut().find(|(_, b)| *b == block) {
+                    Some((names, _)) => names.push(&env.environment),
+                    None => blocks.push((vec![&env.environment], block)),
                 }
-                if env.is_new_failure() {
-                    let _ = writeln!(out, "    RENDER FAILURE with the head config");
-                }
-                for (kind, k) in by_kind(env) {
-                    let _ = writeln!(
-                        out,
-                        "    {kind}: {} added, {} removed, {} changed",
-                        k.added.len(),
-                        k.removed.len(),
-                        k.changed.len()
-                    );
-                    for k in &k.added {
-                        let _ = writeln!(out, "      + {}", name_of(k));
-                    }
-                    for k in &k.removed {
-                        let _ = writeln!(out, "      - {}", name_of(k));
-                    }
-                    for c in &k.changed {
-                        let _ = writeln!(
-                            out,
-                            "      ~ {}: {}",
-                            name_of(&c.object),
-                            paths_line(&c.paths)
-                        );
-                    }
-                }
-                for f in &env.immutable {
-                    let _ = writeln!(out, "    IMMUTABLE {} {}: {}", f.object, f.path, f.message);
-                }
-                for f in &env.security {
-                    let _ = writeln!(out, "    SECURITY {} {}: {}", f.object, f.path, f.message);
-                }
+            }
+            for (names, block) in blocks {
+                let _ = writeln!(out, "  {}:", names.join(", "));
+                out.push_str(&block);
             }
         }
         out

@@ -157,16 +157,19 @@ fn did_you_mean(key: &str) -> Option<String> {
         .map(|(_, k)| format!("did you mean `{k}`?"))
 }
 
-/// Parses the raw query string, rejecting unknown and repeated keys.
-pub fn parse_query(raw: Option<&str>) -> Result<RenderQuery, Vec<ProblemError>> {
+/// Parses the raw query string. Unknown and repeated keys are returned as
+/// errors beside the parameters, so that [`build`] reports them together
+/// with bad values.
+pub fn parse_query(raw: Option<&str>) -> (RenderQuery, Vec<ProblemError>) {
     let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(raw.unwrap_or_default()) {
         Ok(p) => p,
         Err(e) => {
-            return Err(vec![ProblemError::at(
+            let error = ProblemError::at(
                 "query",
                 "query",
                 format!("the query string cannot be decoded: {e}"),
-            )]);
+            );
+            return (RenderQuery::default(), vec![error]);
         }
     };
     let mut errors = Vec::new();
@@ -193,11 +196,8 @@ pub fn parse_query(raw: Option<&str>) -> Result<RenderQuery, Vec<ProblemError>> 
             ));
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
     let mut take = |k: &str| seen.remove(k);
-    Ok(RenderQuery {
+    let query = RenderQuery {
         env: take("env"),
         service: take("service"),
         cluster: take("cluster"),
@@ -206,7 +206,8 @@ pub fn parse_query(raw: Option<&str>) -> Result<RenderQuery, Vec<ProblemError>> 
         strategy: take("strategy"),
         previous_version: take("previous_version"),
         canary_weight: take("canary_weight"),
-    })
+    };
+    (query, errors)
 }
 
 /// Parses the JSON body form; a syntax or type error is located by line and column.
@@ -238,7 +239,7 @@ fn merge<T: PartialEq + std::fmt::Display>(
                 format!("query.{name}"),
                 format!("`{name}` is `{q}` in the query but `{b}` in the body"),
             ));
-            None
+            Some(q)
         }
         (q, b) => q.or(b),
     }
@@ -287,13 +288,14 @@ fn required(name: &str, value: Option<String>, errors: &mut Vec<ProblemError>) -
 }
 
 /// Builds the generator's request from the query and (for the JSON form)
-/// the body; the app.toml bytes are returned beside it.
+/// the body; the app.toml text of the JSON form is returned beside it.
+/// `errors` are the query's own (from [`parse_query`]); all are reported together.
 pub fn build(
     query: RenderQuery,
     body: Option<RenderBody>,
+    mut errors: Vec<ProblemError>,
     today: Date,
 ) -> Result<(Option<String>, Request), Vec<ProblemError>> {
-    let mut errors = Vec::new();
     let version = number::<u32>("version", query.version, "a release number", &mut errors);
     let previous = number::<u32>(
         "previous_version",

@@ -81,16 +81,14 @@ async fn render_inner(
     };
     let kind = request::body_kind(headers)?;
     let output = request::output_kind(headers);
-    let query = request::parse_query(query).map_err(bad_request)?;
+    let (query, query_errors) = request::parse_query(query);
     let bytes = read_body(headers, body, state.config().max_body).await?;
-    let (json, query) = match kind {
-        BodyKind::Toml => (None, query),
-        BodyKind::Json => (
-            Some(request::parse_json_body(&bytes).map_err(bad_request)?),
-            query,
-        ),
+    let json = match kind {
+        BodyKind::Toml => None,
+        BodyKind::Json => Some(request::parse_json_body(&bytes).map_err(bad_request)?),
     };
-    let (text, req) = request::build(query, json, state.today()).map_err(bad_request)?;
+    let (text, req) =
+        request::build(query, json, query_errors, state.today()).map_err(bad_request)?;
     let source: &[u8] = match &text {
         Some(t) => t.as_bytes(),
         None => &bytes,
@@ -228,7 +226,19 @@ pub fn failure_problem(failure: Failure) -> Problem {
             .with_hint(format!("expected one of {}", known.join(", "))),
         ]),
         Failure::Render(manifests::Error::Context(message)) => {
-            bad_request(vec![ProblemError::at("query", "query", message)])
+            // The release context is made only of request values; name the
+            // parameter the message is about.
+            let param = [
+                ("cluster", "cluster"),
+                ("canary", "canary_weight"),
+                ("previous version", "previous_version"),
+                ("version", "version"),
+            ]
+            .into_iter()
+            .find(|(word, _)| message.contains(word))
+            .map(|(_, p)| format!("query.{p}"))
+            .unwrap_or_else(|| "query".to_owned());
+            bad_request(vec![ProblemError::at("query", param, message)])
         }
         Failure::Render(manifests::Error::Policy(violations)) => {
             // The image tag is a request value, not part of app.toml: a bad

@@ -11,7 +11,7 @@ const TODAY: Date = Date {
 
 #[test]
 fn query_rejects_unknown_and_repeated_keys_at_once() {
-    let errors = request::parse_query(Some("env=prod&evn=x&env=dev")).unwrap_err();
+    let (_, errors) = request::parse_query(Some("env=prod&evn=x&env=dev"));
     let paths: Vec<_> = errors.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(paths, ["query.evn", "query.env"]);
     assert_eq!(errors[0].hint.as_deref(), Some("did you mean `env`?"));
@@ -25,7 +25,7 @@ fn build_reports_every_bad_value() {
         canary_weight: Some("101".into()),
         ..RenderQuery::default()
     };
-    let errors = request::build(q, None, TODAY).unwrap_err();
+    let errors = request::build(q, None, Vec::new(), TODAY).unwrap_err();
     let paths: Vec<_> = errors.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(
         paths,
@@ -41,8 +41,9 @@ fn build_reports_every_bad_value() {
 
 #[test]
 fn build_defaults_version_and_keeps_the_service() {
-    let q = request::parse_query(Some("env=prod&image_tag=abc123&service=demo")).unwrap();
-    let (_, req) = request::build(q, None, TODAY).unwrap();
+    let (q, errors) = request::parse_query(Some("env=prod&image_tag=abc123&service=demo"));
+    assert!(errors.is_empty());
+    let (_, req) = request::build(q, None, errors, TODAY).unwrap();
     assert_eq!(req.version, 1);
     assert_eq!(req.service.as_deref(), Some("demo"));
     assert_eq!(req.file_name, "demo/app.toml");

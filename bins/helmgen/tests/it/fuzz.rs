@@ -1,0 +1,158 @@
+//! No input gives a 5xx: random bytes, mutated fixtures, random query
+//! strings and content types, through the router.
+
+use axum::http::StatusCode;
+use proptest::prelude::*;
+
+use crate::{app, fixture, post, send};
+
+fn corpus() -> Vec<Vec<u8>> {
+    let mut files = Vec::new();
+    for dir in ["fixtures/app-toml/ok", "fixtures/app-toml/err"] {
+        let mut names: Vec<_> = std::fs::read_dir(crate::repo().join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        names.sort();
+        for n in names {
+            files.push(fixture(&format!(
+                "{dir}/{}",
+                n.file_name().unwrap().to_string_lossy()
+            )));
+        }
+    }
+    files
+}
+
+/// One edit of a fixture: overwrite, insert, delete or duplicate a slice.
+#[derive(Debug, Clone)]
+enum Edit {
+    Overwrite(usize, Vec<u8>),
+    Insert(usize, Vec<u8>),
+    Delete(usize, usize),
+    Duplicate(usize, usize),
+}
+
+fn apply(mut bytes: Vec<u8>, edits: &[Edit]) -> Vec<u8> {
+    for e in edits {
+        let n = bytes.len().max(1);
+        match e {
+            Edit::Overwrite(at, with) => {
+                for (i, b) in with.iter().enumerate() {
+                    if let Some(slot) = bytes.get_mut((at % n) + i) {
+                        *slot = *b;
+                    }
+                }
+            }
+            Edit::Insert(at, with) => {
+                let at = (at % n).min(bytes.len());
+                bytes.splice(at..at, with.iter().copied());
+            }
+            Edit::Delete(at, len) => {
+                let at = (at % n).min(bytes.len());
+                let end = (at + len).min(bytes.len());
+                bytes.drain(at..end);
+            }
+            Edit::Duplicate(at, len) => {
+                let at = (at % n).min(bytes.len());
+                let end = (at + len).min(bytes.len());
+                let copy = bytes[at..end].to_vec();
+                bytes.splice(at..at, copy);
+            }
+        }
+    }
+    bytes
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    // Bytes that matter to TOML, plus anything.
+    let token = prop_oneof![
+        Just(b"[".to_vec()),
+        Just(b"]".to_vec()),
+        Just(b"=".to_vec()),
+        Just(b"\"".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"[envs.prod]\n".to_vec()),
+        Just(b"replicas = 0\n".to_vec()),
+        Just(b"size = \"huge\"\n".to_vec()),
+        Just(b"unset = [\"routes\"]\n".to_vec()),
+        prop::collection::vec(any::<u8>(), 1..8),
+    ];
+    prop_oneof![
+        (any::<usize>(), token.clone()).prop_map(|(a, t)| Edit::Overwrite(a, t)),
+        (any::<usize>(), token).prop_map(|(a, t)| Edit::Insert(a, t)),
+        (any::<usize>(), 0usize..64).prop_map(|(a, l)| Edit::Delete(a, l)),
+        (any::<usize>(), 0usize..64).prop_map(|(a, l)| Edit::Duplicate(a, l)),
+    ]
+}
+
+fn query() -> impl Strategy<Value = String> {
+    let env = prop_oneof![
+        Just("prod"),
+        Just("staging"),
+        Just("dev"),
+        Just("local"),
+        Just("qa"),
+        Just("")
+    ];
+    let extra = prop_oneof![
+        Just(""),
+        Just("&strategy=canary&canary_weight=25&previous_version=1&version=2"),
+        Just("&strategy=rolling"),
+        Just("&version=0"),
+        Just("&canary_weight=250"),
+        Just("&cluster=prod-b"),
+        Just("&service=x"),
+        Just("&version=%FF"),
+        Just("&image_tag=latest"),
+        Just("&%zz=1"),
+    ];
+    (env, extra).prop_map(|(e, x)| format!("/v1/render?env={e}&image_tag=abc123{x}"))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn assert_no_5xx(status: StatusCode, body: &[u8]) -> Result<(), TestCaseError> {
+    prop_assert!(
+        status.as_u16() < 500,
+        "status {status}: {}",
+        String::from_utf8_lossy(body)
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_fixtures_never_5xx(pick in any::<prop::sample::Index>(), edits in prop::collection::vec(edit(), 1..6), uri in query()) {
+        let files = corpus();
+        let body = apply(files[pick.index(files.len())].clone(), &edits);
+        let (_, router) = app();
+        let reply = runtime().block_on(send(&router, post(&uri, "application/toml", body)));
+        assert_no_5xx(reply.status, &reply.body)?;
+        prop_assert_eq!(reply.headers.get("content-type").is_some(), true);
+    }
+
+    #[test]
+    fn random_bodies_never_5xx(body in prop::collection::vec(any::<u8>(), 0..2048), uri in query(), json in any::<bool>()) {
+        let (_, router) = app();
+        let ct = if json { "application/json" } else { "application/toml" };
+        let reply = runtime().block_on(send(&router, post(&uri, ct, body)));
+        assert_no_5xx(reply.status, &reply.body)?;
+    }
+
+    #[test]
+    fn random_json_documents_never_5xx(text in "[{}\\[\\]\":,a-z_0-9 \\n]{0,200}", uri in query()) {
+        let (_, router) = app();
+        let body = format!("{{\"app_toml\": \"name = 'x'\", {text}");
+        let reply = runtime().block_on(send(&router, post(&uri, "application/json", body)));
+        assert_no_5xx(reply.status, &reply.body)?;
+    }
+}

@@ -1,0 +1,149 @@
+//! The impact report over the repository's fixtures: `fixtures/app-toml/ok/`
+//! rendered with `fixtures/platform/base.toml` and `head.toml`.
+
+use std::process::Command;
+
+use helmgen::impact::{self, Format};
+use platform_config::Platform;
+
+use crate::{TODAY, repo};
+
+fn platform(name: &str) -> Platform {
+    let path = repo().join("fixtures/platform").join(name);
+    Platform::from_toml(&std::fs::read_to_string(&path).unwrap(), name).unwrap()
+}
+
+fn report(base: &str, head: &str) -> impact::Report {
+    let corpus = impact::load_corpus(&repo().join("fixtures/app-toml/ok")).unwrap();
+    impact::analyse(&corpus, &platform(base), &platform(head), TODAY)
+}
+
+#[test]
+fn same_config_changes_nothing() {
+    let r = report("base.toml", "base.toml");
+    assert!(!r.is_changed());
+    assert_eq!(r.summary.services_changed, 0);
+    assert!(r.summary.renders > 0);
+}
+
+#[test]
+fn head_report_text() {
+    let r = report("base.toml", "head.toml");
+    assert!(r.is_changed());
+    // The head removes a size preset, drops CPU limits and adds a label:
+    // every class of finding must show up.
+    assert!(r.summary.new_failures > 0);
+    assert!(r.summary.security_regressions > 0);
+    assert!(r.summary.immutable_changes > 0);
+    insta::assert_snapshot!("impact-text", r.render(Format::Text));
+}
+
+#[test]
+fn head_report_markdown() {
+    let r = report("base.toml", "head.toml");
+    insta::assert_snapshot!("impact-markdown", r.render(Format::Markdown));
+}
+
+#[test]
+fn head_report_json_is_the_report() {
+    let r = report("base.toml", "head.toml");
+    let json: serde_json::Value = serde_json::from_str(&r.render(Format::Json)).unwrap();
+    assert_eq!(json, serde_json::to_value(&r).unwrap());
+    insta::assert_json_snapshot!("impact-summary", json["summary"]);
+}
+
+fn run(base: &str, head: &str, corpus: &str) -> (i32, String) {
+    let root = repo();
+    let out = Command::new(env!("CARGO_BIN_EXE_helmgen"))
+        .args([
+            "impact",
+            "--today",
+            "2026-06-01",
+            "--format",
+            "json",
+            "--corpus",
+        ])
+        .arg(root.join(corpus))
+        .arg("--base")
+        .arg(root.join("fixtures/platform").join(base))
+        .arg("--head")
+        .arg(root.join("fixtures/platform").join(head))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn exit_codes() {
+    assert_eq!(run("base.toml", "base.toml", "fixtures/app-toml/ok").0, 0);
+    assert_eq!(run("base.toml", "head.toml", "fixtures/app-toml/ok").0, 1);
+    assert_eq!(
+        run("base.toml", "missing.toml", "fixtures/app-toml/ok").0,
+        2
+    );
+    assert_eq!(run("base.toml", "head.toml", "no/such/dir").0, 2);
+}
+
+/// Hand-made objects for the finding rules the fixtures do not reach.
+mod rules {
+    use serde_json::json;
+
+    #[test]
+    fn deployment_selector_and_service_type_are_immutable() {
+        let base = json!({"spec": {"selector": {"matchLabels": {"a": "1"}}, "replicas": 2}});
+        let head = json!({"spec": {"selector": {"matchLabels": {"a": "2"}}, "replicas": 2}});
+        let f = helmgen::impact::findings("Deployment/x", &base, &head);
+        assert_eq!(f.0.len(), 1, "{f:?}");
+        assert_eq!(f.0[0].path, "spec.selector");
+
+        let base = json!({"spec": {"type": "ClusterIP", "clusterIP": "10.0.0.1"}});
+        let head = json!({"spec": {"type": "ExternalName", "externalName": "x.example"}});
+        let f = helmgen::impact::findings("Service/x", &base, &head);
+        let paths: Vec<_> = f.0.iter().map(|x| x.path.as_str()).collect();
+        assert_eq!(paths, ["spec.clusterIP", "spec.type"]);
+    }
+
+    #[test]
+    fn hardening_removed_is_a_regression() {
+        let pod = |ro: bool, drop: &str, np: Option<bool>| {
+            json!({"spec": {"template": {"spec": {
+                "automountServiceAccountToken": false,
+                "securityContext": {"runAsNonRoot": np, "seccompProfile": {"type": "RuntimeDefault"}},
+                "containers": [{"name": "app", "securityContext": {
+                    "readOnlyRootFilesystem": ro, "allowPrivilegeEscalation": false,
+                    "capabilities": {"drop": [drop]}}}]
+            }}}})
+        };
+        let same = helmgen::impact::findings(
+            "Deployment/x",
+            &pod(true, "ALL", Some(true)),
+            &pod(true, "ALL", Some(true)),
+        );
+        assert!(same.1.is_empty());
+        let worse = helmgen::impact::findings(
+            "Deployment/x",
+            &pod(true, "ALL", Some(true)),
+            &pod(false, "NET_RAW", None),
+        );
+        let paths: Vec<_> = worse.1.iter().map(|x| x.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "spec.template.spec.securityContext.runAsNonRoot",
+                "spec.template.spec.containers[app].securityContext.readOnlyRootFilesystem",
+                "spec.template.spec.containers[app].securityContext.runAsNonRoot",
+                "spec.template.spec.containers[app].securityContext.capabilities.drop",
+            ]
+        );
+        // Hardening added is not a regression.
+        let better = helmgen::impact::findings(
+            "Deployment/x",
+            &pod(false, "NET_RAW", None),
+            &pod(true, "ALL", Some(true)),
+        );
+        assert!(better.1.is_empty());
+    }
+}

@@ -1,0 +1,415 @@
+//! The router without a socket: every route of the contract, and a
+//! snapshot of the problem document of every error status.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use helmgen::Config;
+use manifests::pipeline::{Request as RenderRequest, render_source};
+use platform_config::Platform;
+use serde_json::json;
+
+use crate::{TODAY, app, fixture, get, post, send, state_with};
+
+const TOML: &str = "application/toml";
+const TINY_PROD: &str = "name = \"tiny\"\nreplicas = 1\n[engine]\nname = \"golang\"\n";
+
+/// Sends `request` to a fresh router and snapshots status, content type and
+/// problem document under `name`.
+async fn check(name: &str, request: Request<Body>, expect: StatusCode) {
+    let (_, router) = app();
+    check_with(&router, name, request, expect).await;
+}
+
+async fn check_with(router: &axum::Router, name: &str, request: Request<Body>, expect: StatusCode) {
+    let reply = send(router, request).await;
+    assert_eq!(
+        reply.status,
+        expect,
+        "{name}: {}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(
+        reply.header("content-type"),
+        "application/problem+json",
+        "{name}"
+    );
+    let doc = reply.json();
+    assert_eq!(doc["status"], json!(expect.as_u16()), "{name}");
+    insta::assert_json_snapshot!(name, doc);
+}
+
+fn oracle(source: &[u8], env: &str) -> manifests::Rendered {
+    let request = RenderRequest {
+        file_name: "app.toml".into(),
+        service: None,
+        environment: env.into(),
+        cluster: None,
+        version: 1,
+        image_tag: "abc123".into(),
+        strategy: None,
+        previous_version: None,
+        canary_weight: None,
+        explain: false,
+        today: TODAY,
+    };
+    render_source(source, &Platform::builtin(), &request).unwrap()
+}
+
+#[tokio::test]
+async fn render_toml_to_yaml_is_the_library_output() {
+    let (state, router) = app();
+    let source = fixture("fixtures/app-toml/ok/wordcounter.toml");
+    let reply = send(
+        &router,
+        post("/v1/render?env=prod&image_tag=abc123", TOML, source.clone()),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.header("content-type"), "application/yaml");
+    assert_eq!(
+        reply.header("x-platform-version"),
+        state.platform().version_id
+    );
+    assert!(!reply.header("x-request-id").is_empty());
+    assert_eq!(reply.text(), oracle(&source, "prod").to_yaml().unwrap());
+}
+
+#[tokio::test]
+async fn render_json_body_to_json() {
+    let (_, router) = app();
+    let source = String::from_utf8(fixture("fixtures/app-toml/ok/wordcounter.toml")).unwrap();
+    let body = json!({"app_toml": source, "env": "staging", "image_tag": "abc123"});
+    let mut request = post(
+        "/v1/render",
+        "application/json; charset=utf-8",
+        body.to_string(),
+    );
+    request
+        .headers_mut()
+        .insert("accept", "application/json".parse().unwrap());
+    let reply = send(&router, request).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+    assert_eq!(reply.header("content-type"), "application/json");
+    let expected = oracle(source.as_bytes(), "staging")
+        .to_json_value()
+        .unwrap();
+    assert_eq!(reply.json(), expected);
+    assert!(reply.json()["stages"]["application"].is_array());
+}
+
+#[tokio::test]
+async fn query_and_body_must_agree() {
+    check(
+        "conflicting-env",
+        post(
+            "/v1/render?env=prod",
+            "application/json",
+            json!({"app_toml": TINY_PROD, "env": "dev", "image_tag": "a1"}).to_string(),
+        ),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bad_toml_is_400() {
+    check(
+        "bad-toml",
+        post(
+            "/v1/render?env=prod&image_tag=abc123",
+            TOML,
+            fixture("fixtures/app-toml/err/syntax-unclosed-array.toml"),
+        ),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn not_utf8_is_400() {
+    check(
+        "not-utf8",
+        post(
+            "/v1/render?env=prod&image_tag=abc123",
+            TOML,
+            fixture("fixtures/app-toml/err/not-utf8.toml"),
+        ),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bad_json_is_400_with_position() {
+    check(
+        "bad-json",
+        post(
+            "/v1/render?env=prod",
+            "application/json",
+            "{\"app_toml\": \n 3}",
+        ),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bad_query_values_are_400_all_at_once() {
+    check(
+        "bad-query",
+        post(
+            "/v1/render?env=prod&version=three&strategy=big-bang&canary_weigth=5",
+            TOML,
+            TINY_PROD,
+        ),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_environment_is_400() {
+    check(
+        "unknown-env",
+        post("/v1/render?env=qa&image_tag=abc123", TOML, TINY_PROD),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_cluster_is_400() {
+    check(
+        "unknown-cluster",
+        post(
+            "/v1/render?env=dev&cluster=mars-1&image_tag=abc123",
+            TOML,
+            TINY_PROD,
+        ),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bad_image_tag_is_400() {
+    check(
+        "bad-image-tag",
+        post("/v1/render?env=dev&image_tag=-latest-", TOML, TINY_PROD),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn invalid_app_toml_is_422() {
+    check(
+        "invalid-app-toml",
+        post(
+            "/v1/render?env=prod&image_tag=abc123",
+            TOML,
+            fixture("fixtures/app-toml/err/seed-typos.toml"),
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn policy_violation_is_422() {
+    check(
+        "policy-violation",
+        post("/v1/render?env=prod&image_tag=abc123", TOML, TINY_PROD),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_route_is_404() {
+    check("not-found", get("/v2/render"), StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn wrong_method_is_405() {
+    check(
+        "method-not-allowed",
+        get("/v1/render"),
+        StatusCode::METHOD_NOT_ALLOWED,
+    )
+    .await;
+    let (_, router) = app();
+    let reply = send(&router, post("/v1/platform", TOML, "")).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn body_over_the_limit_is_413_before_parsing() {
+    let router = helmgen::app(state_with(Config {
+        max_body: 1024,
+        ..Config::default()
+    }));
+    // Not even TOML: the limit comes first. Without Content-Length (as in
+    // a chunked upload) the body is cut off while it is read.
+    let big = vec![0xffu8; 4096];
+    check_with(
+        &router,
+        "too-large",
+        post("/v1/render?env=prod&image_tag=abc123", TOML, big.clone()),
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+    .await;
+    // With a declared length, the body is refused before it is read.
+    let mut request = post("/v1/render?env=prod&image_tag=abc123", TOML, big);
+    request
+        .headers_mut()
+        .insert("content-length", "4096".parse().unwrap());
+    let reply = send(&router, request).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn other_content_types_are_415() {
+    check(
+        "unsupported-media-type",
+        post(
+            "/v1/render?env=prod&image_tag=abc123",
+            "application/x-www-form-urlencoded",
+            TINY_PROD,
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+    )
+    .await;
+    let (_, router) = app();
+    let reply = send(&router, post("/v1/render?env=prod", "", TINY_PROD)).await;
+    assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn draining_is_503_and_not_ready() {
+    let (state, router) = app();
+    let ready = send(&router, get("/readyz")).await;
+    assert_eq!(ready.status, StatusCode::OK);
+    state.start_draining();
+    check_with(
+        &router,
+        "draining",
+        post("/v1/render?env=prod&image_tag=abc123", TOML, TINY_PROD),
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+    let ready = send(&router, get("/readyz")).await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready.header("retry-after"), "1");
+    // Liveness stays green: the process is healthy, only leaving.
+    assert_eq!(send(&router, get("/healthz")).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn schema_platform_and_health() {
+    let (state, router) = app();
+    let schema = send(&router, get("/v1/schema/app-toml")).await;
+    assert_eq!(schema.status, StatusCode::OK);
+    assert_eq!(schema.header("content-type"), "application/schema+json");
+    assert_eq!(schema.json(), app_toml::json_schema());
+
+    let platform = send(&router, get("/v1/platform")).await;
+    assert_eq!(platform.status, StatusCode::OK);
+    let doc = platform.json();
+    assert_eq!(doc["version_id"], json!(state.platform().version_id));
+    assert_eq!(
+        doc["platform"],
+        serde_json::to_value(Platform::builtin()).unwrap()
+    );
+
+    let health = send(&router, get("/healthz")).await;
+    assert_eq!(health.json()["status"], json!("ok"));
+}
+
+#[tokio::test]
+async fn reload_changes_the_platform_version_of_renders() {
+    let (state, router) = app();
+    let before = state.platform().version_id.clone();
+    let text =
+        platform_config::BUILTIN_TOML.replace("version = \"2026.11.0\"", "version = \"2027.1.0\"");
+    let after = state.reload(&text, "new.toml").unwrap();
+    assert_ne!(before, after);
+    assert!(state.reload("version = ", "bad.toml").is_err());
+    assert_eq!(
+        state.platform().version_id,
+        after,
+        "a bad config keeps the old one"
+    );
+    let reply = send(
+        &router,
+        post("/v1/render?env=dev&image_tag=abc123", TOML, TINY_PROD),
+    )
+    .await;
+    assert_eq!(reply.header("x-platform-version"), after);
+}
+
+#[tokio::test]
+async fn metrics_count_routes_statuses_and_render_errors() {
+    let (_, router) = app();
+    send(
+        &router,
+        post("/v1/render?env=dev&image_tag=abc123", TOML, TINY_PROD),
+    )
+    .await;
+    send(
+        &router,
+        post("/v1/render?env=prod&image_tag=abc123", TOML, TINY_PROD),
+    )
+    .await;
+    send(&router, get("/no/such/route")).await;
+    let text = send(&router, get("/metrics")).await.text().to_owned();
+    for line in [
+        r#"helmgen_requests_total{route="/v1/render",status="200"} 1"#,
+        r#"helmgen_requests_total{route="/v1/render",status="422"} 1"#,
+        r#"helmgen_requests_total{route="unmatched",status="404"} 1"#,
+        r#"helmgen_request_duration_seconds_count{route="/v1/render"} 2"#,
+        r#"helmgen_request_duration_seconds_bucket{route="/v1/render",le="+Inf"} 2"#,
+        r#"helmgen_render_errors_total{kind="policy-violation"} 1"#,
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn openapi_describes_every_route() {
+    let (_, router) = app();
+    let doc = send(&router, get("/openapi.json")).await.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    insta::assert_json_snapshot!("openapi-paths", paths);
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    let params = &doc["paths"]["/v1/render"]["post"]["parameters"];
+    let names: Vec<&str> = params
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"env") && names.contains(&"canary_weight"),
+        "{names:?}"
+    );
+}
