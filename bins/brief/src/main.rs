@@ -109,9 +109,10 @@ enum Target {
         /// The file is a client contract: generate the client side only.
         #[arg(long)]
         client: bool,
-        /// Do not run rustfmt over the output.
+        /// Also run rustfmt over the output (the generator's layout already
+        /// matches rustfmt; this guards against drift).
         #[arg(long)]
-        no_rustfmt: bool,
+        rustfmt: bool,
     },
     /// proto3 for protoc.
     Proto {
@@ -355,7 +356,7 @@ impl App {
                 file,
                 out,
                 client,
-                no_rustfmt,
+                rustfmt: run_rustfmt,
             } => {
                 let (_, checked) = self.load_valid(&file)?;
                 let name = file_name(&file);
@@ -365,7 +366,7 @@ impl App {
                 };
                 let mut code = brief_codegen::rust(&checked.file, &opts)
                     .map_err(|e| Fail(1, e.to_string()))?;
-                if !no_rustfmt {
+                if run_rustfmt {
                     code = rustfmt(&code).unwrap_or(code);
                 }
                 std::fs::create_dir_all(&out)

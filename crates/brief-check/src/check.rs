@@ -11,7 +11,7 @@
 
 use crate::model::{Schema, TypeDef};
 use brief_syntax::{Diagnostic, File, ItemKind, Span, Type, TypeKind};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
 /// Checks a parsed file; `file_id` is used in labels.
 pub fn check(file: &File, file_id: usize) -> Vec<Diagnostic> {
@@ -318,49 +318,58 @@ fn payload(
 /// A message that contains itself through required, non-list fields can
 /// never be built (and would be an infinite struct).
 fn required_cycles(schema: &Schema<'_>, file_id: usize, out: &mut Vec<Diagnostic>) {
-    let mut edges: BTreeMap<&str, Vec<(&str, Span)>> = BTreeMap::new();
-    for (name, def) in &schema.types {
-        if let TypeDef::Message(m) = def {
-            let list = edges.entry(name).or_default();
-            for f in m.fields.iter().filter(|f| !f.optional) {
-                if let TypeKind::Named(n) = &f.ty.kind
-                    && schema.message(n).is_some()
-                {
-                    list.push((n.as_str(), f.span));
-                }
-            }
-        }
+    let messages: Vec<&brief_syntax::Message> = schema
+        .types
+        .values()
+        .filter_map(|d| match d {
+            TypeDef::Message(m) => Some(*m),
+            TypeDef::Enum(_) => None,
+        })
+        .collect();
+    let index: HashMap<&str, usize> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.name.name.as_str(), i))
+        .collect();
+    // Edges through required fields whose type is directly a message.
+    let targets = |m: &brief_syntax::Message| -> Vec<(usize, Span)> {
+        m.fields
+            .iter()
+            .filter(|f| !f.optional)
+            .filter_map(|f| match &f.ty.kind {
+                TypeKind::Named(n) => index.get(n.as_str()).map(|&i| (i, f.span)),
+                _ => None,
+            })
+            .collect()
+    };
+    let edges: Vec<Vec<usize>> = messages
+        .iter()
+        .map(|m| targets(m).into_iter().map(|(i, _)| i).collect())
+        .collect();
+    let comp = brief_syntax::graph::components(&edges);
+    let mut size = vec![0usize; messages.len()];
+    for &c in &comp {
+        size[c] += 1;
     }
-    let mut reported = BTreeSet::new();
-    for &start in edges.keys() {
-        // Depth-first search for a path back to `start`.
-        let mut stack = vec![(start, None::<Span>)];
-        let mut seen = BTreeSet::new();
-        while let Some((node, via)) = stack.pop() {
-            for &(next, span) in edges.get(node).map(Vec::as_slice).unwrap_or(&[]) {
-                let via = via.or(Some(span));
-                if next == start {
-                    if let (Some(span), Some(m)) = (via, schema.message(start))
-                        && reported.insert(start)
-                    {
-                        out.push(
-                            Diagnostic::error(
-                                "B0041",
-                                format!(
-                                    "message `{start}` contains itself through required fields"
-                                ),
-                                file_id,
-                                m.name.span,
-                            )
-                            .with_label("no value of this message can ever be complete")
-                            .with_related(file_id, span, "the cycle starts here")
-                            .with_hint("make a field on the cycle optional (`T?`) or a list"),
-                        );
-                    }
-                } else if seen.insert(next) {
-                    stack.push((next, via));
-                }
-            }
+    for (i, m) in messages.iter().enumerate() {
+        let on_cycle = targets(m)
+            .into_iter()
+            .find(|&(t, _)| comp[t] == comp[i] && (size[comp[i]] > 1 || t == i));
+        if let Some((_, span)) = on_cycle {
+            out.push(
+                Diagnostic::error(
+                    "B0041",
+                    format!(
+                        "message `{}` contains itself through required fields",
+                        m.name.name
+                    ),
+                    file_id,
+                    m.name.span,
+                )
+                .with_label("no value of this message can ever be complete")
+                .with_related(file_id, span, "the cycle starts here")
+                .with_hint("make a field on the cycle optional (`T?`) or a list"),
+            );
         }
     }
 }

@@ -26,6 +26,7 @@ pub fn rust(file: &File, opts: &RustOptions) -> Result<String, Error> {
         out: String::new(),
         file,
         recursive: recursive_fields(file),
+        roles: roles(file),
     };
     g.header(opts)?;
     g.types()?;
@@ -51,6 +52,31 @@ struct Gen<'a> {
     file: &'a File,
     /// `(message, field)` pairs that must be boxed (they lead back to the message).
     recursive: BTreeSet<(String, String)>,
+    /// Per message: the rpcs and events it is a payload of, as doc lines.
+    roles: BTreeMap<String, Vec<String>>,
+}
+
+fn roles(file: &File) -> BTreeMap<String, Vec<String>> {
+    let mut roles: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in file.rpcs() {
+        roles
+            .entry(r.input.name.clone())
+            .or_default()
+            .push(format!("Input of rpc `{}`.", r.name.name));
+        if r.output.name != r.input.name {
+            roles
+                .entry(r.output.name.clone())
+                .or_default()
+                .push(format!("Output of rpc `{}`.", r.name.name));
+        }
+    }
+    for s in file.schemas() {
+        roles
+            .entry(s.message.name.clone())
+            .or_default()
+            .push(format!("Payload of event `{}`.", s.topic.value));
+    }
+    roles
 }
 
 fn doc_lines(out: &mut String, indent: &str, doc: Option<&Doc>, fallback: &str) {
@@ -188,25 +214,7 @@ impl<'a> Gen<'a> {
         for f in &m.fields {
             unique(&mut fields, &f.name.name, snake(&f.name.name))?;
         }
-        let docs = self
-            .file
-            .rpcs()
-            .filter(|r| r.input.name == m.name.name || r.output.name == m.name.name)
-            .map(|r| {
-                let dir = if r.input.name == m.name.name {
-                    "Input"
-                } else {
-                    "Output"
-                };
-                format!("{dir} of rpc `{}`.", r.name.name)
-            })
-            .chain(
-                self.file
-                    .schemas()
-                    .filter(|s| s.message.name == m.name.name)
-                    .map(|s| format!("Payload of event `{}`.", s.topic.value)),
-            )
-            .collect::<Vec<_>>();
+        let docs = self.roles.get(&m.name.name).cloned().unwrap_or_default();
         let _ = writeln!(self.out, "/// Message `{}`.", m.name.name);
         for d in docs {
             let _ = writeln!(self.out, "///\n/// {d}");
@@ -575,34 +583,24 @@ fn unique(seen: &mut BTreeMap<String, String>, name: &str, ident: String) -> Res
 /// Fields whose (non-list, non-map) message type leads back to the containing
 /// message: they are boxed so the struct has a finite size.
 fn recursive_fields(file: &File) -> BTreeSet<(String, String)> {
-    let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for m in file.messages() {
-        let list = edges.entry(m.name.name.as_str()).or_default();
-        for f in &m.fields {
-            if let TypeKind::Named(n) = &f.ty.kind {
-                list.push(n.as_str());
-            }
-        }
+    let messages: Vec<&Message> = file.messages().collect();
+    let mut index = BTreeMap::new();
+    for (i, m) in messages.iter().enumerate() {
+        index.entry(m.name.name.as_str()).or_insert(i);
     }
-    let reaches = |from: &str, to: &str| {
-        let mut stack = vec![from];
-        let mut seen = BTreeSet::new();
-        while let Some(n) = stack.pop() {
-            if n == to {
-                return true;
-            }
-            if seen.insert(n) {
-                stack.extend(edges.get(n).into_iter().flatten().copied());
-            }
-        }
-        false
+    let target = |f: &Field| match &f.ty.kind {
+        TypeKind::Named(n) => index.get(n.as_str()).copied(),
+        _ => None,
     };
+    let edges: Vec<Vec<usize>> = messages
+        .iter()
+        .map(|m| m.fields.iter().filter_map(target).collect())
+        .collect();
+    let comp = brief_syntax::graph::components(&edges);
     let mut out = BTreeSet::new();
-    for m in file.messages() {
+    for (i, m) in messages.iter().enumerate() {
         for f in &m.fields {
-            if let TypeKind::Named(n) = &f.ty.kind
-                && reaches(n, &m.name.name)
-            {
+            if target(f).is_some_and(|t| comp[t] == comp[i]) {
                 out.insert((m.name.name.clone(), f.name.name.clone()));
             }
         }

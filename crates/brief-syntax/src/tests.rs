@@ -75,3 +75,11 @@ proptest! {
         let _ = parse(&src, 0);
     }
 }
+
+#[test]
+fn components_of_cycles() {
+    // 0 -> 1 -> 2 -> 0, 2 -> 3, 3 -> 3, 4 alone
+    let c = crate::graph::components(&[vec![1], vec![2], vec![0, 3], vec![3], vec![]]);
+    assert!(c[0] == c[1] && c[1] == c[2]);
+    assert!(c[3] != c[0] && c[4] != c[0] && c[4] != c[3]);
+}
