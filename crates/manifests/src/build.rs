@@ -82,6 +82,8 @@ pub(crate) struct Builder<'a> {
     ctx: &'a ReleaseContext,
     explanations: Vec<Explanation>,
     release: String,
+    /// Computed once per render: it hashes the whole platform config.
+    platform_version: String,
 }
 
 impl<'a> Builder<'a> {
@@ -97,11 +99,13 @@ impl<'a> Builder<'a> {
             ctx,
             explanations: Vec::new(),
             release: format!("v{}", ctx.version),
+            platform_version: platform.version_id(),
         }
     }
 
-    pub(crate) fn into_explanations(self) -> Vec<Explanation> {
-        self.explanations
+    /// The explanations collected, and the platform version id.
+    pub(crate) fn finish(self) -> (Vec<Explanation>, String) {
+        (self.explanations, self.platform_version)
     }
 
     fn explain(&mut self, object: &str, field: &str, value: impl ToString, source: Source) {
@@ -258,7 +262,7 @@ impl<'a> Builder<'a> {
         let mut a = self.platform.annotations.clone();
         a.insert(
             "paas.io/platform-version".into(),
-            self.platform.version_id(),
+            self.platform_version.clone(),
         );
         if workload {
             let mut skip = 0;

@@ -242,10 +242,11 @@ pub fn render(
     let mut builder = build::Builder::new(app, platform, ctx);
     let objects = builder.build()?;
     policy::check_objects(app, platform, ctx, &objects)?;
+    let (explanations, platform_version) = builder.finish();
     Ok(Rendered {
         objects,
-        explanations: builder.into_explanations(),
-        platform_version: platform.version_id(),
+        explanations,
+        platform_version,
     })
 }
 

@@ -1,0 +1,85 @@
+//! Render one service (all stages, YAML out) per fixture, against the floor:
+//! serialising the very same objects to YAML. Targets
+//! (`../shared/spec/benchmarks.md`): under 50 µs for a typical service and
+//! within 3x of the floor. Whole-process `paas render` is measured by
+//! `benches/paas-render.sh` (hyperfine).
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use std::hint::black_box;
+use std::path::Path;
+
+use app_toml::{Date, ParseOptions};
+use criterion::{Criterion, criterion_group, criterion_main};
+use manifests::ReleaseContext;
+use platform_config::Platform;
+
+const TODAY: Date = Date {
+    year: 2026,
+    month: 11,
+    day: 23,
+};
+
+fn fixtures() -> Vec<(String, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/app-toml/ok");
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            (
+                p.file_stem().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let platform = Platform::builtin();
+    let vocabulary = platform.vocabulary(TODAY);
+    let mut group = c.benchmark_group("render");
+    for (name, source) in fixtures() {
+        let options = ParseOptions {
+            file_name: &name,
+            fallback_name: Some(&name),
+            vocabulary: &vocabulary,
+        };
+        let resolved = app_toml::parse(&source, &options)
+            .unwrap()
+            .resolve("prod")
+            .unwrap();
+        let ctx = ReleaseContext::new(&resolved, "prod-a", "0123abc");
+        // Everything a render does: parse, validate, resolve, build, policy, YAML.
+        group.bench_function(format!("{name}/full"), |b| {
+            b.iter(|| {
+                let file = app_toml::parse(black_box(&source), &options).unwrap();
+                let resolved = file.resolve("prod").unwrap();
+                let rendered = manifests::render(&resolved, &platform, &ctx).unwrap();
+                black_box(rendered.to_yaml().unwrap())
+            })
+        });
+        // The generator alone on a resolved app, YAML out.
+        group.bench_function(format!("{name}/generate+yaml"), |b| {
+            b.iter(|| {
+                black_box(
+                    manifests::render(black_box(&resolved), &platform, &ctx)
+                        .unwrap()
+                        .to_yaml()
+                        .unwrap(),
+                )
+            })
+        });
+        // The floor: serialising the same objects.
+        let rendered = manifests::render(&resolved, &platform, &ctx).unwrap();
+        group.bench_function(format!("{name}/yaml-floor"), |b| {
+            b.iter(|| black_box(rendered.to_yaml().unwrap()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
