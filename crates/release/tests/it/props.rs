@@ -36,6 +36,7 @@ fn fault() -> impl Strategy<Value = Fault> {
         1 => any::<bool>().prop_map(|returns| Fault::DownBeforeSwitch { returns }),
         1 => any::<bool>().prop_map(|returns| Fault::DownAfterSwitch { returns }),
         1 => reason().prop_map(Fault::FailUnderCanary),
+        1 => Just(Fault::Wiped),
     ]
 }
 

@@ -39,6 +39,11 @@ pub enum Fault {
     /// The new version's pods start failing once a canary weight (below
     /// 100%) reaches this cluster; without canary weights nothing happens.
     FailUnderCanary(Reason),
+    /// The cluster loses all its state (an empty etcd) when the application
+    /// stage reaches it: the objects awaited disappear. Rebuilding it is
+    /// sync's job; the planner must fail cleanly and leave the others on the
+    /// old version.
+    Wiped,
 }
 
 /// A command a person gives after `after` delivered events.
@@ -96,6 +101,7 @@ impl fmt::Debug for Fault {
             Fault::FailUnderCanary(reason) => {
                 write!(f, "Fault::FailUnderCanary({})", reason_code(reason))
             }
+            Fault::Wiped => write!(f, "Fault::Wiped"),
         }
     }
 }
@@ -271,7 +277,9 @@ pub fn reference(scenario: &Scenario, clusters: &[String], abort_before_switch: 
     let fails = scenario.lease_held
         || scenario.deadline_early
         || scenario.faults.iter().any(|f| match f {
-            Fault::FailRollout(_) | Fault::DownBeforeSwitch { returns: false } => true,
+            Fault::FailRollout(_) | Fault::DownBeforeSwitch { returns: false } | Fault::Wiped => {
+                true
+            }
             Fault::FailUnderCanary(_) => canary,
             _ => false,
         });
@@ -795,12 +803,37 @@ impl Sim {
                 }
             }
             Action::WaitReady {
-                version, objects, ..
+                version,
+                objects,
+                stage,
+                ..
             } => {
                 if !up {
                     return self.unreachable(&cluster);
                 }
+                if self.world[index].fault == Fault::Wiped
+                    && *stage == Stage::Application
+                    && !self.world[index].fault_fired
+                {
+                    let c = &mut self.world[index];
+                    c.fault_fired = true;
+                    c.objects.clear();
+                    c.traffic = None;
+                    c.lease = None;
+                }
                 let c = &self.world[index];
+                if c.fault == Fault::Wiped && c.fault_fired {
+                    // The watch finds the awaited objects gone.
+                    if let Some(object) = objects.first() {
+                        self.queue.push(Event::Failed {
+                            cluster: cluster.clone(),
+                            object: Some(object.clone()),
+                            reason: Reason::Other("NotFound".to_owned()),
+                            message: "the object disappeared from the cluster".to_owned(),
+                        });
+                    }
+                    return;
+                }
                 let present = c.objects.get(version).cloned().unwrap_or_default();
                 let failing = match &c.fault {
                     Fault::FailRollout(reason) if *version == self.new => Some(reason.clone()),
@@ -957,6 +990,19 @@ impl Sim {
                     ));
                 }
                 for c in &self.world {
+                    let wiped = c.fault == Fault::Wiped && c.fault_fired;
+                    if wiped {
+                        // Lost everything, the old version included: sync
+                        // rebuilds it. The planner must not have put the new
+                        // version there.
+                        if c.objects.contains_key(&new) || c.serving() == Some(new) {
+                            self.violations.push(format!(
+                                "{}: the failed {new} runs in a wiped cluster",
+                                c.name
+                            ));
+                        }
+                        continue;
+                    }
                     if c.serving() != old {
                         self.violations.push(format!(
                             "{}: serves {:?} after a failed release, not the old {old:?}",
