@@ -73,3 +73,21 @@ fn similar_asserts(code: &str, formatted: &str, name: &str) {
 fn ok_fixtures() {
     insta::glob!("../../../../fixtures/brief/ok", "*.brief", check);
 }
+
+/// **Architecture Invariant:** the syntax, checker and generator crates do no
+/// I/O: none of them depends on tokio, axum, hyper or reqwest.
+#[test]
+fn pure_crates_stay_pure() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for name in ["brief-syntax", "brief-check", "brief-codegen"] {
+        let manifest =
+            std::fs::read_to_string(crates.join(name).join("Cargo.toml")).expect("manifest");
+        for io in ["tokio", "axum", "hyper", "reqwest", "brief-rt"] {
+            let dep = manifest.lines().any(|l| {
+                l.trim_start().starts_with(&format!("{io}."))
+                    || l.trim_start().starts_with(&format!("{io} "))
+            });
+            assert!(!dep, "{name} must not depend on {io}");
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The `brief` command end to end: exit codes, rendered findings and output
+//! files, run from the repository root on the fixtures.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `brief` with `args` from the repository root and returns
+/// `exit: N`, stdout and stderr as one transcript.
+fn run(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_brief"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("brief runs");
+    let code = out.status.code().unwrap_or(-1);
+    let transcript = format!(
+        "$ brief {}\nexit: {code}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (code, transcript)
+}
+
+/// Runs `brief`, asserts the exit code and snapshots the transcript as `name`.
+fn check(name: &str, args: &[&str], code: i32) {
+    let (got, transcript) = run(args);
+    assert_eq!(got, code, "{transcript}");
+    insta::assert_snapshot!(name, transcript);
+}
+
+#[test]
+fn check_ok_and_err() {
+    check(
+        "check-ok",
+        &[
+            "check",
+            "--color",
+            "never",
+            "fixtures/brief/ok/summer.brief",
+            "fixtures/brief/ok/events.brief",
+        ],
+        0,
+    );
+    check(
+        "check-err",
+        &[
+            "check",
+            "--color",
+            "never",
+            "fixtures/brief/err/undefined.brief",
+        ],
+        1,
+    );
+    check(
+        "check-json",
+        &[
+            "check",
+            "--format",
+            "json",
+            "fixtures/brief/err/duplicates.brief",
+        ],
+        1,
+    );
+    check(
+        "check-warnings-only",
+        &[
+            "check",
+            "--color",
+            "never",
+            "fixtures/brief/err/unused.brief",
+        ],
+        0,
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(run(&["check"]).0, 2);
+    assert_eq!(run(&["check", "fixtures/brief/ok/nope.brief"]).0, 2);
+    assert_eq!(run(&["frobnicate"]).0, 2);
+}
+
+#[test]
+fn compat_and_usage() {
+    check(
+        "compat-ok",
+        &[
+            "compat",
+            "--server",
+            "fixtures/brief/ok/shop.brief",
+            "fixtures/brief/ok/shop.web.brief",
+        ],
+        0,
+    );
+    check(
+        "compat-violations",
+        &[
+            "compat",
+            "--color",
+            "never",
+            "--server",
+            "fixtures/brief/ok/shop.brief",
+            "fixtures/brief/compat/shop.mobile.brief",
+        ],
+        1,
+    );
+    check(
+        "usage",
+        &[
+            "usage",
+            "--server",
+            "fixtures/brief/ok/shop.brief",
+            "fixtures/brief/ok/shop.web.brief",
+            "fixtures/brief/compat/shop.mobile.brief",
+        ],
+        0,
+    );
+}
+
+#[test]
+fn diff_is_breaking_only_for_named_clients() {
+    let (old, v2, v3) = (
+        "fixtures/brief/ok/shop.brief",
+        "fixtures/brief/compat/shop.v2.brief",
+        "fixtures/brief/compat/shop.v3.brief",
+    );
+    // Without clients, removing anything is breaking for someone.
+    check("diff-no-clients", &["diff", old, v2], 1);
+    // The web client uses none of what v2 removes.
+    check(
+        "diff-web-ok",
+        &[
+            "diff",
+            old,
+            v2,
+            "--clients",
+            "fixtures/brief/ok/shop.web.brief",
+        ],
+        0,
+    );
+    // v3 requires a field the web client does not send.
+    check(
+        "diff-web-breaks",
+        &[
+            "diff",
+            "--color",
+            "never",
+            old,
+            v3,
+            "--clients",
+            "fixtures/brief/ok/shop.web.brief",
+        ],
+        1,
+    );
+    check(
+        "diff-json",
+        &[
+            "diff",
+            "--format",
+            "json",
+            old,
+            v3,
+            "--clients",
+            "fixtures/brief/ok/shop.web.brief",
+        ],
+        1,
+    );
+}
+
+#[test]
+fn fmt_rewrites_and_checks() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("summer.brief");
+    std::fs::copy(root().join("fixtures/brief/ok/summer.brief"), &path).expect("copy");
+    let p = path.to_str().expect("utf-8 path");
+    assert_eq!(
+        run(&["fmt", "--check", p]).0,
+        1,
+        "the shared fixture is not in canonical form"
+    );
+    assert_eq!(run(&["fmt", p]).0, 0);
+    let formatted = std::fs::read_to_string(&path).expect("read");
+    insta::assert_snapshot!("fmt-summer", formatted);
+    assert_eq!(run(&["fmt", "--check", p]).0, 0, "idempotent");
+    std::fs::write(&path, "message A {\n").expect("write");
+    assert_eq!(run(&["fmt", p]).0, 1, "syntax errors are not formatted");
+}
+
+#[test]
+fn gen_rust_matches_the_committed_example() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().to_str().expect("utf-8 path");
+    let (code, t) = run(&[
+        "gen",
+        "rust",
+        "fixtures/brief/ok/summer.client.brief",
+        "--client",
+        "--out",
+        out,
+    ]);
+    assert_eq!(code, 0, "{t}");
+    let generated = std::fs::read_to_string(dir.path().join("summer_client.rs")).expect("written");
+    let committed =
+        std::fs::read_to_string(root().join("crates/brief-example-summer/src/summer_client.rs"))
+            .expect("committed");
+    assert_eq!(generated, committed);
+    assert_eq!(
+        run(&[
+            "gen",
+            "rust",
+            "fixtures/brief/err/cycle.brief",
+            "--out",
+            out
+        ])
+        .0,
+        1,
+        "errors block generation"
+    );
+}
+
+#[test]
+fn gen_proto() {
+    check(
+        "gen-proto-summer",
+        &["gen", "proto", "fixtures/brief/ok/summer.brief"],
+        0,
+    );
+}
