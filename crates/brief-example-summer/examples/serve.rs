@@ -14,7 +14,10 @@ impl summer::Summer for Summer {
         if input.b == 13 {
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
-        let sum = input.a.checked_add(input.b).ok_or_else(|| Error::invalid_argument("sum overflows int"))?;
+        let sum = input
+            .a
+            .checked_add(input.b)
+            .ok_or_else(|| Error::invalid_argument("sum overflows int"))?;
         let info = format!("request id {}", ctx.header("x-request-id").unwrap_or("-"));
         Ok(SumOut { sum, info })
     }
@@ -22,7 +25,9 @@ impl summer::Summer for Summer {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     eprintln!("summer listening on http://{}", listener.local_addr()?);
     brief_rt::axum::serve(listener, summer::router(Summer)).await
