@@ -10,7 +10,7 @@
 use std::ops::{Range, RangeInclusive};
 
 use crate::names::{self, suggest};
-use crate::tree::{Entry, Node, Table, Value, join};
+use crate::tree::{Entry, Node, Path, ROOT, Table, Value};
 use crate::{Date, Diagnostic, DiagnosticKind, HardeningRule, Strategy, Vocabulary};
 
 /// Keys of the top level of the file.
@@ -108,14 +108,14 @@ impl<'a> Checker<'a> {
     pub(crate) fn push(
         &mut self,
         kind: DiagnosticKind,
-        path: &str,
+        path: &(impl std::fmt::Display + ?Sized),
         span: Option<Range<usize>>,
         message: impl Into<String>,
         hint: Option<String>,
     ) {
         self.diagnostics.push(Diagnostic {
             kind,
-            path: path.to_owned(),
+            path: path.to_string(),
             line: 0,
             column: 0,
             span,
@@ -133,22 +133,23 @@ impl<'a> Checker<'a> {
     /// Checks the whole file: the base layer and every `[envs.<env>]`.
     pub(crate) fn file(&mut self, root: &Table) {
         for entry in &root.entries {
-            if entry.key == "envs" {
+            if &*entry.key == "envs" {
                 self.envs(entry);
             } else {
-                self.key(entry, "", Mode::Base);
+                self.key(entry, &ROOT, Mode::Base);
             }
         }
     }
 
     fn envs(&mut self, entry: &Entry) {
-        let Some(envs) = self.table(&entry.node, "envs") else {
+        let Some(envs) = self.table(&entry.node, &ROOT.key("envs")) else {
             return;
         };
         for env in &envs.entries {
-            let path = join("envs", &env.key);
+            let envs_path = ROOT.key("envs");
+            let path = envs_path.key(&env.key);
             let known = &self.vocabulary.environments;
-            if !known.contains(&env.key) {
+            if !known.iter().any(|k| **k == *env.key) {
                 let hint = suggest(&env.key, known.iter().map(String::as_str));
                 self.push(
                     DiagnosticKind::UnknownEnvironment,
@@ -167,10 +168,10 @@ impl<'a> Checker<'a> {
     }
 
     /// One key of the base or of an override layer.
-    fn key(&mut self, entry: &Entry, prefix: &str, mode: Mode) {
-        let path = join(prefix, &entry.key);
+    fn key(&mut self, entry: &Entry, prefix: &Path<'_>, mode: Mode) {
+        let path = prefix.key(&entry.key);
         let node = &entry.node;
-        match (entry.key.as_str(), mode) {
+        match (entry.key.as_ref(), mode) {
             ("schema_version", Mode::Base) => {
                 if let Some(v) = self.integer_any(node, &path)
                     && v != 1
@@ -236,7 +237,7 @@ impl<'a> Checker<'a> {
     pub(crate) fn service_name(
         &mut self,
         name: &str,
-        path: &str,
+        path: &(impl std::fmt::Display + ?Sized),
         span: Option<Range<usize>>,
         origin: &str,
     ) {
@@ -257,14 +258,14 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn engine(&mut self, node: &Node, path: &str) {
+    fn engine(&mut self, node: &Node, path: &Path<'_>) {
         let Some(table) = self.table(node, path) else {
             return;
         };
         for entry in &table.entries {
-            let p = join(path, &entry.key);
+            let p = path.key(&entry.key);
             let n = &entry.node;
-            match entry.key.as_str() {
+            match entry.key.as_ref() {
                 "name" => {
                     if let Some(name) = self.string(n, &p) {
                         let known = &self.vocabulary.engines;
@@ -300,7 +301,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn size(&mut self, node: &Node, path: &str) {
+    fn size(&mut self, node: &Node, path: &Path<'_>) {
         if let Some(size) = self.string(node, path) {
             let known = &self.vocabulary.sizes;
             if !known.iter().any(|k| k == size) {
@@ -316,12 +317,12 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn ports(&mut self, node: &Node, path: &str) {
+    fn ports(&mut self, node: &Node, path: &Path<'_>) {
         let Some(table) = self.table(node, path) else {
             return;
         };
         for entry in &table.entries {
-            let p = join(path, &entry.key);
+            let p = path.key(&entry.key);
             if let Some(problem) = names::port_name_problem(&entry.key) {
                 self.push(
                     DiagnosticKind::InvalidName,
@@ -338,13 +339,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn health(&mut self, node: &Node, path: &str) {
+    fn health(&mut self, node: &Node, path: &Path<'_>) {
         let Some(table) = self.table(node, path) else {
             return;
         };
         for entry in &table.entries {
-            let p = join(path, &entry.key);
-            match entry.key.as_str() {
+            let p = path.key(&entry.key);
+            match entry.key.as_ref() {
                 "liveness" | "readiness" | "startup" => self.url_path(&entry.node, &p),
                 "startup_seconds" => {
                     self.integer(&entry.node, &p, STARTUP_SECONDS);
@@ -358,7 +359,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn url_path(&mut self, node: &Node, path: &str) {
+    fn url_path(&mut self, node: &Node, path: &Path<'_>) {
         if let Some(v) = self.string(node, path)
             && !v.starts_with('/')
         {
@@ -371,13 +372,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn autoscale(&mut self, node: &Node, path: &str) {
+    fn autoscale(&mut self, node: &Node, path: &Path<'_>) {
         let Some(table) = self.table(node, path) else {
             return;
         };
         for entry in &table.entries {
-            let p = join(path, &entry.key);
-            match entry.key.as_str() {
+            let p = path.key(&entry.key);
+            match entry.key.as_ref() {
                 "min" | "max" => {
                     self.integer(&entry.node, &p, AUTOSCALE_REPLICAS);
                 }
@@ -389,12 +390,12 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn env(&mut self, node: &Node, path: &str) {
+    fn env(&mut self, node: &Node, path: &Path<'_>) {
         let Some(table) = self.table(node, path) else {
             return;
         };
         for entry in &table.entries {
-            let p = join(path, &entry.key);
+            let p = path.key(&entry.key);
             self.posix_name(&entry.key, &p, entry.key_span.clone(), "variable name");
             let n = &entry.node;
             match &n.value {
@@ -428,7 +429,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn posix_name(&mut self, name: &str, path: &str, span: Range<usize>, what: &str) {
+    fn posix_name(&mut self, name: &str, path: &Path<'_>, span: Range<usize>, what: &str) {
         if let Some(problem) = names::posix_name_problem(name) {
             let hint = match names::posix_name_suggestion(name) {
                 Some(s) => format!("did you mean `{s}`?"),
@@ -444,20 +445,20 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn secrets(&mut self, node: &Node, path: &str) {
+    fn secrets(&mut self, node: &Node, path: &Path<'_>) {
         let Some(table) = self.table(node, path) else {
             return;
         };
         for entry in &table.entries {
-            let p = join(path, &entry.key);
-            match entry.key.as_str() {
+            let p = path.key(&entry.key);
+            match entry.key.as_ref() {
                 "vault" => {
                     self.boolean(&entry.node, &p);
                 }
                 "keys" => {
                     if let Some(items) = self.string_array(&entry.node, &p) {
                         for (i, (key, n)) in items.into_iter().enumerate() {
-                            let ip = format!("{p}[{i}]");
+                            let ip = p.index(i);
                             self.posix_name(key, &ip, n.span.clone(), "secret name");
                         }
                     }
@@ -472,15 +473,15 @@ impl<'a> Checker<'a> {
     fn named_tables(
         &mut self,
         node: &Node,
-        path: &str,
+        path: &Path<'_>,
         what: &str,
-        mut f: impl FnMut(&mut Self, &Table, &str),
+        mut f: impl FnMut(&mut Self, &Table, &Path<'_>),
     ) {
         let Some(table) = self.table(node, path) else {
             return;
         };
         for entry in &table.entries {
-            let p = join(path, &entry.key);
+            let p = path.key(&entry.key);
             if let Some(problem) = names::dns_label_problem(&entry.key, LABEL_MAX) {
                 let hint = match names::dns_label_suggestion(&entry.key, LABEL_MAX) {
                     Some(s) => format!("did you mean `{s}`?"),
@@ -502,11 +503,11 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn dependencies(&mut self, node: &Node, path: &str) {
+    fn dependencies(&mut self, node: &Node, path: &Path<'_>) {
         self.named_tables(node, path, "dependency", |c, table, path| {
             for entry in &table.entries {
-                let p = join(path, &entry.key);
-                match entry.key.as_str() {
+                let p = path.key(&entry.key);
+                match entry.key.as_ref() {
                     "port" => {
                         if let Some(port) = c.string(&entry.node, &p)
                             && let Some(problem) = names::port_name_problem(port)
@@ -532,11 +533,11 @@ impl<'a> Checker<'a> {
         });
     }
 
-    fn databases(&mut self, node: &Node, path: &str) {
+    fn databases(&mut self, node: &Node, path: &Path<'_>) {
         self.named_tables(node, path, "database", |c, table, path| {
             for entry in &table.entries {
-                let p = join(path, &entry.key);
-                match entry.key.as_str() {
+                let p = path.key(&entry.key);
+                match entry.key.as_ref() {
                     "engine" => {
                         c.variant(&entry.node, &p, &DATABASE_ENGINES, "database engine");
                     }
@@ -546,11 +547,11 @@ impl<'a> Checker<'a> {
         });
     }
 
-    fn routes(&mut self, node: &Node, path: &str) {
+    fn routes(&mut self, node: &Node, path: &Path<'_>) {
         self.named_tables(node, path, "route", |c, table, path| {
             for entry in &table.entries {
-                let p = join(path, &entry.key);
-                match entry.key.as_str() {
+                let p = path.key(&entry.key);
+                match entry.key.as_ref() {
                     "host" => {
                         if let Some(host) = c.string(&entry.node, &p)
                             && let Some(problem) = names::host_problem(host)
@@ -574,11 +575,11 @@ impl<'a> Checker<'a> {
         });
     }
 
-    fn processes(&mut self, node: &Node, path: &str) {
+    fn processes(&mut self, node: &Node, path: &Path<'_>) {
         self.named_tables(node, path, "process", |c, table, path| {
             for entry in &table.entries {
-                let p = join(path, &entry.key);
-                match entry.key.as_str() {
+                let p = path.key(&entry.key);
+                match entry.key.as_ref() {
                     "command" => c.command(&entry.node, &p),
                     "replicas" => {
                         c.integer(&entry.node, &p, REPLICAS);
@@ -590,11 +591,11 @@ impl<'a> Checker<'a> {
         });
     }
 
-    fn jobs(&mut self, node: &Node, path: &str) {
+    fn jobs(&mut self, node: &Node, path: &Path<'_>) {
         self.named_tables(node, path, "job", |c, table, path| {
             for entry in &table.entries {
-                let p = join(path, &entry.key);
-                match entry.key.as_str() {
+                let p = path.key(&entry.key);
+                match entry.key.as_ref() {
                     "schedule" => {
                         if let Some(schedule) = c.string(&entry.node, &p)
                             && let Err(why) = crate::cron::check(schedule)
@@ -618,11 +619,11 @@ impl<'a> Checker<'a> {
         });
     }
 
-    fn init(&mut self, node: &Node, path: &str) {
+    fn init(&mut self, node: &Node, path: &Path<'_>) {
         self.named_tables(node, path, "init job", |c, table, path| {
             for entry in &table.entries {
-                let p = join(path, &entry.key);
-                match entry.key.as_str() {
+                let p = path.key(&entry.key);
+                match entry.key.as_ref() {
                     "command" => c.command(&entry.node, &p),
                     _ => c.unknown_key(entry, &p, &["command"]),
                 }
@@ -630,13 +631,13 @@ impl<'a> Checker<'a> {
         });
     }
 
-    fn deploy(&mut self, node: &Node, path: &str) {
+    fn deploy(&mut self, node: &Node, path: &Path<'_>) {
         let Some(table) = self.table(node, path) else {
             return;
         };
         for entry in &table.entries {
-            let p = join(path, &entry.key);
-            match entry.key.as_str() {
+            let p = path.key(&entry.key);
+            match entry.key.as_ref() {
                 "strategy" => {
                     let all = Strategy::ALL.map(Strategy::as_str);
                     self.variant(&entry.node, &p, &all, "strategy");
@@ -647,7 +648,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn canary_steps(&mut self, node: &Node, path: &str) {
+    fn canary_steps(&mut self, node: &Node, path: &Path<'_>) {
         let Some(items) = self.array(node, path) else {
             return;
         };
@@ -662,7 +663,7 @@ impl<'a> Checker<'a> {
         }
         let mut previous: Option<i64> = None;
         for (i, item) in items.iter().enumerate() {
-            let p = format!("{path}[{i}]");
+            let p = path.index(i);
             let Some(step) = self.integer(item, &p, CANARY_STEP) else {
                 continue;
             };
@@ -680,13 +681,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn exceptions(&mut self, node: &Node, path: &str) {
+    fn exceptions(&mut self, node: &Node, path: &Path<'_>) {
         let Some(table) = self.table(node, path) else {
             return;
         };
         let rules = HardeningRule::ALL.map(HardeningRule::as_str);
         for entry in &table.entries {
-            let p = join(path, &entry.key);
+            let p = path.key(&entry.key);
             if HardeningRule::from_name(&entry.key).is_none() {
                 self.push(
                     DiagnosticKind::UnknownKey,
@@ -700,8 +701,8 @@ impl<'a> Checker<'a> {
                 continue;
             };
             for item in &t.entries {
-                let ip = join(&p, &item.key);
-                match item.key.as_str() {
+                let ip = p.key(&item.key);
+                match item.key.as_ref() {
                     "reason" => {
                         if let Some(reason) = self.string(&item.node, &ip)
                             && reason.trim().is_empty()
@@ -724,7 +725,7 @@ impl<'a> Checker<'a> {
     }
 
     /// A date: a TOML local date or a `"YYYY-MM-DD"` string.
-    pub(crate) fn date(&mut self, node: &Node, path: &str) -> Option<Date> {
+    pub(crate) fn date(&mut self, node: &Node, path: &Path<'_>) -> Option<Date> {
         match &node.value {
             Value::String(s) => match parse_date(s) {
                 Some(d) => Some(d),
@@ -760,7 +761,7 @@ impl<'a> Checker<'a> {
 
     // ----- typed helpers ---------------------------------------------------
 
-    pub(crate) fn table<'n>(&mut self, node: &'n Node, path: &str) -> Option<&'n Table> {
+    pub(crate) fn table<'n>(&mut self, node: &'n Node, path: &Path<'_>) -> Option<&'n Table> {
         let t = node.as_table();
         if t.is_none() {
             self.type_error(node, path, "table");
@@ -768,7 +769,7 @@ impl<'a> Checker<'a> {
         t
     }
 
-    fn array<'n>(&mut self, node: &'n Node, path: &str) -> Option<&'n [Node]> {
+    fn array<'n>(&mut self, node: &'n Node, path: &Path<'_>) -> Option<&'n [Node]> {
         let a = node.as_array();
         if a.is_none() {
             self.type_error(node, path, "array");
@@ -776,7 +777,7 @@ impl<'a> Checker<'a> {
         a
     }
 
-    fn string<'n>(&mut self, node: &'n Node, path: &str) -> Option<&'n str> {
+    fn string<'n>(&mut self, node: &'n Node, path: &Path<'_>) -> Option<&'n str> {
         let s = node.as_str();
         if s.is_none() {
             self.type_error(node, path, "string");
@@ -784,7 +785,7 @@ impl<'a> Checker<'a> {
         s
     }
 
-    fn boolean(&mut self, node: &Node, path: &str) -> Option<bool> {
+    fn boolean(&mut self, node: &Node, path: &Path<'_>) -> Option<bool> {
         let b = node.as_bool();
         if b.is_none() {
             self.type_error(node, path, "boolean");
@@ -792,7 +793,7 @@ impl<'a> Checker<'a> {
         b
     }
 
-    fn integer_any(&mut self, node: &Node, path: &str) -> Option<i64> {
+    fn integer_any(&mut self, node: &Node, path: &Path<'_>) -> Option<i64> {
         let i = node.as_integer();
         if i.is_none() {
             self.type_error(node, path, "integer");
@@ -800,7 +801,7 @@ impl<'a> Checker<'a> {
         i
     }
 
-    fn integer(&mut self, node: &Node, path: &str, range: RangeInclusive<i64>) -> Option<i64> {
+    fn integer(&mut self, node: &Node, path: &Path<'_>, range: RangeInclusive<i64>) -> Option<i64> {
         let v = self.integer_any(node, path)?;
         if range.contains(&v) {
             Some(v)
@@ -821,7 +822,11 @@ impl<'a> Checker<'a> {
     }
 
     /// An array of strings; `None` (after reporting) when any item is not a string.
-    fn string_array<'n>(&mut self, node: &'n Node, path: &str) -> Option<Vec<(&'n str, &'n Node)>> {
+    fn string_array<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &Path<'_>,
+    ) -> Option<Vec<(&'n str, &'n Node)>> {
         let items = self.array(node, path)?;
         let mut out = Vec::with_capacity(items.len());
         let mut ok = true;
@@ -829,7 +834,7 @@ impl<'a> Checker<'a> {
             match item.as_str() {
                 Some(s) => out.push((s, item)),
                 None => {
-                    self.type_error(item, &format!("{path}[{i}]"), "string");
+                    self.type_error(item, &path.index(i), "string");
                     ok = false;
                 }
             }
@@ -838,7 +843,7 @@ impl<'a> Checker<'a> {
     }
 
     /// A command line: a non-empty array of strings.
-    fn command(&mut self, node: &Node, path: &str) {
+    fn command(&mut self, node: &Node, path: &Path<'_>) {
         if let Some(items) = self.string_array(node, path)
             && items.first().is_none_or(|(s, _)| s.trim().is_empty())
         {
@@ -858,7 +863,7 @@ impl<'a> Checker<'a> {
     fn variant<'n>(
         &mut self,
         node: &'n Node,
-        path: &str,
+        path: &Path<'_>,
         choices: &[&str],
         what: &str,
     ) -> Option<&'n str> {
@@ -881,7 +886,7 @@ impl<'a> Checker<'a> {
     pub(crate) fn invalid(
         &mut self,
         node: &Node,
-        path: &str,
+        path: &Path<'_>,
         message: impl Into<String>,
         hint: Option<String>,
     ) {
@@ -894,7 +899,7 @@ impl<'a> Checker<'a> {
         );
     }
 
-    fn unknown_key(&mut self, entry: &Entry, path: &str, allowed: &[&str]) {
+    fn unknown_key(&mut self, entry: &Entry, path: &Path<'_>, allowed: &[&str]) {
         let hint = suggest(&entry.key, allowed.iter().copied());
         self.push(
             DiagnosticKind::UnknownKey,
@@ -905,7 +910,7 @@ impl<'a> Checker<'a> {
         );
     }
 
-    fn type_error(&mut self, node: &Node, path: &str, expected: &str) {
+    fn type_error(&mut self, node: &Node, path: &Path<'_>, expected: &str) {
         let raw = self.raw(&node.span);
         let hint = match (&node.value, expected) {
             (Value::Integer(_) | Value::Float(_) | Value::Boolean(_), "string") => {
@@ -917,10 +922,12 @@ impl<'a> Checker<'a> {
             (Value::Float(f), "integer") if f.fract() == 0.0 && f.is_finite() => {
                 Some(format!("write it without a decimal point: `{f:.0}`"))
             }
-            (Value::String(s), "boolean") if s == "true" || s == "false" => {
+            (Value::String(s), "boolean") if &**s == "true" || &**s == "false" => {
                 Some(format!("remove the quotes: `{s}`"))
             }
-            (_, "table") if !path.contains('[') => Some(format!("write it as a table: `[{path}]`")),
+            (_, "table") if !path.to_string().contains('[') => {
+                Some(format!("write it as a table: `[{path}]`"))
+            }
             _ => None,
         };
         self.push(

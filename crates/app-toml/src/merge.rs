@@ -15,7 +15,7 @@ use std::ops::Range;
 use crate::DiagnosticKind;
 use crate::check::{self, Checker};
 use crate::names::{did_you_mean, one_of};
-use crate::tree::{Entry, Layer, Node, Table, Value, join};
+use crate::tree::{Entry, Layer, Node, Path, ROOT, Table, Value, join};
 
 /// `base` with the `unset` paths removed and `over` merged on top.
 pub(crate) fn merge(base: &Table, over: Option<&Table>, unset: &[Vec<String>]) -> Table {
@@ -31,7 +31,7 @@ pub(crate) fn merge(base: &Table, over: Option<&Table>, unset: &[Vec<String>]) -
 
 fn merge_into(into: &mut Table, over: &Table) {
     for entry in &over.entries {
-        if entry.key == "unset" {
+        if &*entry.key == "unset" {
             continue;
         }
         match (into.get_mut(&entry.key), &entry.node.value) {
@@ -94,7 +94,7 @@ fn names_something(table: &Table, path: &[String]) -> bool {
 fn all_paths(table: &Table, prefix: &str, out: &mut Vec<String>) {
     for entry in &table.entries {
         let path = if prefix.is_empty() {
-            entry.key.clone()
+            entry.key.to_string()
         } else {
             format!("{prefix}.{}", entry.key)
         };
@@ -118,8 +118,9 @@ pub(crate) fn check_unset(
     let Some(items) = node.as_array() else {
         return valid;
     };
-    let mut candidates = Vec::new();
-    all_paths(base, "", &mut candidates);
+    // Every key path of the base, for "did you mean"; built only when an
+    // entry names nothing.
+    let mut candidates: Option<Vec<String>> = None;
     for (i, item) in items.iter().enumerate() {
         let Some(text) = item.as_str() else {
             continue;
@@ -137,6 +138,11 @@ pub(crate) fn check_unset(
         } else if names_something(base, &keys) {
             valid.push(keys);
         } else {
+            let candidates = candidates.get_or_insert_with(|| {
+                let mut all = Vec::new();
+                all_paths(base, "", &mut all);
+                all
+            });
             let hint = match did_you_mean(text, candidates.iter().map(String::as_str)) {
                 Some(s) => format!("did you mean `{s}`?"),
                 None => "`unset` removes a key set at the top level of the file".to_owned(),
@@ -155,9 +161,9 @@ pub(crate) fn check_unset(
 
 /// The file key path of a merged node: the merged path, under
 /// `envs.<env>.` when the node was written in an override layer.
-fn file_path(layer: Layer, envs: &[String], path: &str) -> String {
+fn file_path(layer: Layer, envs: &[String], path: &(impl std::fmt::Display + ?Sized)) -> String {
     match layer {
-        Layer::Base => path.to_owned(),
+        Layer::Base => path.to_string(),
         Layer::Env(i) => {
             let env = envs.get(i).map_or("?", String::as_str);
             format!("{}.{path}", join("envs", env))
@@ -177,7 +183,7 @@ impl MergedCheck<'_, '_> {
         &mut self,
         kind: DiagnosticKind,
         layer: Layer,
-        path: &str,
+        path: &(impl std::fmt::Display + ?Sized),
         span: Option<Range<usize>>,
         message: impl Into<String>,
         hint: Option<String>,
@@ -190,19 +196,19 @@ impl MergedCheck<'_, '_> {
         &mut self,
         table_node: &Node,
         table: &Table,
-        path: &str,
+        path: &Path<'_>,
         key: &str,
-        hint: Option<String>,
+        hint: impl FnOnce() -> Option<String>,
     ) {
         if table.get(key).is_none() {
-            let header = path.to_owned();
+            let header = path.to_string();
             self.push(
                 DiagnosticKind::MissingKey,
                 table_node.layer,
-                &format!("{path}.{key}"),
+                &path.key(key),
                 Some(table_node.span.clone()),
                 format!("missing required key `{key}` in `[{header}]`"),
-                hint,
+                hint(),
             );
         }
     }
@@ -217,7 +223,7 @@ impl MergedCheck<'_, '_> {
     }
 
     fn engine(&mut self, root: &Table) {
-        let engines = self.checker.vocabulary.engines.clone();
+        let engines = &self.checker.vocabulary.engines;
         let Some(node) = root.get("engine") else {
             self.checker.push(
                 DiagnosticKind::MissingKey,
@@ -234,16 +240,12 @@ impl MergedCheck<'_, '_> {
         let Some(table) = node.as_table() else {
             return;
         };
-        self.require(
-            node,
-            table,
-            "engine",
-            "name",
+        self.require(node, table, &ROOT.key("engine"), "name", || {
             Some(format!(
                 "add `name = \"...\"`, one of {}",
                 one_of(engines.iter().map(String::as_str))
-            )),
-        );
+            ))
+        });
         let name = table.get("name");
         let name_str = name.and_then(Node::as_str);
         let image = table.get("image");
@@ -295,7 +297,7 @@ impl MergedCheck<'_, '_> {
                 self.push(
                     DiagnosticKind::DuplicatePort,
                     entry.node.layer,
-                    &join("ports", &entry.key),
+                    &ROOT.key("ports").key(&entry.key),
                     Some(entry.node.span.clone()),
                     format!("port {number} is also used by `{}`", first.key),
                     Some("give each port its own number".to_owned()),
@@ -314,10 +316,11 @@ impl MergedCheck<'_, '_> {
             return;
         };
         for (key, example) in [("min", 2), ("max", 10), ("cpu_percent", 70)] {
-            let hint = format!(
-                "add `{key} = {example}`: autoscaling needs `min`, `max` and `cpu_percent`"
-            );
-            self.require(node, table, "autoscale", key, Some(hint));
+            self.require(node, table, &ROOT.key("autoscale"), key, || {
+                Some(format!(
+                    "add `{key} = {example}`: autoscaling needs `min`, `max` and `cpu_percent`"
+                ))
+            });
         }
         let min = table.get("min");
         let max = table.get("max");
@@ -348,7 +351,7 @@ impl MergedCheck<'_, '_> {
         let service = self.service.to_owned();
         if let Some(deps) = root.get("dependencies").and_then(Node::as_table) {
             for entry in &deps.entries {
-                if entry.key == service {
+                if *entry.key == *service {
                     let table = file_path(
                         entry.node.layer,
                         self.envs,
@@ -380,9 +383,10 @@ impl MergedCheck<'_, '_> {
                 let Some(t) = entry.node.as_table() else {
                     continue;
                 };
-                let path = join(section, &entry.key);
+                let section_path = ROOT.key(section);
+                let path = section_path.key(&entry.key);
                 for key in keys {
-                    let hint = match (section, *key) {
+                    let hint = || match (section, *key) {
                         ("databases", _) => Some(format!(
                             "add `engine = \"...\"`, one of {}",
                             one_of(check::DATABASE_ENGINES)
@@ -406,21 +410,14 @@ impl MergedCheck<'_, '_> {
             let Some(t) = entry.node.as_table() else {
                 continue;
             };
-            let path = join("exceptions", &entry.key);
-            self.require(
-                &entry.node,
-                t,
-                &path,
-                "reason",
-                Some("say why the service needs this exception".to_owned()),
-            );
-            self.require(
-                &entry.node,
-                t,
-                &path,
-                "expires",
-                Some("add `expires = 2027-03-31`: exceptions must end".to_owned()),
-            );
+            let exceptions = ROOT.key("exceptions");
+            let path = exceptions.key(&entry.key);
+            self.require(&entry.node, t, &path, "reason", || {
+                Some("say why the service needs this exception".to_owned())
+            });
+            self.require(&entry.node, t, &path, "expires", || {
+                Some("add `expires = 2027-03-31`: exceptions must end".to_owned())
+            });
             if let Some(expires) = t.get("expires")
                 && let Some(date) = check::node_date(expires)
                 && date < today
@@ -428,7 +425,7 @@ impl MergedCheck<'_, '_> {
                 self.push(
                     DiagnosticKind::ExpiredException,
                     expires.layer,
-                    &format!("{path}.expires"),
+                    &path.key("expires"),
                     Some(expires.span.clone()),
                     format!("exception `{}` expired on {date}", entry.key),
                     Some(format!(

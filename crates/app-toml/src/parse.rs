@@ -159,7 +159,7 @@ fn split(checker: &mut Checker<'_>, mut root: Table) -> (Table, Vec<Override>) {
             let tree::Value::Table(table) = node.value else {
                 // Reported by the per-layer checks; keep the index stable.
                 overrides.push(Override {
-                    env: entry.key,
+                    env: entry.key.to_string(),
                     table: Table::default(),
                     unset: Vec::new(),
                 });
@@ -170,7 +170,7 @@ fn split(checker: &mut Checker<'_>, mut root: Table) -> (Table, Vec<Override>) {
                 None => Vec::new(),
             };
             overrides.push(Override {
-                env: entry.key,
+                env: entry.key.to_string(),
                 table,
                 unset,
             });

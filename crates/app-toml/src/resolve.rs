@@ -114,7 +114,7 @@ fn named<'t>(t: &'t Table, key: &str) -> impl Iterator<Item = (&'t str, &'t Tabl
     table(t, key)
         .into_iter()
         .flat_map(|t| t.entries.iter())
-        .filter_map(|e| e.node.as_table().map(|t| (e.key.as_str(), t)))
+        .filter_map(|e| e.node.as_table().map(|t| (e.key.as_ref(), t)))
 }
 
 fn build(root: &Table, name: &str, env: &str) -> App {
@@ -151,7 +151,7 @@ fn build(root: &Table, name: &str, env: &str) -> App {
                     .iter()
                     .filter_map(|e| {
                         let port = e.node.as_integer().and_then(|i| u16::try_from(i).ok())?;
-                        Some((e.key.clone(), port))
+                        Some((e.key.to_string(), port))
                     })
                     .collect()
             })
@@ -173,12 +173,12 @@ fn build(root: &Table, name: &str, env: &str) -> App {
                     .iter()
                     .filter_map(|e| {
                         let value = match &e.node.value {
-                            Value::String(s) => s.clone(),
+                            Value::String(s) => s.to_string(),
                             Value::Integer(i) => i.to_string(),
                             Value::Boolean(b) => b.to_string(),
                             _ => return None,
                         };
-                        Some((e.key.clone(), value))
+                        Some((e.key.to_string(), value))
                     })
                     .collect()
             })

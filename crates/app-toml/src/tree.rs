@@ -7,6 +7,7 @@
 //! shapes the app.toml format cares about.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 /// Which part of the file a node was written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,12 +33,12 @@ pub(crate) struct Node {
 /// The TOML value kinds.
 #[derive(Debug, Clone)]
 pub(crate) enum Value {
-    String(String),
+    String(Arc<str>),
     Integer(i64),
     Float(f64),
     Boolean(bool),
     Datetime(toml_edit::Datetime),
-    Array(Vec<Node>),
+    Array(Arc<[Node]>),
     Table(Table),
 }
 
@@ -51,7 +52,7 @@ pub(crate) struct Table {
 /// One `key = value` of a table.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    pub(crate) key: String,
+    pub(crate) key: Arc<str>,
     pub(crate) key_span: Range<usize>,
     pub(crate) node: Node,
 }
@@ -62,18 +63,18 @@ impl Table {
     }
 
     pub(crate) fn entry(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.key == key)
+        self.entries.iter().find(|e| &*e.key == key)
     }
 
     pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
         self.entries
             .iter_mut()
-            .find(|e| e.key == key)
+            .find(|e| &*e.key == key)
             .map(|e| &mut e.node)
     }
 
     pub(crate) fn remove(&mut self, key: &str) -> Option<Entry> {
-        let i = self.entries.iter().position(|e| e.key == key)?;
+        let i = self.entries.iter().position(|e| &*e.key == key)?;
         Some(self.entries.remove(i))
     }
 
@@ -131,13 +132,13 @@ impl Node {
         }
     }
 
-    /// Marks this node and everything below it as written in `layer`.
+    /// Marks this node and every table entry below it as written in
+    /// `layer`. Array items keep theirs: arrays are replaced as a whole, so
+    /// only the array's own layer is ever asked for.
     pub(crate) fn set_layer(&mut self, layer: Layer) {
         self.layer = layer;
-        match &mut self.value {
-            Value::Array(items) => items.iter_mut().for_each(|n| n.set_layer(layer)),
-            Value::Table(t) => t.entries.iter_mut().for_each(|e| e.node.set_layer(layer)),
-            _ => {}
+        if let Value::Table(t) = &mut self.value {
+            t.entries.iter_mut().for_each(|e| e.node.set_layer(layer));
         }
     }
 }
@@ -179,7 +180,7 @@ fn lower_table(table: &toml_edit::Table) -> Table {
             },
         };
         entries.push(Entry {
-            key: key.to_owned(),
+            key: key.into(),
             key_span,
             node,
         });
@@ -190,7 +191,7 @@ fn lower_table(table: &toml_edit::Table) -> Table {
 fn lower_value(value: &toml_edit::Value, fallback: &Range<usize>) -> Node {
     let span = value.span().unwrap_or_else(|| fallback.clone());
     let value = match value {
-        toml_edit::Value::String(s) => Value::String(s.value().clone()),
+        toml_edit::Value::String(s) => Value::String(s.value().as_str().into()),
         toml_edit::Value::Integer(i) => Value::Integer(*i.value()),
         toml_edit::Value::Float(f) => Value::Float(*f.value()),
         toml_edit::Value::Boolean(b) => Value::Boolean(*b.value()),
@@ -206,7 +207,7 @@ fn lower_value(value: &toml_edit::Value, fallback: &Range<usize>) -> Node {
                     .and_then(toml_edit::Key::span)
                     .unwrap_or_else(|| span.clone());
                 entries.push(Entry {
-                    key: key.to_owned(),
+                    key: key.into(),
                     key_span: key_span.clone(),
                     node: lower_value(v, &key_span),
                 });
@@ -248,6 +249,43 @@ impl LineIndex {
             .get(start..end)
             .map_or(end.saturating_sub(start), |s| s.chars().count());
         (line, column + 1)
+    }
+}
+
+/// A key path built while walking the tree, formatted only when a
+/// diagnostic needs it (most keys are valid, so most paths are never
+/// written out).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Path<'a> {
+    /// The top level of the file.
+    Root,
+    /// `parent.key`.
+    Key(&'a Path<'a>, &'a str),
+    /// `parent[index]`.
+    Index(&'a Path<'a>, usize),
+}
+
+/// The top level of the file.
+pub(crate) const ROOT: Path<'static> = Path::Root;
+
+impl<'a> Path<'a> {
+    pub(crate) fn key(&'a self, key: &'a str) -> Path<'a> {
+        Path::Key(self, key)
+    }
+
+    pub(crate) fn index(&'a self, index: usize) -> Path<'a> {
+        Path::Index(self, index)
+    }
+}
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Path::Root => Ok(()),
+            Path::Key(Path::Root, key) => f.write_str(&key_segment(key)),
+            Path::Key(parent, key) => write!(f, "{parent}.{}", key_segment(key)),
+            Path::Index(parent, index) => write!(f, "{parent}[{index}]"),
+        }
     }
 }
 
