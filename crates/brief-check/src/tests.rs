@@ -128,3 +128,116 @@ fn diff_without_and_with_clients() {
         format!("without clients:\n{alone}\n\nwith client web:\n{with}\n")
     );
 }
+
+mod properties {
+    use crate::compat::compat;
+    use crate::parse_and_check;
+    use proptest::prelude::*;
+
+    /// A random schema: messages `M0..Mn` whose fields refer only to later
+    /// messages (so there are no required cycles), and rpcs between them.
+    #[derive(Debug, Clone)]
+    struct Model {
+        /// Per message: (type, optional) per field.
+        messages: Vec<Vec<(usize, bool)>>,
+        rpcs: Vec<(usize, usize)>,
+    }
+
+    const SCALARS: [&str; 6] = [
+        "int",
+        "string",
+        "[]float",
+        "map[string]bool",
+        "time?",
+        "bytes",
+    ];
+
+    fn ty(m: usize, t: usize, n: usize) -> String {
+        // Below SCALARS.len(): a scalar; above: a later message (or a scalar for the last one).
+        if t < SCALARS.len() {
+            SCALARS[t].trim_end_matches('?').to_string()
+        } else {
+            let target = m + 1 + (t - SCALARS.len()) % n.max(1);
+            if target < n {
+                format!("M{target}")
+            } else {
+                "int".to_string()
+            }
+        }
+    }
+
+    /// Renders the model; `keep_rpc` and `keep_field` select a client subset.
+    fn render(
+        model: &Model,
+        keep_rpc: &dyn Fn(usize) -> bool,
+        keep_field: &dyn Fn(usize, usize) -> bool,
+    ) -> String {
+        let n = model.messages.len();
+        let mut s = String::from("service \"p\"\n");
+        for (i, (a, b)) in model.rpcs.iter().enumerate() {
+            if keep_rpc(i) {
+                s.push_str(&format!("rpc r{i} (M{}) M{}\n", a % n, b % n));
+            }
+        }
+        for (m, fields) in model.messages.iter().enumerate() {
+            s.push_str(&format!("message M{m} {{\n"));
+            for (f, (t, opt)) in fields.iter().enumerate() {
+                if keep_field(m, f) {
+                    s.push_str(&format!(
+                        "    f{f} {}{}\n",
+                        ty(m, *t, n),
+                        if *opt { "?" } else { "" }
+                    ));
+                }
+            }
+            s.push_str("}\n");
+        }
+        s
+    }
+
+    fn model() -> impl Strategy<Value = Model> {
+        (1usize..6).prop_flat_map(|n| {
+            (
+                proptest::collection::vec(
+                    proptest::collection::vec((0usize..10, any::<bool>()), 0..5),
+                    n,
+                ),
+                proptest::collection::vec((0usize..n, 0usize..n), 1..4),
+            )
+                .prop_map(|(messages, rpcs)| Model { messages, rpcs })
+        })
+    }
+
+    proptest! {
+        /// A server is compatible with itself, and with any client that keeps
+        /// a subset of its rpcs and drops only optional fields.
+        #[test]
+        fn subsets_are_compatible(model in model(), rpc_mask in any::<u8>(), field_mask in any::<u64>()) {
+            let server = render(&model, &|_| true, &|_, _| true);
+            let s = parse_and_check(&server, 0);
+            prop_assert!(s.ok(), "{server}\n{:?}", s.diagnostics);
+            prop_assert!(compat(&s.file, 0, &s.file, 1).is_empty());
+            let client = render(
+                &model,
+                &|i| rpc_mask & (1 << (i % 8)) != 0,
+                &|m, f| !model.messages[m][f].1 || field_mask & (1 << ((m * 5 + f) % 64)) != 0,
+            );
+            let c = parse_and_check(&client, 1);
+            let v: Vec<_> = compat(&s.file, 0, &c.file, 1).into_iter().map(|v| v.diagnostic.message).collect();
+            prop_assert!(v.is_empty(), "server:\n{server}\nclient:\n{client}\n{v:?}");
+        }
+
+        /// Dropping a required field of a message the client sends is always reported.
+        #[test]
+        fn dropped_required_input_field_is_reported(model in model()) {
+            let n = model.messages.len();
+            let input = model.rpcs[0].0 % n;
+            let Some(f) = model.messages[input].iter().position(|(_, opt)| !opt) else { return Ok(()) };
+            let server = render(&model, &|_| true, &|_, _| true);
+            let client = render(&model, &|_| true, &|m, g| !(m == input && g == f));
+            let (s, c) = (parse_and_check(&server, 0), parse_and_check(&client, 1));
+            let keys: Vec<String> = compat(&s.file, 0, &c.file, 1).into_iter().map(|v| v.key).collect();
+            prop_assert!(keys.contains(&format!("field:M{input}.f{f}")), "{client}\n{keys:?}");
+        }
+    }
+}

@@ -250,3 +250,72 @@ async fn protocol_errors() {
         .expect_err("no such rpc");
     assert_eq!(err.code, Code::Unimplemented);
 }
+
+/// A `summer` whose handler calls the next `summer` with its own context,
+/// as a service calling its dependencies does.
+struct Relay(SummerClient);
+
+impl summer::Summer for Relay {
+    async fn sum(&self, ctx: Context, input: SumIn) -> Result<SumOut, Error> {
+        let out = self
+            .0
+            .sum(
+                &ctx,
+                &summer_client::SumIn {
+                    a: input.a,
+                    b: input.b,
+                },
+            )
+            .await?;
+        Ok(SumOut {
+            sum: out.sum,
+            info: "relayed".into(),
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_server_passes_headers_and_deadline_on() {
+    let (next, state) = start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let front = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = summer::router(Relay(client(&next)));
+    tokio::spawn(async move { brief_rt::axum::serve(listener, app).await });
+
+    let ctx = Context::background()
+        .with_timeout(Duration::from_millis(800))
+        .with_header(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )
+        .with_header("x-request-id", "chain-7")
+        .with_header("x-route", "summer=pr-42");
+    let out = client(&front)
+        .sum(&ctx, &input())
+        .await
+        .expect("relayed call");
+    assert_eq!(out.sum, 5);
+
+    // The second hop saw the first hop's headers and a deadline no later
+    // than what remained of the caller's 800 ms.
+    let seen = state.seen.lock().expect("not poisoned");
+    let (remaining, _, headers) = &seen[0];
+    assert!(
+        remaining.is_some_and(|r| r < Duration::from_millis(800)),
+        "{remaining:?}"
+    );
+    let get = |k: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(
+        get("traceparent"),
+        Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    );
+    assert_eq!(get("x-request-id"), Some("chain-7"));
+    assert_eq!(get("x-route"), Some("summer=pr-42"));
+}
