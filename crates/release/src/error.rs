@@ -49,6 +49,24 @@ pub enum Error {
         /// The rollback target.
         target: crate::Version,
     },
+    /// A rollback must go to an older release, under a number above the current one.
+    #[error(
+        "cannot roll back from {current} to {target} as {number}: the target must be older and the number newer"
+    )]
+    BadRollback {
+        /// The release rolled back to.
+        target: crate::Version,
+        /// The release serving now.
+        current: crate::Version,
+        /// The new release's number.
+        number: crate::Version,
+    },
+    /// A regenerating rollback was asked for without the regenerated manifests.
+    #[error("rollback to {target} needs the regenerated manifests (or --no-regenerate)")]
+    NotRegenerated {
+        /// The release rolled back to.
+        target: crate::Version,
+    },
     /// A version string is not `v<N>`.
     #[error("version {text:?} is not of the form v<N>")]
     BadVersion {

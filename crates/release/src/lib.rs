@@ -25,7 +25,9 @@
 mod error;
 mod model;
 pub mod planner;
+mod rollback;
 
 pub use error::Error;
 pub use model::*;
 pub use planner::{Action, Event, Timer, TimerKind, step};
+pub use rollback::{RollbackRequest, rollback, rollback_mode};

@@ -2,7 +2,7 @@
 //!
 //! # Model
 //!
-//! The planner's state is the [`Release`] itself: the fixed [`ReleaseSpec`]
+//! The planner's state is the [`Release`] itself: the fixed [`crate::ReleaseSpec`]
 //! and the [`crate::ReleaseStatus`] it updates. [`Step`] says what it waits
 //! for; each cluster has a [`crate::ClusterState`] with a `done` flag for the
 //! current step. A step completes only when `done` holds in **every** cluster

@@ -1,0 +1,125 @@
+//! Unit tests of rollback releases.
+
+use std::collections::BTreeMap;
+
+use app_toml::Strategy;
+use serde_json::json;
+
+use crate::*;
+
+fn spec(number: u64, platform: &str) -> ReleaseSpec {
+    let manifests = Manifests {
+        init: vec![],
+        application: vec![Object {
+            reference: ObjectRef::new("apps/v1", "Deployment", "web", &format!("web-v{number}")),
+            body: json!({"platform": platform}),
+        }],
+        balancing: vec![],
+    };
+    ReleaseSpec {
+        service: "web".to_owned(),
+        environment: "prod".to_owned(),
+        number: Version(number),
+        kind: ReleaseKind::Deploy,
+        strategy: Strategy::Canary,
+        image: format!("web:{number}"),
+        app_toml: format!("# v{number}\n"),
+        platform_version: platform.to_owned(),
+        clusters: vec!["a".to_owned()],
+        manifests: BTreeMap::from([("a".to_owned(), manifests)]),
+        releaser: "alice".to_owned(),
+        time: Timestamp::default(),
+        commit: format!("c{number}"),
+        linked_tasks: vec![format!("PAAS-{number}")],
+        previous: None,
+        rollback: None,
+        options: Options::default(),
+    }
+}
+
+fn request<'a>(target: &'a ReleaseSpec, current: &'a ReleaseSpec) -> RollbackRequest<'a> {
+    RollbackRequest {
+        target,
+        current,
+        number: Version(7),
+        no_regenerate: false,
+        target_running: false,
+        regenerated: None,
+        platform_version: "2026.12".to_owned(),
+        releaser: "bob".to_owned(),
+        time: Timestamp("2026-12-01T00:00:00Z".to_owned()),
+    }
+}
+
+#[test]
+fn regenerate_is_the_default_and_keeps_todays_platform() {
+    let (target, current) = (spec(5, "2026.10"), spec(6, "2026.11"));
+    let regenerated = spec(5, "2026.12").manifests;
+    let built = rollback(RollbackRequest {
+        regenerated: Some(regenerated.clone()),
+        ..request(&target, &current)
+    })
+    .expect("builds");
+    assert_eq!(
+        built.rollback.map(|r| r.mode),
+        Some(RollbackMode::Regenerate)
+    );
+    assert_eq!(built.manifests, regenerated);
+    assert_eq!(built.platform_version, "2026.12");
+    assert_eq!(
+        (built.image.as_str(), built.commit.as_str()),
+        ("web:5", "c5")
+    );
+    assert_eq!(built.previous, Some(Version(6)));
+    assert_eq!(built.kind, ReleaseKind::Rollback);
+    assert_eq!(built.strategy, Strategy::Simple);
+    assert!(Release::new(built).is_ok());
+    let missing = rollback(request(&target, &current)).err();
+    assert_eq!(
+        missing.map(|e| e.to_string()).as_deref(),
+        Some("rollback to v5 needs the regenerated manifests (or --no-regenerate)")
+    );
+}
+
+#[test]
+fn no_regenerate_replays_the_stored_manifests() {
+    let (target, current) = (spec(5, "2026.10"), spec(6, "2026.11"));
+    let built = rollback(RollbackRequest {
+        no_regenerate: true,
+        ..request(&target, &current)
+    })
+    .expect("builds");
+    assert_eq!(built.rollback.map(|r| r.mode), Some(RollbackMode::Replay));
+    assert_eq!(built.manifests, target.manifests);
+    assert_eq!(built.platform_version, "2026.10");
+}
+
+#[test]
+fn a_target_still_running_is_a_traffic_switch() {
+    let (target, current) = (spec(5, "2026.10"), spec(6, "2026.11"));
+    let built = rollback(RollbackRequest {
+        target_running: true,
+        ..request(&target, &current)
+    })
+    .expect("builds");
+    assert_eq!(
+        built.rollback.map(|r| r.mode),
+        Some(RollbackMode::TrafficOnly)
+    );
+    assert_eq!(built.serving(), Version(5));
+    assert!(!built.applies_objects());
+    assert!(Release::new(built).is_ok());
+}
+
+#[test]
+fn a_rollback_goes_to_an_older_release_under_a_newer_number() {
+    let (target, current) = (spec(6, "x"), spec(5, "x"));
+    assert!(rollback(request(&target, &current)).is_err());
+    let (target, current) = (spec(4, "x"), spec(6, "x"));
+    let same_number = RollbackRequest {
+        number: Version(6),
+        no_regenerate: true,
+        ..request(&target, &current)
+    };
+    assert!(rollback(same_number).is_err());
+}
