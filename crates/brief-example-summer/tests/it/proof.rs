@@ -186,7 +186,7 @@ async fn breaker_opens_and_fails_fast_then_recovers() {
         window: Duration::from_secs(10),
         min_calls: 3,
         failure_ratio: 0.5,
-        open_for: Duration::from_millis(300),
+        open_for: Duration::from_secs(1),
         half_open_probes: 1,
     };
     let client = SummerClient::new(config);
@@ -207,7 +207,7 @@ async fn breaker_opens_and_fails_fast_then_recovers() {
 
     // After `open_for`, one probe goes through; its success closes the breaker.
     state.unavailable_first.store(0, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
     assert_eq!(
         client
             .sum(&ctx, &input())
