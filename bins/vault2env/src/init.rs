@@ -71,7 +71,8 @@ pub fn supervise(
 fn reap(main: Pid) -> Option<i32> {
     let mut main_code = None;
     loop {
-        match rustix::process::waitpid(None, WaitOptions::NOHANG) {
+        // `wait` is waitpid(-1): any child, whatever its process group.
+        match rustix::process::wait(WaitOptions::NOHANG) {
             Ok(Some((pid, status))) => {
                 if pid == main {
                     main_code = code_of(status);

@@ -1,0 +1,106 @@
+//! Integration tests: the real `vault2env` binary against the in-repo test
+//! server (Kubernetes auth, KV v2, LIST, denials, TLS, faults) and against
+//! RustyVault (token and AppRole auth, KV v1). Every run goes through
+//! [`run`], which asserts that no secret value, token or JWT appears in
+//! anything vault2env printed.
+
+mod library;
+mod rustyvault;
+mod testserver;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// What one run of vault2env produced.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (128 + signal when killed).
+    pub code: i32,
+    /// vault2env's stdout (the child writes only to files).
+    pub stdout: String,
+    /// vault2env's stderr.
+    pub stderr: String,
+    /// The child's environment, when it ran.
+    pub child_env: Option<BTreeMap<String, String>>,
+    /// The child's `ulimit -c`, when it ran.
+    pub child_core_limit: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Run {
+    /// A variable of the child's environment.
+    pub fn child(&self, name: &str) -> Option<&str> {
+        self.child_env
+            .as_ref()
+            .and_then(|e| e.get(name))
+            .map(String::as_str)
+    }
+}
+
+/// A scratch directory with files for a run (JWT, CA bundle, ...).
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// Runs vault2env with exactly `env` (plus PATH) and `args`. When `args`
+/// has no command, the child is a shell that dumps its environment and core
+/// limit to files. Asserts that none of `secrets` appears in the output.
+pub fn run(env: &[(&str, &str)], args: &[&str], secrets: &[&str]) -> Run {
+    let dir = scratch();
+    let out: PathBuf = dir.path().join("child-env");
+    let core: PathBuf = dir.path().join("child-core");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vault2env"));
+    cmd.env_clear().env("PATH", "/usr/bin:/bin");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let script = format!(
+        "env -0 > '{}'; ulimit -c > '{}'",
+        out.display(),
+        core.display()
+    );
+    let mut argv: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    if !argv.iter().any(|a| a == "--") && !argv.iter().any(|a| a == "--check") {
+        argv.extend(["--".into(), "/bin/sh".into(), "-c".into(), script]);
+    }
+    let output = cmd
+        .args(&argv)
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn vault2env");
+    let child_env = std::fs::read(&out).ok().map(|bytes| {
+        bytes
+            .split(|b| *b == 0)
+            .filter(|e| !e.is_empty())
+            .filter_map(|e| {
+                let s = String::from_utf8_lossy(e);
+                s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned()))
+            })
+            .collect()
+    });
+    let child_core_limit = std::fs::read_to_string(&core)
+        .ok()
+        .map(|s| s.trim().to_owned());
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        child_env,
+        child_core_limit,
+        _dir: dir,
+    };
+    assert_no_leak(&run.stdout, &run.stderr, secrets);
+    run
+}
+
+/// Fails when any secret appears in vault2env's output.
+pub fn assert_no_leak(stdout: &str, stderr: &str, secrets: &[&str]) {
+    for s in secrets {
+        assert!(!s.is_empty());
+        assert!(
+            !stdout.contains(s) && !stderr.contains(s),
+            "secret {s:?} leaked into vault2env's output:\nstdout: {stdout}\nstderr: {stderr}"
+        );
+    }
+}

@@ -1,0 +1,1 @@
+//! RustyVault tests (written next).

@@ -1,0 +1,567 @@
+//! The binary against the in-repo server that follows Vault's documented API.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use vault_testserver::TestVault;
+
+use crate::{run, scratch};
+
+const JWT: &str = "eyJhbGciOiJSUzI1NiJ9.k8s-service-account-jwt.signature-xyz";
+const DB_PASSWORD: &str = "db-pass-Zq81!x";
+const REDIS_PASSWORD: &str = "redis-pass-77aa";
+const API_KEY: &str = "api-key-00ff-11ee";
+const CERT_BODY: &str = "-----BEGIN KEY-----\nline-one-secret\n-----END KEY-----";
+const DELETED_VALUE: &str = "value-of-deleted-secret";
+const OTHER_NS: &str = "other-namespace-secret";
+
+/// Every value the standard server holds (none may be printed).
+const SECRETS: &[&str] = &[
+    JWT,
+    DB_PASSWORD,
+    REDIS_PASSWORD,
+    API_KEY,
+    "line-one-secret",
+    DELETED_VALUE,
+    OTHER_NS,
+];
+
+/// The standard server: KV v2 at `secret`, namespace `billing` with a
+/// secret at its root, sub-paths two levels deep, a deleted secret, another
+/// namespace the role may not read, and a Kubernetes role.
+fn server() -> vault_testserver::TestVaultBuilder {
+    TestVault::builder()
+        .kv("secret", 2)
+        .put(
+            "secret",
+            "billing",
+            &[("DB_PASSWORD", DB_PASSWORD), ("log.level", "info-level")],
+        )
+        .put(
+            "secret",
+            "billing/redis",
+            &[("redis-password", "old-redis-value")],
+        )
+        .put(
+            "secret",
+            "billing/redis",
+            &[("redis-password", REDIS_PASSWORD)],
+        )
+        .put(
+            "secret",
+            "billing/partners/acme",
+            &[("api-key", API_KEY), ("tls.key", CERT_BODY)],
+        )
+        .put("secret", "billing/old", &[("OLD_THING", DELETED_VALUE)])
+        .delete_latest("secret", "billing/old", false)
+        .put("secret", "payments", &[("OTHER", OTHER_NS)])
+        .kubernetes_role(
+            "kubernetes",
+            "billing",
+            JWT,
+            &["secret/data/billing", "secret/metadata/billing"],
+        )
+}
+
+/// Environment for Kubernetes auth against `srv`, the JWT in a file under `dir`.
+fn k8s_env(srv: &TestVault, dir: &tempfile::TempDir) -> Vec<(String, String)> {
+    let jwt = dir.path().join("token");
+    std::fs::write(&jwt, format!("{JWT}\n")).expect("write jwt");
+    vec![
+        ("VAULT_ADDR".into(), srv.url()),
+        ("VAULT2ENV_NAMESPACE".into(), "billing".into()),
+        ("VAULT2ENV_TOKEN_FILE".into(), jwt.display().to_string()),
+        ("VAULT2ENV_TIMEOUT".into(), "5s".into()),
+    ]
+}
+
+fn as_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+#[test]
+fn kubernetes_auth_kv2_auto_list_and_hygiene() {
+    let srv = server().start();
+    let dir = scratch();
+    let mut env = k8s_env(&srv, &dir);
+    env.push((
+        "VAULT2ENV_REQUIRED".into(),
+        "DB_PASSWORD, REDIS_PASSWORD".into(),
+    ));
+    env.push(("UNRELATED".into(), "kept".into()));
+    let r = run(&as_refs(&env), &[], SECRETS);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.child("DB_PASSWORD"), Some(DB_PASSWORD));
+    assert_eq!(r.child("LOG_LEVEL"), Some("info-level"));
+    assert_eq!(
+        r.child("REDIS_PASSWORD"),
+        Some(REDIS_PASSWORD),
+        "latest version"
+    );
+    assert_eq!(r.child("API_KEY"), Some(API_KEY), "two levels of sub-paths");
+    assert_eq!(
+        r.child("TLS_KEY"),
+        Some(CERT_BODY),
+        "multi-line value intact"
+    );
+    assert_eq!(
+        r.child("OLD_THING"),
+        None,
+        "deleted latest version is skipped"
+    );
+    assert_eq!(r.child("OTHER"), None);
+    assert_eq!(r.child("UNRELATED"), Some("kept"));
+    let private: Vec<&String> = r
+        .child_env
+        .as_ref()
+        .expect("child ran")
+        .keys()
+        .filter(|k| k.starts_with("VAULT2ENV_") || *k == "VAULT_TOKEN")
+        .collect();
+    assert!(private.is_empty(), "{private:?}");
+    assert!(
+        !r.child_env
+            .as_ref()
+            .expect("env")
+            .values()
+            .any(|v| v.starts_with("hvs.")),
+        "token passed on"
+    );
+    assert_eq!(r.child_core_limit.as_deref(), Some("0"));
+    assert!(
+        r.stderr.contains("billing/old"),
+        "deleted secret is named: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("set 5 variable(s)"), "{}", r.stderr);
+    assert_eq!(srv.revoked(), 1, "token revoked before exec");
+
+    // The requests follow the documented API: login, mount lookup, LIST on metadata/, GET on data/.
+    let reqs = srv.requests();
+    let seen = |m: &str, p: &str| reqs.iter().any(|q| q.method == m && q.path == p);
+    assert!(seen("POST", "auth/kubernetes/login"));
+    assert!(seen("GET", "sys/internal/ui/mounts/secret"));
+    assert!(seen("LIST", "secret/metadata/billing/"));
+    assert!(seen("LIST", "secret/metadata/billing/partners/"));
+    assert!(seen("GET", "secret/data/billing/partners/acme"));
+    assert!(seen("POST", "auth/token/revoke-self"));
+    assert_eq!(
+        reqs.last().map(|q| q.path.as_str()),
+        Some("auth/token/revoke-self")
+    );
+}
+
+#[test]
+fn check_lists_names_only() {
+    let srv = server().start();
+    let dir = scratch();
+    let env = k8s_env(&srv, &dir);
+    let r = run(&as_refs(&env), &["--check"], SECRETS);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "API_KEY\nDB_PASSWORD\nLOG_LEVEL\nREDIS_PASSWORD\nTLS_KEY\n"
+    );
+    assert!(r.child_env.is_none());
+}
+
+#[test]
+fn references_and_override_policy() {
+    let srv = server()
+        .put(
+            "secret",
+            "shared/db",
+            &[("url", "postgres://shared-db-secret-url")],
+        )
+        .kubernetes_role(
+            "k8s-prod",
+            "billing-role",
+            JWT,
+            &[
+                "secret/data/billing",
+                "secret/metadata/billing",
+                "secret/data/shared",
+            ],
+        )
+        .start();
+    let dir = scratch();
+    let mut env = k8s_env(&srv, &dir);
+    env.extend([
+        ("VAULT2ENV_AUTH_MOUNT".into(), "k8s-prod".into()),
+        ("VAULT2ENV_ROLE".into(), "billing-role".into()),
+        ("DATABASE_URL".into(), "vault:shared/db#url".into()),
+        ("DB_PASSWORD".into(), "from-image".into()),
+    ]);
+    let secrets: Vec<&str> = SECRETS
+        .iter()
+        .copied()
+        .chain(["postgres://shared-db-secret-url"])
+        .collect();
+    let r = run(&as_refs(&env), &[], &secrets);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.child("DATABASE_URL"),
+        Some("postgres://shared-db-secret-url")
+    );
+    assert_eq!(
+        r.child("DB_PASSWORD"),
+        Some("from-image"),
+        "no override by default"
+    );
+    assert!(
+        r.stderr.contains("kept existing value of DB_PASSWORD"),
+        "{}",
+        r.stderr
+    );
+
+    env.push(("VAULT2ENV_OVERRIDE".into(), "true".into()));
+    let r = run(&as_refs(&env), &[], &secrets);
+    assert_eq!(r.child("DB_PASSWORD"), Some(DB_PASSWORD));
+
+    // A reference to a missing key is a missing secret.
+    env.push(("OTHER_URL".into(), "vault:shared/db#nope".into()));
+    let r = run(&as_refs(&env), &[], &secrets);
+    assert_eq!(r.code, 78, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("OTHER_URL") && r.stderr.contains("shared/db#nope"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// One failing case: extra environment, expected exit code, a phrase of the message.
+fn check_failure(srv: &TestVault, extra: &[(&str, &str)], code: i32, phrase: &str) {
+    let dir = scratch();
+    let mut env = k8s_env(srv, &dir);
+    for (k, v) in extra {
+        env.retain(|(n, _)| n != k);
+        env.push(((*k).into(), (*v).into()));
+    }
+    let r = run(&as_refs(&env), &[], SECRETS);
+    assert_eq!(r.code, code, "{extra:?}: {}", r.stderr);
+    assert!(
+        r.stderr.contains(phrase),
+        "{extra:?}: expected {phrase:?} in {}",
+        r.stderr
+    );
+    assert!(
+        r.child_env.is_none(),
+        "fail closed: the service must not start"
+    );
+}
+
+#[test]
+fn failures_have_the_exit_codes_of_the_spec() {
+    let srv = server()
+        .kubernetes_role(
+            "kubernetes",
+            "nosy",
+            JWT,
+            &["secret/data/payments", "secret/metadata/billing"],
+        )
+        .start();
+    check_failure(
+        &srv,
+        &[("VAULT2ENV_ROLE", "unknown")],
+        77,
+        "invalid role name",
+    );
+    check_failure(
+        &srv,
+        &[("VAULT2ENV_AUTH_MOUNT", "nowhere")],
+        77,
+        "auth/nowhere",
+    );
+    // The role may list billing but not read it.
+    check_failure(
+        &srv,
+        &[("VAULT2ENV_ROLE", "nosy")],
+        77,
+        "permission denied on read /v1/secret/data/billing",
+    );
+    // Reading another namespace through VAULT2ENV_PATH is denied.
+    check_failure(
+        &srv,
+        &[("VAULT2ENV_PATH", "payments")],
+        77,
+        "permission denied",
+    );
+    check_failure(
+        &srv,
+        &[("VAULT2ENV_REQUIRED", "DB_PASSWORD,MISSING_ONE")],
+        78,
+        "MISSING_ONE",
+    );
+    check_failure(
+        &srv,
+        &[("VAULT2ENV_TIMEOUT", "never")],
+        64,
+        "VAULT2ENV_TIMEOUT",
+    );
+    check_failure(&srv, &[("VAULT2ENV_KV_MOUNT", "kv")], 77, "mount lookup");
+    check_failure(
+        &srv,
+        &[("DB_URL", "vault:billing/old#OLD_THING")],
+        78,
+        "billing/old#OLD_THING",
+    );
+}
+
+#[test]
+fn wrong_jwt_is_denied_and_never_printed_even_when_echoed() {
+    let srv = server().echo_errors().start();
+    let dir = scratch();
+    let jwt = dir.path().join("wrong");
+    let wrong = "eyJ.wrong-jwt-that-must-not-leak.sig";
+    std::fs::write(&jwt, wrong).expect("write");
+    let env = [
+        ("VAULT_ADDR", srv.url()),
+        ("VAULT2ENV_NAMESPACE", "billing".into()),
+        ("VAULT2ENV_TOKEN_FILE", jwt.display().to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let secrets: Vec<&str> = SECRETS.iter().copied().chain([wrong]).collect();
+    let r = run(&env, &[], &secrets);
+    assert_eq!(r.code, 77, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("<redacted>"),
+        "the echoed jwt is scrubbed: {}",
+        r.stderr
+    );
+}
+
+#[test]
+fn unreachable_fails_closed_unless_optional() {
+    // A port that was free a moment ago: connection refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let dir = scratch();
+    let jwt = dir.path().join("token");
+    std::fs::write(&jwt, JWT).expect("write");
+    let addr = format!("http://127.0.0.1:{port}");
+    let jwt = jwt.display().to_string();
+    let mut env = vec![
+        ("VAULT_ADDR", addr.as_str()),
+        ("VAULT2ENV_NAMESPACE", "billing"),
+        ("VAULT2ENV_TOKEN_FILE", jwt.as_str()),
+        ("VAULT2ENV_TIMEOUT", "800ms"),
+        ("DB_URL", "vault:billing/db#url"),
+        ("PLAIN", "x"),
+    ];
+    let r = run(&env, &[], SECRETS);
+    assert_eq!(r.code, 69, "{}", r.stderr);
+    assert!(r.stderr.contains("unreachable"), "{}", r.stderr);
+    assert!(r.child_env.is_none());
+
+    env.push(("VAULT2ENV_OPTIONAL", "true"));
+    let r = run(&env, &[], SECRETS);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.child("PLAIN"), Some("x"));
+    assert_eq!(
+        r.child("DB_URL"),
+        None,
+        "unresolved reference is not passed on"
+    );
+    assert_eq!(r.child("VAULT2ENV_OPTIONAL"), None);
+
+    // Optional does not weaken denials or required names.
+    env.push(("VAULT2ENV_REQUIRED", "DB_URL"));
+    assert_eq!(run(&env, &[], SECRETS).code, 78);
+}
+
+#[test]
+fn transient_errors_are_retried_within_the_deadline() {
+    let srv = server().fail_first(3, 503).chunked().start();
+    let dir = scratch();
+    let env = k8s_env(&srv, &dir);
+    let r = run(&as_refs(&env), &[], SECRETS);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.child("API_KEY"), Some(API_KEY), "chunked bodies decoded");
+    assert_eq!(srv.requests().iter().filter(|q| q.status == 503).count(), 3);
+
+    // Sealed for longer than the deadline: 69.
+    let srv = server().fail_first(1000, 503).start();
+    let dir = scratch();
+    let mut env = k8s_env(&srv, &dir);
+    env.retain(|(k, _)| k != "VAULT2ENV_TIMEOUT");
+    env.push(("VAULT2ENV_TIMEOUT".into(), "700ms".into()));
+    let started = std::time::Instant::now();
+    let r = run(&as_refs(&env), &[], SECRETS);
+    assert_eq!(r.code, 69, "{}", r.stderr);
+    assert!(r.stderr.contains("HTTP 503"), "{}", r.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the deadline bounds the retries"
+    );
+}
+
+#[test]
+fn duplicate_names_across_paths_name_both() {
+    let srv = server()
+        .put(
+            "secret",
+            "billing/extra",
+            &[("DB_PASSWORD", "dup-value-xyz")],
+        )
+        .start();
+    let dir = scratch();
+    let env = k8s_env(&srv, &dir);
+    let secrets: Vec<&str> = SECRETS.iter().copied().chain(["dup-value-xyz"]).collect();
+    let r = run(&as_refs(&env), &[], &secrets);
+    assert_eq!(r.code, 64, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("billing#DB_PASSWORD") && r.stderr.contains("billing/extra#DB_PASSWORD"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn kv1_without_the_mounts_endpoint_and_approle() {
+    let srv = TestVault::builder()
+        .kv("kv", 1)
+        .put("kv", "billing", &[("A_SECRET", "kv1-secret-aaaa")])
+        .put("kv", "billing/sub", &[("b-secret", "kv1-secret-bbbb")])
+        .approle("approle", "role-id-1234", "secret-id-5678", &["kv/billing"])
+        .without_ui_mounts()
+        .start();
+    let url = srv.url();
+    let env = [
+        ("VAULT_ADDR", url.as_str()),
+        ("VAULT2ENV_NAMESPACE", "billing"),
+        ("VAULT2ENV_AUTH", "approle"),
+        ("VAULT2ENV_ROLE_ID", "role-id-1234"),
+        ("VAULT2ENV_SECRET_ID", "secret-id-5678"),
+        ("VAULT2ENV_KV_MOUNT", "kv"),
+    ];
+    let secrets = [
+        "kv1-secret-aaaa",
+        "kv1-secret-bbbb",
+        "role-id-1234",
+        "secret-id-5678",
+    ];
+    let r = run(&env, &[], &secrets);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.child("A_SECRET"), Some("kv1-secret-aaaa"));
+    assert_eq!(r.child("B_SECRET"), Some("kv1-secret-bbbb"));
+    assert!(
+        srv.requests()
+            .iter()
+            .any(|q| q.method == "LIST" && q.path == "kv/billing/")
+    );
+}
+
+#[test]
+fn tls_with_cacert_by_name_and_by_ip() {
+    let srv = server().tls().start();
+    let dir = scratch();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, srv.ca_pem().expect("ca")).expect("write ca");
+    let ca = ca.display().to_string();
+    for host in ["localhost", "127.0.0.1"] {
+        let mut env = k8s_env(&srv, &dir);
+        env.retain(|(k, _)| k != "VAULT_ADDR");
+        env.push((
+            "VAULT_ADDR".into(),
+            format!("https://{host}:{}", srv.addr().port()),
+        ));
+        env.push(("VAULT_CACERT".into(), ca.clone()));
+        let r = run(&as_refs(&env), &[], SECRETS);
+        assert_eq!(r.code, 0, "{host}: {}", r.stderr);
+        assert_eq!(r.child("DB_PASSWORD"), Some(DB_PASSWORD));
+    }
+    // Without the CA the server is not trusted: no secrets, no start.
+    let mut env = k8s_env(&srv, &dir);
+    env.retain(|(k, _)| k != "VAULT2ENV_TIMEOUT");
+    env.push(("VAULT2ENV_TIMEOUT".into(), "500ms".into()));
+    let r = run(&as_refs(&env), &[], SECRETS);
+    assert_ne!(r.code, 0);
+    assert!(r.child_env.is_none());
+}
+
+#[test]
+fn exec_failures_are_126_and_127() {
+    let srv = server().start();
+    let dir = scratch();
+    let env = k8s_env(&srv, &dir);
+    let r = run(&as_refs(&env), &["--", "/nonexistent/service"], SECRETS);
+    assert_eq!(r.code, 127, "{}", r.stderr);
+    let r = run(&as_refs(&env), &["--", "no-such-command-anywhere"], SECRETS);
+    assert_eq!(r.code, 127, "{}", r.stderr);
+    let not_exec = dir.path().join("plain.txt");
+    std::fs::write(&not_exec, "x").expect("write");
+    let r = run(
+        &as_refs(&env),
+        &["--", not_exec.to_str().expect("utf8")],
+        SECRETS,
+    );
+    assert_eq!(r.code, 126, "{}", r.stderr);
+    // The service's own exit code after exec.
+    let r = run(&as_refs(&env), &["--", "/bin/sh", "-c", "exit 7"], SECRETS);
+    assert_eq!(r.code, 7);
+    // Usage errors.
+    assert_eq!(run(&as_refs(&env), &["--bogus"], SECRETS).code, 64);
+    assert_eq!(run(&as_refs(&env), &["--init", "--"], SECRETS).code, 64);
+}
+
+#[test]
+fn init_mode_forwards_signals_reaps_and_exits_with_child_code() {
+    let srv = server().start();
+    let dir = scratch();
+    let env = k8s_env(&srv, &dir);
+    let r = run(
+        &as_refs(&env),
+        &["--init", "--", "/bin/sh", "-c", "exit 3"],
+        SECRETS,
+    );
+    assert_eq!(r.code, 3, "{}", r.stderr);
+
+    // An orphaned grandchild does not keep init from exiting with the child's code.
+    let r = run(
+        &as_refs(&env),
+        &["--init", "--", "/bin/sh", "-c", "(sleep 0.2 &) ; exit 5"],
+        SECRETS,
+    );
+    assert_eq!(r.code, 5, "{}", r.stderr);
+
+    // SIGTERM to vault2env reaches the service, whose trap decides the code.
+    let ready = dir.path().join("ready");
+    let script = format!(
+        "trap 'exit 42' TERM; touch '{}'; while :; do sleep 0.05; done",
+        ready.display()
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vault2env"));
+    cmd.env_clear().env("PATH", "/usr/bin:/bin");
+    for (k, v) in &env {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .args(["--init", "--", "/bin/sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = std::time::Instant::now();
+    while !ready.exists() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    crate::assert_no_leak(
+        &String::from_utf8_lossy(&out.stdout),
+        &String::from_utf8_lossy(&out.stderr),
+        SECRETS,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(42),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
