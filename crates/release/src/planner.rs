@@ -1213,11 +1213,23 @@ impl Planner {
     /// `Resume`. After a crash the deployer reads the stored release back and
     /// delivers this: the pending work of the current step is issued again in
     /// every cluster not done, and the step's timer is started anew (a timer
-    /// of the crashed process may never fire). At a gate it waits again.
+    /// of the crashed process may never fire). At a gate it waits again. A
+    /// finished release gives its lease back once more in every cluster: the
+    /// crash may have come between the final status write and the releases
+    /// (giving back is idempotent and checks the holder).
     fn on_resume(&mut self) {
         let step = self.r.status.step;
         match step {
-            Step::NotStarted | Step::Done | Step::Gate { .. } => {}
+            Step::NotStarted | Step::Gate { .. } => {}
+            Step::Done => {
+                let holder = self.holder();
+                for cluster in self.clusters() {
+                    self.actions.push(Action::ReleaseLease {
+                        cluster,
+                        holder: holder.clone(),
+                    });
+                }
+            }
             Step::CanaryHold => {
                 if self.next_canary_step().is_some() {
                     self.start_timer(TimerKind::CanaryStep);

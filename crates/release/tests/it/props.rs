@@ -60,7 +60,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         prop::collection::vec(fault(), 3),
         prop::collection::vec((0u16..30, command()), 0..3),
         prop::bool::weighted(0.2),
-        prop::collection::vec(0u16..40, 0..3),
+        prop::collection::vec((0u16..40, 0u8..6), 0..3),
         prop::collection::vec(any::<u16>(), 1..12),
     )
         .prop_map(

@@ -47,7 +47,7 @@ fn rolling_failure_restores_the_previous_version() {
         ],
         commands: vec![],
         abort_at_gate: false,
-        crashes: vec![5],
+        crashes: vec![(5, 2)],
         order: vec![2, 1],
     });
 }
@@ -69,7 +69,7 @@ fn cluster_lost_after_the_switch_is_reported_lagging() {
         ],
         commands: vec![(40, Command::SetWeight(30))],
         abort_at_gate: false,
-        crashes: vec![12, 30],
+        crashes: vec![(12, 9), (30, 1)],
         order: vec![7, 3, 1],
     });
 }
@@ -135,4 +135,50 @@ fn replayed_denied_lease_gives_back_what_it_took() {
             .flatten()
             .any(|a| matches!(a, Action::Apply { .. }))
     );
+}
+
+/// Found by the property: a crash between the final status write and giving
+/// the leases back left them held; resuming a finished release now gives
+/// them back again.
+#[test]
+fn crash_between_the_final_status_and_the_lease_release() {
+    check_scenario(Scenario {
+        strategy: Strategy::Simple,
+        clusters: 2,
+        manual: true,
+        previous: false,
+        traffic_only: false,
+        lease_held: false,
+        deadline_early: false,
+        faults: vec![Fault::None, Fault::None],
+        commands: vec![],
+        abort_at_gate: false,
+        crashes: vec![(13, 1)],
+        order: vec![0],
+    });
+}
+
+/// Found by the property: a canary failure still in flight when someone
+/// promotes is never seen before the point of no return; the release goes
+/// forward (the reference model had assumed every failure is seen).
+#[test]
+fn promote_while_a_canary_failure_is_in_flight() {
+    check_scenario(Scenario {
+        strategy: Strategy::Canary,
+        clusters: 3,
+        manual: false,
+        previous: true,
+        traffic_only: false,
+        lease_held: false,
+        deadline_early: false,
+        faults: vec![
+            Fault::None,
+            Fault::FailUnderCanary(Reason::ImagePullBackOff),
+            Fault::None,
+        ],
+        commands: vec![(14, Command::Promote)],
+        abort_at_gate: false,
+        crashes: vec![],
+        order: vec![1898],
+    });
 }

@@ -108,7 +108,7 @@ fn cluster_lost_after_the_switch_is_retried_then_reported() {
 #[test]
 fn crash_during_application_resumes_from_the_stored_status() {
     let scenario = Scenario {
-        crashes: vec![6],
+        crashes: vec![(6, 1)],
         ..base(Strategy::Simple, 2)
     };
     check("crash_resume", scenario, Phase::Succeeded);

@@ -80,9 +80,11 @@ pub struct Scenario {
     pub commands: Vec<(u16, Command)>,
     /// At the first gate, abort instead of promote.
     pub abort_at_gate: bool,
-    /// The deployer crashes after these many delivered events, and resumes
-    /// from the status it last wrote.
-    pub crashes: Vec<u16>,
+    /// Crashes: after `.0` delivered events, the deployer handles one more
+    /// event, performs only the first `.1` of its actions (the status write
+    /// is the first) and dies; a new one reads the last written status back
+    /// and resumes.
+    pub crashes: Vec<(u16, u8)>,
     /// Which queued event is delivered next (cycled).
     pub order: Vec<u16>,
 }
@@ -272,16 +274,26 @@ pub enum Expected {
 /// elsewhere or an abort that came before the switch means the old version
 /// stays; otherwise the new version serves everywhere except in clusters
 /// that went down for good after the switch.
-pub fn reference(scenario: &Scenario, clusters: &[String], abort_before_switch: bool) -> Expected {
-    let canary = scenario.strategy == Strategy::Canary && scenario.previous;
+///
+/// Two facts depend on the order of events and are observed by the
+/// simulator, not computed here: whether an abort came before the switch
+/// was ordered, and whether a canary's failure was reported before it (a
+/// failure still in flight when someone promotes, or lost in a crash, is
+/// never seen by the planner).
+pub fn reference(
+    scenario: &Scenario,
+    clusters: &[String],
+    abort_before_switch: bool,
+    canary_failure_before_switch: bool,
+) -> Expected {
     let fails = scenario.lease_held
         || scenario.deadline_early
-        || scenario.faults.iter().any(|f| match f {
-            Fault::FailRollout(_) | Fault::DownBeforeSwitch { returns: false } | Fault::Wiped => {
-                true
-            }
-            Fault::FailUnderCanary(_) => canary,
-            _ => false,
+        || canary_failure_before_switch
+        || scenario.faults.iter().any(|f| {
+            matches!(
+                f,
+                Fault::FailRollout(_) | Fault::DownBeforeSwitch { returns: false } | Fault::Wiped
+            )
         });
     if fails || abort_before_switch {
         let mut phases = Vec::new();
@@ -302,6 +314,9 @@ pub fn reference(scenario: &Scenario, clusters: &[String], abort_before_switch: 
         .collect();
     Expected::Forward { lagging }
 }
+
+/// The message of a failure under a canary weight (so the simulator knows it when it delivers it).
+const CANARY_FAILURE: &str = "back-off restarting failed container";
 
 /// One cluster of the simulated world.
 #[derive(Debug, Clone)]
@@ -368,6 +383,7 @@ struct Sim {
     persisted: String,
     events: Vec<Event>,
     transcript: String,
+    crash_after: Option<usize>,
     violations: Vec<String>,
     ready_reported: BTreeSet<(String, ObjectRef)>,
     new: Version,
@@ -375,6 +391,7 @@ struct Sim {
     applied_new: bool,
     switched_100: bool,
     abort_before_switch: bool,
+    canary_failure_before_switch: bool,
 }
 
 fn new_release(scenario: &Scenario) -> Release {
@@ -433,6 +450,7 @@ pub fn simulate(scenario: &Scenario) -> Report {
         release,
         events: Vec::new(),
         transcript: String::new(),
+        crash_after: None,
         violations: Vec::new(),
         ready_reported: BTreeSet::new(),
         new,
@@ -440,6 +458,7 @@ pub fn simulate(scenario: &Scenario) -> Report {
         applied_new: false,
         switched_100: false,
         abort_before_switch: false,
+        canary_failure_before_switch: false,
     };
     sim.run();
     sim.final_checks();
@@ -476,10 +495,12 @@ impl Sim {
                 return;
             }
             let count = self.events.len() as u16;
-            if !finished && let Some(pos) = crashes.iter().position(|&c| c <= count) {
-                crashes.remove(pos);
-                self.crash();
-                continue;
+            if !finished
+                && self.crash_after.is_none()
+                && let Some(pos) = crashes.iter().position(|&(at, _)| at <= count)
+            {
+                let (_, performed) = crashes.remove(pos);
+                self.crash_after = Some(performed as usize);
             }
             if !finished && let Some(pos) = commands.iter().position(|(at, _)| *at <= count) {
                 let (_, command) = commands.remove(pos);
@@ -587,28 +608,33 @@ impl Sim {
             self.ready_reported
                 .insert((cluster.clone(), object.clone()));
         }
+        if let Event::Failed { message, .. } = &event
+            && message == CANARY_FAILURE
+            && !self.switched_100
+        {
+            self.canary_failure_before_switch = true;
+        }
         let before = self.release.clone();
         let (after, actions) = step(before.clone(), &event);
         self.check_step(&before, &event, &after, &actions);
-        if actions
-            .iter()
-            .any(|a| matches!(a, Action::WriteStatus { .. }))
-        {
-            match serde_json::to_string(&after) {
-                Ok(json) => self.persisted = json,
-                Err(e) => self
-                    .violations
-                    .push(format!("status does not serialise: {e}")),
-            }
-        }
         self.transcript.push_str(&transcript_line(&event));
         for action in &actions {
             self.transcript.push_str(&format!("    {action}\n"));
         }
         self.events.push(event);
         self.release = after;
-        for action in &actions {
-            self.execute(action);
+        match self.crash_after.take() {
+            Some(performed) => {
+                for action in actions.iter().take(performed) {
+                    self.execute(action);
+                }
+                self.crash();
+            }
+            None => {
+                for action in &actions {
+                    self.execute(action);
+                }
+            }
         }
     }
 
@@ -723,8 +749,16 @@ impl Sim {
     /// The adapter and the cluster: performs one action, queues what it observes.
     fn execute(&mut self, action: &Action) {
         let Some(cluster) = action.cluster() else {
-            if let Action::StartTimer { timer, .. } = action {
-                self.timer = Some(*timer);
+            match action {
+                Action::StartTimer { timer, .. } => self.timer = Some(*timer),
+                // The adapter stores the release the planner returned.
+                Action::WriteStatus { .. } => match serde_json::to_string(&self.release) {
+                    Ok(json) => self.persisted = json,
+                    Err(e) => self
+                        .violations
+                        .push(format!("status does not serialise: {e}")),
+                },
+                _ => {}
             }
             return;
         };
@@ -884,7 +918,7 @@ impl Sim {
                         cluster: cluster.clone(),
                         object: Some(ObjectRef::new("apps/v1", "Deployment", "web", "web-v6")),
                         reason,
-                        message: "back-off restarting failed container".to_owned(),
+                        message: CANARY_FAILURE.to_owned(),
                     });
                 }
                 self.queue.push(Event::TrafficSwitched {
@@ -931,7 +965,12 @@ impl Sim {
             return;
         }
         let clusters = self.release.spec.clusters.clone();
-        let expected = reference(&self.scenario, &clusters, self.abort_before_switch);
+        let expected = reference(
+            &self.scenario,
+            &clusters,
+            self.abort_before_switch,
+            self.canary_failure_before_switch,
+        );
         let new = self.new;
         let old = self.old;
         let side_by_side =
