@@ -273,7 +273,32 @@ impl App {
                 let breaking = d.changes.iter().any(|c| c.breaking);
                 match self.format {
                     Format::Json => {
-                        let v = serde_json::json!({ "changes": d.changes, "breaking": breaking });
+                        // Spans as `file:line:column` next to the byte offsets.
+                        let changes: Vec<serde_json::Value> = d
+                            .changes
+                            .iter()
+                            .map(|c| {
+                                let mut v = serde_json::to_value(c).unwrap_or_default();
+                                if let Some(obj) = v.as_object_mut() {
+                                    let at = |f: usize, s: Option<brief_syntax::Span>| {
+                                        s.map(|s| self.location(f, s.start as usize))
+                                    };
+                                    obj.insert("old_at".into(), at(0, c.old).into());
+                                    obj.insert("new_at".into(), at(1, c.new).into());
+                                }
+                                v
+                            })
+                            .collect();
+                        let violations: Vec<Diagnostic> = d
+                            .violations
+                            .iter()
+                            .map(|(_, v)| v.diagnostic.clone())
+                            .collect();
+                        let v = serde_json::json!({
+                            "changes": changes,
+                            "breaking": breaking,
+                            "violations": render::json(&violations, &self.sources),
+                        });
                         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
                     }
                     Format::Text => {
