@@ -150,6 +150,21 @@ impl<'a> Gen<'a> {
         );
         // Always longer than 100 columns on one line, so rustfmt breaks it here.
         let _ = writeln!(self.out, "pub const SCHEMA_HASH: &str =\n    {hash:?};\n");
+        // The canonical schema, served at `GET /_brief/contract` and kept for
+        // registries; a raw string with enough `#`s to hold any doc text.
+        let canonical = brief_syntax::fmt::format(self.file);
+        let mut hashes = String::from("#");
+        while canonical.contains(&format!("\"{hashes}")) {
+            hashes.push('#');
+        }
+        let _ = writeln!(
+            self.out,
+            "/// The canonical schema this module was generated from."
+        );
+        let _ = writeln!(
+            self.out,
+            "pub const CONTRACT: &str = r{hashes}\"{canonical}\"{hashes};\n"
+        );
         Ok(())
     }
 
@@ -339,6 +354,17 @@ impl<'a> Gen<'a> {
             }
             let _ = writeln!(out, "        )");
         }
+        let _ = writeln!(out, "        .route(");
+        let _ = writeln!(out, "            \"/_brief/contract\",");
+        let _ = writeln!(
+            out,
+            "            brief_rt::server::contract(SERVICE, SCHEMA_HASH, CONTRACT),"
+        );
+        let _ = writeln!(out, "        )");
+        let _ = writeln!(
+            out,
+            "        .route(\"/_brief/health\", brief_rt::server::health())"
+        );
         let _ = writeln!(out, "        .fallback(brief_rt::server::unimplemented)");
         let _ = writeln!(out, "}}\n");
     }
@@ -368,7 +394,7 @@ impl<'a> Gen<'a> {
         let _ = writeln!(out, "        Self {{");
         let _ = writeln!(
             out,
-            "            inner: brief_rt::client::Client::new(SERVICE, config),"
+            "            inner: brief_rt::client::Client::new(SERVICE, config.contract(SCHEMA_HASH)),"
         );
         let _ = writeln!(out, "        }}");
         let _ = writeln!(out, "    }}\n");

@@ -9,6 +9,15 @@ use brief_rt::serde::{Deserialize, Serialize};
 pub const SCHEMA_HASH: &str =
     "sha256:928a4c5af93a64b9dacc16de46c5427ca5691992db22cdc34c195e96cebccf94";
 
+/// The canonical schema this module was generated from.
+pub const CONTRACT: &str = r#"schema "service.create" ServiceCreate `Создание сервиса`
+
+message ServiceCreate {
+    serviceId int
+    userId    int
+}
+"#;
+
 /// Message `ServiceCreate`.
 ///
 /// Payload of event `service.create`.

@@ -12,6 +12,22 @@ pub const SERVICE: &str = "summer";
 pub const SCHEMA_HASH: &str =
     "sha256:779ef7a8c1b20836648d826b16f56406e888fbd3a7b65167efad4085fc66c096";
 
+/// The canonical schema this module was generated from.
+pub const CONTRACT: &str = r#"service "summer"
+
+rpc sum (SumIn) SumOut `A sum method`
+
+message SumIn {
+    a int `A first number`
+    b int `A second number`
+}
+
+message SumOut {
+    sum  int    `A sum of the numbers`
+    info string `Additional info`
+}
+"#;
+
 /// Message `SumIn`.
 ///
 /// Input of rpc `sum`.
@@ -57,6 +73,11 @@ pub fn router<S: Summer>(svc: S) -> brief_rt::axum::Router {
                 svc.sum(ctx, input).await
             }),
         )
+        .route(
+            "/_brief/contract",
+            brief_rt::server::contract(SERVICE, SCHEMA_HASH, CONTRACT),
+        )
+        .route("/_brief/health", brief_rt::server::health())
         .fallback(brief_rt::server::unimplemented)
 }
 
@@ -71,7 +92,7 @@ impl SummerClient {
     /// A client with an explicit configuration.
     pub fn new(config: brief_rt::client::Config) -> Self {
         Self {
-            inner: brief_rt::client::Client::new(SERVICE, config),
+            inner: brief_rt::client::Client::new(SERVICE, config.contract(SCHEMA_HASH)),
         }
     }
 

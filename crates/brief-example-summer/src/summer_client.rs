@@ -12,6 +12,22 @@ pub const SERVICE: &str = "summer";
 pub const SCHEMA_HASH: &str =
     "sha256:898f0e1e248ac35b6aca14bced037db812e080a7d21d08590cc45d272d0e54d5";
 
+/// The canonical schema this module was generated from.
+pub const CONTRACT: &str = r#"// The contract of a client of summer: only what it uses.
+service "summer"
+
+rpc sum (SumIn) SumOut
+
+message SumIn {
+    a int
+    b int
+}
+
+message SumOut {
+    sum int
+}
+"#;
+
 /// Message `SumIn`.
 ///
 /// Input of rpc `sum`.
@@ -45,7 +61,7 @@ impl SummerClient {
     /// A client with an explicit configuration.
     pub fn new(config: brief_rt::client::Config) -> Self {
         Self {
-            inner: brief_rt::client::Client::new(SERVICE, config),
+            inner: brief_rt::client::Client::new(SERVICE, config.contract(SCHEMA_HASH)),
         }
     }
 

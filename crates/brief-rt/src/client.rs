@@ -79,6 +79,9 @@ pub struct Config {
     pub base_url: String,
     /// Our service name, sent as `Brief-Caller`.
     pub caller: Option<String>,
+    /// Hash of the client contract this code was generated from, sent as
+    /// `Brief-Contract` so servers can tell which contract versions call them.
+    pub contract: Option<String>,
     /// Default per-rpc timeout.
     pub timeout: Duration,
     /// Per-rpc overrides of the timeout.
@@ -95,6 +98,7 @@ impl Config {
         Config {
             base_url: base_url.into().trim_end_matches('/').to_string(),
             caller: None,
+            contract: None,
             timeout: Duration::from_secs(1),
             rpc_timeouts: BTreeMap::new(),
             retry: RetryConfig::default(),
@@ -115,6 +119,12 @@ impl Config {
     /// Sets the caller name.
     pub fn caller(mut self, caller: impl Into<String>) -> Self {
         self.caller = Some(caller.into());
+        self
+    }
+
+    /// Sets the contract hash (generated clients pass their `SCHEMA_HASH`).
+    pub fn contract(mut self, hash: impl Into<String>) -> Self {
+        self.contract = Some(hash.into());
         self
     }
 
@@ -460,6 +470,9 @@ impl Client {
             .body(body.to_vec());
         if let Some(caller) = &cfg.caller {
             req = req.header("brief-caller", caller);
+        }
+        if let Some(contract) = &cfg.contract {
+            req = req.header("brief-contract", contract);
         }
         for (name, value) in ctx.headers() {
             req = req.header(name, value);

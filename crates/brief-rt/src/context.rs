@@ -12,6 +12,7 @@ pub const PROPAGATED_HEADERS: [&str; 3] = ["traceparent", "x-request-id", "x-rou
 pub struct Context {
     deadline: Option<Instant>,
     caller: Option<String>,
+    contract: Option<String>,
     headers: Vec<(&'static str, String)>,
 }
 
@@ -47,6 +48,18 @@ impl Context {
     pub fn with_caller(mut self, caller: impl Into<String>) -> Self {
         self.caller = Some(caller.into());
         self
+    }
+
+    /// Sets the caller's contract hash (from `Brief-Contract`).
+    pub fn with_contract(mut self, contract: impl Into<String>) -> Self {
+        self.contract = Some(contract.into());
+        self
+    }
+
+    /// The hash of the contract the caller was generated from, if it said:
+    /// which client contract versions still call a server.
+    pub fn contract(&self) -> Option<&str> {
+        self.contract.as_deref()
     }
 
     /// The absolute deadline, if any.

@@ -97,6 +97,9 @@ pub fn context_from_headers(headers: &HeaderMap, now: Instant) -> Result<Context
     if let Some(caller) = headers.get("brief-caller").and_then(|v| v.to_str().ok()) {
         ctx = ctx.with_caller(caller);
     }
+    if let Some(contract) = headers.get("brief-contract").and_then(|v| v.to_str().ok()) {
+        ctx = ctx.with_contract(contract);
+    }
     for name in PROPAGATED_HEADERS {
         if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
             ctx = ctx.with_header(name, v);
@@ -108,4 +111,17 @@ pub fn context_from_headers(headers: &HeaderMap, now: Instant) -> Result<Context
 /// The router fallback: an unknown path is `unimplemented`.
 pub async fn unimplemented(uri: axum::http::Uri) -> Response {
     Error::new(Code::Unimplemented, format!("no rpc at {}", uri.path())).into_response()
+}
+
+/// `GET /_brief/contract`: the service name, the schema hash and the
+/// canonical schema the server was generated from.
+pub fn contract(service: &'static str, hash: &'static str, schema: &'static str) -> MethodRouter {
+    axum::routing::get(move || async move {
+        axum::Json(serde_json::json!({ "service": service, "hash": hash, "schema": schema }))
+    })
+}
+
+/// `GET /_brief/health`: 200 `{"status":"ok"}` while the process serves.
+pub fn health() -> MethodRouter {
+    axum::routing::get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) })
 }

@@ -23,6 +23,8 @@ struct State {
     delay_ms: AtomicU32,
     /// Per call: remaining deadline, caller and propagated headers.
     seen: Mutex<Vec<Seen>>,
+    /// Per call: the caller's `Brief-Contract`.
+    contracts: Mutex<Vec<Option<String>>>,
 }
 
 struct Impl(Arc<State>);
@@ -34,6 +36,11 @@ impl summer::Summer for Impl {
             .headers()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        self.0
+            .contracts
+            .lock()
+            .expect("not poisoned")
+            .push(ctx.contract().map(String::from));
         self.0.seen.lock().expect("not poisoned").push((
             ctx.remaining(),
             ctx.caller().map(String::from),
@@ -318,4 +325,34 @@ async fn a_server_passes_headers_and_deadline_on() {
     );
     assert_eq!(get("x-request-id"), Some("chain-7"));
     assert_eq!(get("x-route"), Some("summer=pr-42"));
+}
+
+#[tokio::test]
+async fn contract_and_health_endpoints() {
+    let (base, state) = start().await;
+    client(&base)
+        .sum(&Context::background(), &input())
+        .await
+        .expect("sum");
+    // The client announced the hash of its own contract.
+    let contracts = state.contracts.lock().expect("not poisoned").clone();
+    assert_eq!(
+        contracts,
+        vec![Some(summer_client::SCHEMA_HASH.to_string())]
+    );
+
+    let body = reqwest::get(format!("{base}/_brief/contract"))
+        .await
+        .expect("get")
+        .text()
+        .await
+        .expect("body");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["service"], "summer");
+    assert_eq!(json["hash"], summer::SCHEMA_HASH);
+    assert_eq!(json["schema"], summer::CONTRACT);
+    let health = reqwest::get(format!("{base}/_brief/health"))
+        .await
+        .expect("get");
+    assert_eq!(health.status().as_u16(), 200);
 }
