@@ -55,6 +55,7 @@ fn record(service: &str, number: u64) -> Release {
         previous: (number > 1).then(|| Version(number - 1)),
         rollback: None,
         options: Options::default(),
+        digest: String::new(),
     };
     let mut release = match Release::new(spec) {
         Ok(release) => release,

@@ -368,6 +368,12 @@ pub struct ReleaseSpec {
     /// Rollout knobs.
     #[serde(default)]
     pub options: Options,
+    /// A fingerprint of everything above (all clusters' manifests included),
+    /// set by [`Release::new`]. The spec never changes after creation, so
+    /// copies of one release carry the same digest; sync compares digests
+    /// instead of whole manifests ([`ReleaseSpec::fingerprint`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub digest: String,
 }
 
 impl ReleaseSpec {
@@ -394,6 +400,21 @@ impl ReleaseSpec {
                     ..
                 })
             )
+    }
+
+    /// A stable fingerprint of the spec without its `digest` field: FNV-1a
+    /// (64 bits) over its JSON, as `fnv1a64:<hex>`. It detects copies that
+    /// differ by accident (a stale or corrupted record), not forgery.
+    pub fn fingerprint(&self) -> String {
+        let mut hasher = Fnv1a(0xcbf2_9ce4_8422_2325);
+        let unsigned = ReleaseSpec {
+            digest: String::new(),
+            ..self.clone()
+        };
+        // Writing into a hasher cannot fail; a failure would only leave the
+        // digest weaker, never wrong about equal specs.
+        let _ = serde_json::to_writer(&mut hasher, &unsigned);
+        format!("fnv1a64:{:016x}", hasher.0)
     }
 
     /// The objects of one stage in one cluster (empty when unknown).
@@ -713,8 +734,9 @@ pub struct Release {
 
 impl Release {
     /// A release that has not started, after checking the spec makes sense.
-    pub fn new(spec: ReleaseSpec) -> Result<Release, Error> {
+    pub fn new(mut spec: ReleaseSpec) -> Result<Release, Error> {
         spec.validate()?;
+        spec.digest = spec.fingerprint();
         let clusters = spec
             .clusters
             .iter()
@@ -746,7 +768,7 @@ impl Release {
         releaser: &str,
         time: Timestamp,
     ) -> Release {
-        Release {
+        let mut release = Release {
             spec: ReleaseSpec {
                 service: service.to_owned(),
                 environment: environment.to_owned(),
@@ -765,6 +787,7 @@ impl Release {
                 previous: None,
                 rollback: None,
                 options: Options::default(),
+                digest: String::new(),
             },
             status: ReleaseStatus {
                 phase: Phase::Succeeded,
@@ -774,7 +797,9 @@ impl Release {
                 reached: Some(Stage::Cleanup),
                 ..ReleaseStatus::default()
             },
-        }
+        };
+        release.spec.digest = release.spec.fingerprint();
+        release
     }
 
     /// The name of the `Release` custom resource: `<svc>-v<N>`.
@@ -843,6 +868,23 @@ pub fn linked_tasks(message: &str) -> Vec<String> {
         i += 1;
     }
     found
+}
+
+/// FNV-1a over the bytes written into it.
+struct Fnv1a(u64);
+
+impl std::io::Write for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        for byte in bytes {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn is_word(b: u8) -> bool {

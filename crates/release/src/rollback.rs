@@ -116,6 +116,7 @@ pub fn rollback(request: RollbackRequest<'_>) -> Result<ReleaseSpec, Error> {
             mode,
         }),
         options: current.options.clone(),
+        digest: String::new(),
     })
 }
 

@@ -471,6 +471,10 @@ fn rank(release: &Release) -> (u64, bool) {
 /// they both carry are equal.
 fn same_release(a: &Release, b: &Release) -> bool {
     let (sa, sb) = (&a.spec, &b.spec);
+    if !sa.digest.is_empty() && sa.digest == sb.digest {
+        // Specs never change after creation: equal digests, same release.
+        return true;
+    }
     sa.service == sb.service
         && sa.environment == sb.environment
         && sa.number == sb.number
@@ -493,6 +497,24 @@ fn same_release(a: &Release, b: &Release) -> bool {
             .all(|(cluster, m)| sb.manifests.get(cluster).is_none_or(|n| n == m))
 }
 
+/// Two copies are identical: same release, same status, manifests for the
+/// same clusters. With digests the manifests themselves are not compared.
+fn same_copy(a: &Release, b: &Release) -> bool {
+    if std::ptr::eq(a, b) {
+        return true;
+    }
+    if a.spec.digest.is_empty() || a.spec.digest != b.spec.digest {
+        return a == b;
+    }
+    a.status == b.status
+        && a.spec.manifests.len() == b.spec.manifests.len()
+        && a.spec
+            .manifests
+            .keys()
+            .zip(b.spec.manifests.keys())
+            .all(|(x, y)| x == y)
+}
+
 /// The merge of every reachable copy of one release number.
 struct Merged<'a> {
     release: std::borrow::Cow<'a, Release>,
@@ -511,10 +533,7 @@ fn merge<'a>(copies: &[(usize, &'a Release)], clusters: usize) -> Result<Merged<
     }
     let first = copies[0].1;
     // The common case: identical copies; one comparison each, no clone.
-    if copies
-        .iter()
-        .all(|(_, c)| std::ptr::eq(*c, first) || *c == first)
-    {
+    if copies.iter().all(|(_, c)| same_copy(c, first)) {
         return Ok(Merged {
             release: std::borrow::Cow::Borrowed(first),
             uniform: true,
@@ -668,7 +687,7 @@ fn plan_service(
                 && (m.uniform
                     || input.records[index]
                         .iter()
-                        .any(|r| r.spec.number == record.spec.number && *r == record));
+                        .any(|r| r.spec.number == record.spec.number && same_copy(r, record)));
             if !current {
                 actions.push(SyncAction::WriteRecord {
                     cluster: cluster.clone(),

@@ -61,6 +61,7 @@ fn spec() -> ReleaseSpec {
         previous: Some(Version(1)),
         rollback: None,
         options: Options::default(),
+        digest: String::new(),
     }
 }
 

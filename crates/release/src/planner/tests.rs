@@ -39,6 +39,7 @@ fn release(strategy: Strategy) -> Release {
         previous: Some(Version(1)),
         rollback: None,
         options: Options::default(),
+        digest: String::new(),
     })
     .expect("valid")
 }

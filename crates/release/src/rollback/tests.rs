@@ -34,6 +34,7 @@ fn spec(number: u64, platform: &str) -> ReleaseSpec {
         previous: None,
         rollback: None,
         options: Options::default(),
+        digest: String::new(),
     }
 }
 

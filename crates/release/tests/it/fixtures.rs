@@ -82,6 +82,7 @@ pub fn spec(
         previous: previous.map(Version),
         rollback: None,
         options: Options::default(),
+        digest: String::new(),
     }
 }
 

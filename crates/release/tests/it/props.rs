@@ -101,8 +101,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 }
 
 proptest! {
+    // 256 cases by default; `PROPTEST_CASES=20000` for a deep run.
     #![proptest_config(ProptestConfig {
-        cases: 384,
         failure_persistence: None,
         .. ProptestConfig::default()
     })]

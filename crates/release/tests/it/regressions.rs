@@ -182,3 +182,24 @@ fn promote_while_a_canary_failure_is_in_flight() {
         order: vec![1898],
     });
 }
+
+/// Found by a deep run: an abort whose status write never happened (the
+/// deployer died first) is lost; the resumed release goes on. The reference
+/// model now counts an abort once it is written.
+#[test]
+fn abort_lost_in_a_crash_before_its_status_write() {
+    check_scenario(Scenario {
+        strategy: Strategy::Simple,
+        clusters: 1,
+        manual: true,
+        previous: false,
+        traffic_only: false,
+        lease_held: false,
+        deadline_early: false,
+        faults: vec![Fault::DownBeforeSwitch { returns: true }],
+        commands: vec![],
+        abort_at_gate: true,
+        crashes: vec![(3, 0)],
+        order: vec![0],
+    });
+}

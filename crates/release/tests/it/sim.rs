@@ -392,6 +392,15 @@ struct Sim {
     switched_100: bool,
     abort_before_switch: bool,
     canary_failure_before_switch: bool,
+    handling: Handling,
+}
+
+/// The kind of event being handled, for the reference model.
+#[derive(Debug, Clone, Copy)]
+enum Handling {
+    Abort,
+    CanaryFailure,
+    Other,
 }
 
 fn new_release(scenario: &Scenario) -> Release {
@@ -459,6 +468,7 @@ pub fn simulate(scenario: &Scenario) -> Report {
         switched_100: false,
         abort_before_switch: false,
         canary_failure_before_switch: false,
+        handling: Handling::Other,
     };
     sim.run();
     sim.final_checks();
@@ -505,12 +515,7 @@ impl Sim {
             if !finished && let Some(pos) = commands.iter().position(|(at, _)| *at <= count) {
                 let (_, command) = commands.remove(pos);
                 let event = match command {
-                    Command::Abort => {
-                        if !self.switched_100 {
-                            self.abort_before_switch = true;
-                        }
-                        Event::Abort
-                    }
+                    Command::Abort => Event::Abort,
                     Command::Promote => Event::Promote,
                     Command::SetWeight(weight) => Event::SetWeight { weight },
                 };
@@ -561,9 +566,6 @@ impl Sim {
             if human_wait {
                 if self.scenario.abort_at_gate && !gate_seen {
                     gate_seen = true;
-                    if !self.switched_100 {
-                        self.abort_before_switch = true;
-                    }
                     self.deliver(Event::Abort);
                 } else {
                     gate_seen = true;
@@ -608,12 +610,13 @@ impl Sim {
             self.ready_reported
                 .insert((cluster.clone(), object.clone()));
         }
-        if let Event::Failed { message, .. } = &event
-            && message == CANARY_FAILURE
-            && !self.switched_100
-        {
-            self.canary_failure_before_switch = true;
-        }
+        // What the planner may react to counts once its status write is done
+        // (a crash before it loses the event, as it would in a deployer).
+        self.handling = match &event {
+            Event::Abort => Handling::Abort,
+            Event::Failed { message, .. } if message == CANARY_FAILURE => Handling::CanaryFailure,
+            _ => Handling::Other,
+        };
         let before = self.release.clone();
         let (after, actions) = step(before.clone(), &event);
         self.check_step(&before, &event, &after, &actions);
@@ -752,12 +755,21 @@ impl Sim {
             match action {
                 Action::StartTimer { timer, .. } => self.timer = Some(*timer),
                 // The adapter stores the release the planner returned.
-                Action::WriteStatus { .. } => match serde_json::to_string(&self.release) {
-                    Ok(json) => self.persisted = json,
-                    Err(e) => self
-                        .violations
-                        .push(format!("status does not serialise: {e}")),
-                },
+                Action::WriteStatus { .. } => {
+                    match serde_json::to_string(&self.release) {
+                        Ok(json) => self.persisted = json,
+                        Err(e) => self
+                            .violations
+                            .push(format!("status does not serialise: {e}")),
+                    }
+                    if !self.switched_100 {
+                        match self.handling {
+                            Handling::Abort => self.abort_before_switch = true,
+                            Handling::CanaryFailure => self.canary_failure_before_switch = true,
+                            Handling::Other => {}
+                        }
+                    }
+                }
                 _ => {}
             }
             return;

@@ -209,7 +209,10 @@ fn case5_expired_lease_does_not_block() {
 #[test]
 fn case6_disagreeing_copies_are_reported_and_left() {
     let mut other = healthy("dc-b");
-    other.records[1].spec.image = "registry.example/web:hotfix".to_owned();
+    // Another v6 altogether: other content, so another digest.
+    let spec = &mut other.records[1].spec;
+    spec.image = "registry.example/web:hotfix".to_owned();
+    spec.digest = spec.fingerprint();
     let stale = snapshot(
         "dc-c",
         vec![done("web", 5, Some(4))],

@@ -61,6 +61,7 @@ pub fn record(service: &str, number: u64, previous: Option<u64>) -> Release {
         previous: previous.map(Version),
         rollback: None,
         options: ReleaseOptions::default(),
+        digest: String::new(),
     };
     let mut release = Release::new(spec).expect("valid fixture");
     finish(&mut release, Phase::Succeeded);

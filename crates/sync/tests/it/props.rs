@@ -252,8 +252,8 @@ fn snapshots(env: &Env) -> Vec<Snapshot> {
 }
 
 proptest! {
+    // 256 cases by default; `PROPTEST_CASES=20000` for a deep run.
     #![proptest_config(ProptestConfig {
-        cases: 256,
         failure_persistence: None,
         .. ProptestConfig::default()
     })]
