@@ -6,10 +6,17 @@
 //! brief gen rust fixtures/brief/ok/summer.brief --out crates/brief-example-summer/src
 //! brief gen rust fixtures/brief/ok/summer.client.brief --client --out crates/brief-example-summer/src
 //! brief gen rust fixtures/brief/ok/events.brief --out crates/brief-example-summer/src
+//! brief gen rust fixtures/brief/ok/shop.brief --out crates/brief-example-summer/src
+//! brief gen rust fixtures/brief/ok/shop.web.brief --client --out crates/brief-example-summer/src
 //! ```
+//!
+//! `shop` uses every construct of the language, so compiling this crate
+//! (without warnings, under clippy) checks the generator on all of them.
 //!
 //! A test fails when these files are stale.
 
 pub mod events;
+pub mod shop;
+pub mod shop_web;
 pub mod summer;
 pub mod summer_client;

@@ -123,7 +123,12 @@ fn enumeration(out: &mut String, e: &Enum) {
         .unwrap_or(0);
     for v in &e.variants {
         comments(out, &v.comments, "    ");
-        let mut line = format!("    {:<name_w$}", v.name.name);
+        // Pad the name only when a doc follows, so nothing trails spaces.
+        let mut line = if v.doc.is_some() {
+            format!("    {:<name_w$}", v.name.name)
+        } else {
+            format!("    {}", v.name.name)
+        };
         doc(&mut line, &v.doc);
         trailing(&mut line, &v.trailing_comment);
         out.push_str(line.trim_end());

@@ -41,3 +41,13 @@ fn summer_client_is_fresh() {
 fn events_are_fresh() {
     check("events.brief", false, "events.rs");
 }
+
+#[test]
+fn shop_is_fresh() {
+    check("shop.brief", false, "shop.rs");
+}
+
+#[test]
+fn shop_web_client_is_fresh() {
+    check("shop.web.brief", true, "shop_web.rs");
+}
