@@ -6,6 +6,7 @@
 //! brief gen rust fixtures/brief/ok/summer.brief --out crates/brief-example-summer/src
 //! brief gen rust fixtures/brief/ok/summer.client.brief --client --out crates/brief-example-summer/src
 //! brief gen rust fixtures/brief/ok/events.brief --out crates/brief-example-summer/src
+//! brief gen rust fixtures/brief/ok/events.audit.brief --client --out crates/brief-example-summer/src
 //! brief gen rust fixtures/brief/ok/shop.brief --out crates/brief-example-summer/src
 //! brief gen rust fixtures/brief/ok/shop.web.brief --client --out crates/brief-example-summer/src
 //! ```
@@ -16,6 +17,7 @@
 //! A test fails when these files are stale.
 
 pub mod events;
+pub mod events_audit;
 pub mod shop;
 pub mod shop_web;
 pub mod summer;

@@ -1,6 +1,7 @@
 //! Events: publish typed events on the in-memory bus, dispatch them by topic.
 
 use brief_example_summer::events::{self, Publisher, ServiceCreate, Subscriber};
+use brief_example_summer::events_audit;
 use brief_rt::events::MemoryBus;
 use std::sync::Mutex;
 
@@ -41,4 +42,38 @@ async fn publish_and_dispatch() {
             .expect("ignored")
     );
     assert_eq!(*seen.0.lock().expect("not poisoned"), vec![event]);
+}
+
+/// The audit consumer's contract knows only `serviceId`.
+#[derive(Default)]
+struct Audit(Mutex<Vec<i64>>);
+
+impl events_audit::Subscriber for Audit {
+    async fn on_service_create(
+        &self,
+        event: events_audit::ServiceCreate,
+    ) -> Result<(), brief_rt::Error> {
+        self.0.lock().expect("not poisoned").push(event.service_id);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_with_a_subset_contract_reads_the_producers_events() {
+    let bus = MemoryBus::new();
+    bus.publish_service_create(&ServiceCreate {
+        service_id: 9,
+        user_id: 1,
+    })
+    .await
+    .expect("published");
+    let audit = Audit::default();
+    for r in bus.drain() {
+        assert!(
+            events_audit::dispatch(&audit, &r.topic, &r.payload)
+                .await
+                .expect("decoded")
+        );
+    }
+    assert_eq!(*audit.0.lock().expect("not poisoned"), vec![9]);
 }

@@ -51,3 +51,8 @@ fn shop_is_fresh() {
 fn shop_web_client_is_fresh() {
     check("shop.web.brief", true, "shop_web.rs");
 }
+
+#[test]
+fn events_consumer_is_fresh() {
+    check("events.audit.brief", true, "events_audit.rs");
+}
