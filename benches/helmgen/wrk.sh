@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# helmgen throughput on loopback against the in-process render rate, in one
+# run on the same machine (../shared/spec/benchmarks.md: wrk, 2 threads, 32
+# connections, POST /v1/render; target at least 80% of the in-process rate;
+# p99 reported; memory flat over a long run).
+#
+#   benches/helmgen/wrk.sh                  # 30 s of wrk
+#   DURATION=60s SOAK_MINUTES=10 benches/helmgen/wrk.sh
+#
+# Needs Debian's wrk (`apt-get install -y --no-install-recommends wrk`).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${DURATION:-30s}
+SOAK_MINUTES=${SOAK_MINUTES:-0}
+PORT=${PORT:-18088}
+TARGET=${CARGO_TARGET_DIR:-target}
+APP=fixtures/app-toml/ok/wordcounter.toml
+URL="http://127.0.0.1:$PORT/v1/render?env=prod&image_tag=abc123"
+
+echo "== in-process rate (criterion, benches/helmgen.rs)"
+cargo bench -q -p paas-benches --bench helmgen -- --noplot 'helmgen/render' >/dev/null
+median_ns() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['median']['point_estimate'])" "$TARGET/criterion/helmgen/$1/new/estimates.json"; }
+ONE=$(median_ns render_1-thread)
+TWO=$(median_ns render_2-threads)
+python3 -c "import sys; o,t=map(float,sys.argv[1:]); print(f'1 thread : {o/1000:.1f} us/render = {1e9/o:.0f} renders/s'); print(f'2 threads: {t/1000:.1f} us/render = {1e9/t:.0f} renders/s')" "$ONE" "$TWO"
+
+echo "== helmgen serve + wrk -t2 -c32 -d$DURATION"
+cargo build -q --release -p helmgen
+"$TARGET/release/helmgen" serve --listen "127.0.0.1:$PORT" 2>/dev/null >/dev/null &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$PID/status"; }
+echo "RSS at start: $(rss)"
+export HELMGEN_APP="$PWD/$APP"
+wrk -t2 -c32 -d5s -s benches/helmgen/post.lua "$URL" >/dev/null   # warm-up
+echo "RSS after warm-up: $(rss)"
+OUT=$(wrk -t2 -c32 -d"$DURATION" --latency -s benches/helmgen/post.lua "$URL")
+echo "$OUT"
+RPS=$(echo "$OUT" | awk '/Requests\/sec/ {print $2}')
+P99=$(echo "$OUT" | awk '$1 == "99%" {print $2}')
+python3 -c "import sys; r,t=float(sys.argv[1]),float(sys.argv[2]); print(f'wrk: {r:.0f} req/s, p99 {sys.argv[3]}; in-process (2 threads) {1e9/t:.0f} renders/s; ratio {r*t/1e9*100:.0f}% (target >= 80%)')" "$RPS" "$TWO" "$P99"
+echo "RSS after the wrk run: $(rss)"
+
+if [ "$SOAK_MINUTES" != 0 ]; then
+  echo "== soak: $SOAK_MINUTES minutes of wrk, RSS every minute"
+  for m in $(seq "$SOAK_MINUTES"); do
+    R=$(wrk -t2 -c32 -d60s -s benches/helmgen/post.lua "$URL" | awk '/Requests\/sec/ {print $2}')
+    echo "minute $m: $R req/s, RSS $(rss)"
+  done
+fi
+kill -TERM $PID; wait $PID || true
