@@ -177,8 +177,11 @@ enum State {
     Open {
         until: Instant,
     },
+    /// `since`: when the last probe was admitted (a probe whose call was
+    /// dropped never reports, so admissions restart after `open_for`).
     HalfOpen {
         in_flight: u32,
+        since: Instant,
     },
 }
 
@@ -221,12 +224,22 @@ impl Breaker {
         match &mut self.state {
             State::Closed { .. } => true,
             State::Open { until } if now >= *until => {
-                self.state = State::HalfOpen { in_flight: 1 };
+                self.state = State::HalfOpen {
+                    in_flight: 1,
+                    since: now,
+                };
                 true
             }
             State::Open { .. } => false,
-            State::HalfOpen { in_flight } if *in_flight < self.config.half_open_probes => {
+            State::HalfOpen { in_flight, since } if *in_flight < self.config.half_open_probes => {
                 *in_flight += 1;
+                *since = now;
+                true
+            }
+            State::HalfOpen { in_flight, since }
+                if now.duration_since(*since) >= self.config.open_for =>
+            {
+                (*in_flight, *since) = (1, now);
                 true
             }
             State::HalfOpen { .. } => false,

@@ -109,3 +109,24 @@ fn config_from_env_needs_the_variable() {
         Err("SUMMER_URL is not set".to_string())
     );
 }
+
+#[test]
+fn abandoned_probes_do_not_wedge_half_open() {
+    // Probes admitted at 6 s never report (their callers gave up); after
+    // another `open_for` a new probe is admitted.
+    let mut script = vec![(0, Some(false)); 4];
+    script.extend([(6, None), (6, None), (7, None), (12, None)]);
+    check(
+        &script,
+        &[
+            "Closed",
+            "Closed",
+            "Closed",
+            "Open",
+            "HalfOpen",
+            "HalfOpen",
+            "rejected HalfOpen",
+            "HalfOpen",
+        ],
+    );
+}
