@@ -32,7 +32,7 @@
 //! **Architecture Invariant:** pure; no I/O, no clock (lease expiry is
 //! decided by the adapter and comes in as [`Lease::expired`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use release::{Object, ObjectRef, Release, ReleaseKind, Step, Version};
@@ -411,25 +411,32 @@ pub fn plan(snapshots: &[Snapshot], options: &Options) -> Plan {
         .map(|s| s.cluster.clone())
         .collect();
 
-    // Index every record and live entry by service (one pass over the input).
-    let mut by_service: BTreeMap<&str, ServiceInput<'_>> = BTreeMap::new();
-    for (index, snapshot) in reachable.iter().enumerate() {
+    // Group every record and live entry by service in one pass. A hash
+    // index keeps this linear in the number of records; the (far fewer)
+    // service names are sorted once at the end for a deterministic plan.
+    let mut index_of: HashMap<&str, usize> = HashMap::new();
+    let mut inputs: Vec<(&str, ServiceInput<'_>)> = Vec::new();
+    for (cluster, snapshot) in reachable.iter().enumerate() {
         for record in &snapshot.records {
-            by_service
-                .entry(record.spec.service.as_str())
-                .or_insert_with(|| ServiceInput::new(reachable.len()))
-                .records[index]
-                .push(record);
+            let service = record.spec.service.as_str();
+            let at = *index_of.entry(service).or_insert_with(|| {
+                inputs.push((service, ServiceInput::new(reachable.len())));
+                inputs.len() - 1
+            });
+            inputs[at].1.records[cluster].push(record);
         }
         for (service, live) in &snapshot.live {
-            by_service
-                .entry(service.as_str())
-                .or_insert_with(|| ServiceInput::new(reachable.len()))
-                .live[index] = Some(live);
+            let service = service.as_str();
+            let at = *index_of.entry(service).or_insert_with(|| {
+                inputs.push((service, ServiceInput::new(reachable.len())));
+                inputs.len() - 1
+            });
+            inputs[at].1.live[cluster] = Some(live);
         }
     }
+    inputs.sort_unstable_by(|a, b| a.0.cmp(b.0));
 
-    let services = by_service
+    let services = inputs
         .into_iter()
         .map(|(service, input)| {
             (
