@@ -21,7 +21,7 @@
 mod build;
 mod explain;
 mod gateway;
-mod output;
+pub mod output;
 pub mod pipeline;
 mod policy;
 

@@ -141,7 +141,7 @@ fn vault_wraps_the_command() {
         .to_yaml()
         .unwrap();
     assert!(
-        y.contains("- vault2env\n        - --\n        - /app/service\n"),
+        y.contains("- vault2env\n        - \"--\"\n        - /app/service\n"),
         "{y}"
     );
     let mut b = app("staging");
@@ -203,7 +203,7 @@ fn each_exception_relaxes_exactly_one_rule() {
             "readOnlyRootFilesystem: true",
             "readOnlyRootFilesystem: false",
         ),
-        (HardeningRule::CpuLimit, "cpu: 500m", ""),
+        (HardeningRule::CpuLimit, "cpu: \"500m\"", ""),
         (HardeningRule::DropAllCapabilities, "- ALL", "- NET_RAW"),
         (
             HardeningRule::RunAsNonRoot,
@@ -307,4 +307,95 @@ fn explain_names_sources() {
             .any(|l| l.contains("ports[http] = 8080  <- engine `golang` (port)")),
         "{lines:#?}"
     );
+}
+
+mod yaml {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    fn roundtrip(v: &Value) {
+        let mut out = String::new();
+        crate::output::write_document(&mut out, v);
+        let back: Value = serde_yaml::from_str(&out).unwrap_or_else(|e| panic!("{e}\n{out}"));
+        assert_eq!(&back, v, "\n{out}");
+    }
+
+    #[test]
+    fn tricky_strings_survive() {
+        for s in [
+            "",
+            " ",
+            "true",
+            "True",
+            "no",
+            "NO",
+            "y",
+            "null",
+            "~",
+            "0123",
+            "1e3",
+            "12:30",
+            "2027-01-01",
+            "-",
+            "- x",
+            "a: b",
+            "a #b",
+            "#x",
+            "*x",
+            "&x",
+            "!x",
+            "%x",
+            "@x",
+            "`x",
+            "'x'",
+            "\"x\"",
+            "x:",
+            "{x}",
+            "[x]",
+            "25%",
+            ".5",
+            "+1",
+            "0x1f",
+            "line\nbreak",
+            "tab\there",
+            "unicode é",
+            "\u{0}",
+            "ends ",
+            "vault:a/b#c",
+            "/healthz",
+        ] {
+            roundtrip(&json!({ "k": s, s: [s, { s: s }] }));
+        }
+    }
+
+    #[test]
+    fn structures_survive() {
+        roundtrip(
+            &json!({"a": [], "b": {}, "c": [[1, 2], [], [{"x": null}]], "d": [{"e": [{"f": {}}]}], "n": -1.5}),
+        );
+    }
+
+    fn arb_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "\\PC{0,12}".prop_map(Value::String),
+            "[a-z0-9 :#.\\-]{0,8}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::btree_map("\\PC{0,6}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_value_roundtrips(v in arb_value()) {
+            roundtrip(&v);
+        }
+    }
 }

@@ -66,6 +66,30 @@ fn every_fixture_in_every_environment() {
 }
 
 #[test]
+fn yaml_reads_back_as_the_objects() {
+    use serde::Deserialize;
+    let platform = Platform::builtin();
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let path = entry.unwrap().path();
+        let source = std::fs::read(&path).unwrap();
+        for env in ENVS {
+            let rendered = render_source(&source, &platform, &request("x", env)).unwrap();
+            let yaml = rendered.to_yaml().unwrap();
+            let docs: Vec<serde_json::Value> = serde_yaml::Deserializer::from_str(&yaml)
+                .map(|d| serde_json::Value::deserialize(d).unwrap())
+                .collect();
+            let json = rendered.to_json_value().unwrap();
+            assert_eq!(
+                &serde_json::Value::Array(docs),
+                &json["objects"],
+                "{}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
 fn strategies_and_balancing_variants() {
     let mut platform = Platform::builtin();
     let path = fixtures().join("wordcounter.toml");
