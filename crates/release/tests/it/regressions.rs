@@ -203,3 +203,28 @@ fn abort_lost_in_a_crash_before_its_status_write() {
         order: vec![0],
     });
 }
+
+/// Found by a deep run: the stage deadline fired, and the deployer died
+/// before writing the failure; the resumed release restarts the deadline and
+/// goes on (here forward, with two clusters lost after the switch).
+#[test]
+fn deadline_lost_in_a_crash_before_its_status_write() {
+    check_scenario(Scenario {
+        strategy: Strategy::Simple,
+        clusters: 3,
+        manual: true,
+        previous: false,
+        traffic_only: false,
+        lease_held: false,
+        deadline_early: true,
+        faults: vec![
+            Fault::DownAfterSwitch { returns: false },
+            Fault::DownAfterSwitch { returns: false },
+            Fault::DownBeforeSwitch { returns: true },
+        ],
+        commands: vec![(0, Command::Promote)],
+        abort_at_gate: false,
+        crashes: vec![(9, 0)],
+        order: vec![0],
+    });
+}

@@ -275,19 +275,21 @@ pub enum Expected {
 /// stays; otherwise the new version serves everywhere except in clusters
 /// that went down for good after the switch.
 ///
-/// Two facts depend on the order of events and are observed by the
-/// simulator, not computed here: whether an abort came before the switch
-/// was ordered, and whether a canary's failure was reported before it (a
-/// failure still in flight when someone promotes, or lost in a crash, is
-/// never seen by the planner).
+/// Three facts depend on the order of events and are observed by the
+/// simulator, not computed here: whether an abort, a canary's failure and
+/// the early deadline took effect (their status was written) before the
+/// switch was ordered. A failure still in flight when someone promotes, or a
+/// command or timeout whose handling was lost in a crash, is never seen by
+/// the planner.
 pub fn reference(
     scenario: &Scenario,
     clusters: &[String],
     abort_before_switch: bool,
     canary_failure_before_switch: bool,
+    early_deadline_before_switch: bool,
 ) -> Expected {
     let fails = scenario.lease_held
-        || scenario.deadline_early
+        || early_deadline_before_switch
         || canary_failure_before_switch
         || scenario.faults.iter().any(|f| {
             matches!(
@@ -392,6 +394,8 @@ struct Sim {
     switched_100: bool,
     abort_before_switch: bool,
     canary_failure_before_switch: bool,
+    early_deadline: bool,
+    early_deadline_before_switch: bool,
     handling: Handling,
 }
 
@@ -400,6 +404,7 @@ struct Sim {
 enum Handling {
     Abort,
     CanaryFailure,
+    EarlyDeadline,
     Other,
 }
 
@@ -468,6 +473,8 @@ pub fn simulate(scenario: &Scenario) -> Report {
         switched_100: false,
         abort_before_switch: false,
         canary_failure_before_switch: false,
+        early_deadline: false,
+        early_deadline_before_switch: false,
         handling: Handling::Other,
     };
     sim.run();
@@ -531,6 +538,7 @@ impl Sim {
                 && let Some(timer) = self.timer.take()
             {
                 early_done = true;
+                self.early_deadline = true;
                 self.deliver(Event::Timeout { timer });
                 continue;
             }
@@ -615,6 +623,9 @@ impl Sim {
         self.handling = match &event {
             Event::Abort => Handling::Abort,
             Event::Failed { message, .. } if message == CANARY_FAILURE => Handling::CanaryFailure,
+            Event::Timeout { .. } if std::mem::take(&mut self.early_deadline) => {
+                Handling::EarlyDeadline
+            }
             _ => Handling::Other,
         };
         let before = self.release.clone();
@@ -766,6 +777,7 @@ impl Sim {
                         match self.handling {
                             Handling::Abort => self.abort_before_switch = true,
                             Handling::CanaryFailure => self.canary_failure_before_switch = true,
+                            Handling::EarlyDeadline => self.early_deadline_before_switch = true,
                             Handling::Other => {}
                         }
                     }
@@ -982,6 +994,7 @@ impl Sim {
             &clusters,
             self.abort_before_switch,
             self.canary_failure_before_switch,
+            self.early_deadline_before_switch,
         );
         let new = self.new;
         let old = self.old;
