@@ -43,7 +43,8 @@ pub fn words(name: &str) -> Vec<String> {
 pub fn snake(name: &str) -> String {
     let mut s = words(name).join("_");
     if s.is_empty() {
-        s.push('_');
+        // `_` alone (or only underscores) is a valid Brief name but not a field name in Rust.
+        s.push_str("field");
     }
     if s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert(0, '_');

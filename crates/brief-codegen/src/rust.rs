@@ -168,6 +168,20 @@ impl<'a> Gen<'a> {
         Ok(())
     }
 
+    /// `name`, or `name` + `suffix` when a message or enum already has it.
+    fn free_name(&self, name: String, suffix: &str) -> String {
+        let taken = self
+            .file
+            .messages()
+            .any(|m| type_name(&m.name.name) == name)
+            || self.file.enums().any(|e| type_name(&e.name.name) == name);
+        if taken {
+            format!("{name}{suffix}")
+        } else {
+            name
+        }
+    }
+
     fn rust_type(&self, ty: &TypeKind) -> String {
         match ty {
             TypeKind::Int => "i64".into(),
@@ -176,7 +190,7 @@ impl<'a> Gen<'a> {
             TypeKind::String => "String".into(),
             TypeKind::Bytes => "brief_rt::Bytes".into(),
             TypeKind::Time => "brief_rt::Time".into(),
-            TypeKind::Named(n) => camel(n),
+            TypeKind::Named(n) => type_name(n),
             TypeKind::List(t) => format!("Vec<{}>", self.rust_type(&t.kind)),
             TypeKind::Map(_, v) => format!(
                 "std::collections::BTreeMap<String, {}>",
@@ -193,7 +207,7 @@ impl<'a> Gen<'a> {
                 ItemKind::Enum(e) => &e.name.name,
                 _ => continue,
             };
-            unique(&mut seen, name, camel(name))?;
+            unique(&mut seen, name, type_name(name))?;
         }
         for item in &self.file.items {
             match &item.kind {
@@ -210,7 +224,7 @@ impl<'a> Gen<'a> {
                         "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]"
                     );
                     let _ = writeln!(out, "#[serde(crate = \"brief_rt::serde\")]");
-                    let _ = writeln!(out, "pub enum {} {{", camel(&e.name.name));
+                    let _ = writeln!(out, "pub enum {} {{", type_name(&e.name.name));
                     for v in &e.variants {
                         doc_lines(out, "    ", v.doc.as_ref(), &format!("`{}`.", v.name.name));
                         let _ = writeln!(out, "    #[serde(rename = {:?})]", v.name.name);
@@ -240,10 +254,10 @@ impl<'a> Gen<'a> {
         );
         let _ = writeln!(self.out, "#[serde(crate = \"brief_rt::serde\")]");
         if m.fields.is_empty() {
-            let _ = writeln!(self.out, "pub struct {} {{}}\n", camel(&m.name.name));
+            let _ = writeln!(self.out, "pub struct {} {{}}\n", type_name(&m.name.name));
             return Ok(());
         }
-        let _ = writeln!(self.out, "pub struct {} {{", camel(&m.name.name));
+        let _ = writeln!(self.out, "pub struct {} {{", type_name(&m.name.name));
         for f in &m.fields {
             self.field(m, f);
         }
@@ -283,7 +297,7 @@ impl<'a> Gen<'a> {
     }
 
     fn server(&mut self, service: &str) {
-        let trait_name = camel(service);
+        let trait_name = self.free_name(camel(service), "Service");
         let out = &mut self.out;
         let _ = writeln!(
             out,
@@ -308,11 +322,11 @@ impl<'a> Gen<'a> {
                 &[
                     "&self".into(),
                     "ctx: brief_rt::Context".into(),
-                    format!("input: {}", camel(&r.input.name)),
+                    format!("input: {}", type_name(&r.input.name)),
                 ],
                 &format!(
                     " -> impl std::future::Future<Output = Result<{}, brief_rt::Error>> + Send;",
-                    camel(&r.output.name)
+                    type_name(&r.output.name)
                 ),
             );
         }
@@ -331,7 +345,7 @@ impl<'a> Gen<'a> {
         for r in &rpcs {
             let closure = format!(
                 "            brief_rt::server::rpc(svc.clone(), |svc, ctx, input: {}| async move {{",
-                camel(&r.input.name)
+                type_name(&r.input.name)
             );
             let call = format!("svc.{}(ctx, input).await", snake(&r.name.name));
             let _ = writeln!(out, "        .route(");
@@ -346,7 +360,7 @@ impl<'a> Gen<'a> {
                 let _ = writeln!(
                     out,
                     "                |svc, ctx, input: {}| async move {{",
-                    camel(&r.input.name)
+                    type_name(&r.input.name)
                 );
                 let _ = writeln!(out, "                    {call}");
                 let _ = writeln!(out, "                }},");
@@ -370,7 +384,7 @@ impl<'a> Gen<'a> {
     }
 
     fn client(&mut self, service: &str) {
-        let name = format!("{}Client", camel(service));
+        let name = self.free_name(format!("{}Client", camel(service)), "Rpc");
         let var = url_variable(service);
         let out = &mut self.out;
         let _ = writeln!(
@@ -437,9 +451,12 @@ impl<'a> Gen<'a> {
                 &[
                     "&self".into(),
                     "ctx: &brief_rt::Context".into(),
-                    format!("input: &{}", camel(&r.input.name)),
+                    format!("input: &{}", type_name(&r.input.name)),
                 ],
-                &format!(" -> Result<{}, brief_rt::Error> {{", camel(&r.output.name)),
+                &format!(
+                    " -> Result<{}, brief_rt::Error> {{",
+                    type_name(&r.output.name)
+                ),
             );
             let _ = writeln!(
                 out,
@@ -468,7 +485,7 @@ impl<'a> Gen<'a> {
             let _ = writeln!(
                 out,
                 "///\n/// Topic (and event type) of [`{}`] events.",
-                camel(&s.message.name)
+                type_name(&s.message.name)
             );
             let _ = writeln!(
                 out,
@@ -494,7 +511,7 @@ impl<'a> Gen<'a> {
                     &format!("fn {}", method("publish", &s.topic.value)),
                     &[
                         "&self".into(),
-                        format!("event: &{}", camel(&s.message.name)),
+                        format!("event: &{}", type_name(&s.message.name)),
                     ],
                     " -> impl std::future::Future<Output = Result<(), brief_rt::Error>> + Send;",
                 );
@@ -511,7 +528,7 @@ impl<'a> Gen<'a> {
                     &format!("async fn {}", method("publish", &s.topic.value)),
                     &[
                         "&self".into(),
-                        format!("event: &{}", camel(&s.message.name)),
+                        format!("event: &{}", type_name(&s.message.name)),
                     ],
                     " -> Result<(), brief_rt::Error> {",
                 );
@@ -535,7 +552,10 @@ impl<'a> Gen<'a> {
                 out,
                 "    ",
                 &format!("fn {}", method("on", &s.topic.value)),
-                &["&self".into(), format!("event: {}", camel(&s.message.name))],
+                &[
+                    "&self".into(),
+                    format!("event: {}", type_name(&s.message.name)),
+                ],
                 " -> impl std::future::Future<Output = Result<(), brief_rt::Error>> + Send;",
             );
         }
@@ -632,4 +652,34 @@ fn recursive_fields(file: &File) -> BTreeSet<(String, String)> {
         }
     }
     out
+}
+
+/// Names the generated module relies on from the prelude and `brief_rt`;
+/// a message or enum with one of them gets a `Msg` suffix instead of
+/// shadowing it.
+const PRELUDE_TYPES: &[&str] = &[
+    "String",
+    "Vec",
+    "Option",
+    "Result",
+    "Box",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "Send",
+    "Sync",
+    "Serialize",
+    "Deserialize",
+    "Future",
+];
+
+/// The Rust name of a message or enum.
+fn type_name(name: &str) -> String {
+    let c = camel(name);
+    if PRELUDE_TYPES.contains(&c.as_str()) {
+        format!("{c}Msg")
+    } else {
+        c
+    }
 }

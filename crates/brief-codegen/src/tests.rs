@@ -42,6 +42,14 @@ fn names_types_and_recursion() {
 }
 
 #[test]
+fn names_that_would_shadow() {
+    check(
+        "shadow",
+        "service \"order\"\nrpc get (String) Order\nmessage String {\n    _ int\n    s string\n}\nmessage Order {\n    client OrderClient?\n}\nmessage OrderClient {}\n",
+    );
+}
+
+#[test]
 fn collisions_are_errors() {
     let checked =
         brief_check::parse_and_check("schema \"a.b\" M\nschema \"a_b\" M\nmessage M {}\n", 0);
