@@ -42,7 +42,14 @@ pub fn proto(file: &File, source_name: &str) -> Result<String, Error> {
     if let Some(s) = file.service()
         && file.rpcs().next().is_some()
     {
-        let _ = writeln!(out, "service {} {{", service_ident(&s.name.value));
+        // The service shares the package scope with messages and enums.
+        let mut ident = service_ident(&s.name.value);
+        if file.messages().any(|m| m.name.name == ident)
+            || file.enums().any(|e| e.name.name == ident)
+        {
+            ident.push_str("Service");
+        }
+        let _ = writeln!(out, "service {ident} {{");
         for r in file.rpcs() {
             comment(&mut out, "  ", r.doc.as_ref());
             let _ = writeln!(
