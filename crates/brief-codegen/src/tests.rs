@@ -19,6 +19,9 @@ fn check(name: &str, src: &str) {
         },
     );
     let proto = proto(&checked.file, &format!("{name}.brief"));
+    if let Ok(p) = &proto {
+        crate::protoc_accepts(name, p).unwrap_or_else(|e| panic!("protoc rejected {name}: {e}"));
+    }
     insta::assert_snapshot!(
         format!("{name}_server_rs"),
         server.unwrap_or_else(|e| e.to_string())
