@@ -374,3 +374,16 @@ fn dns_packets() {
         "truncated garbage"
     );
 }
+
+#[test]
+fn no_async_runtime_in_the_dependencies() {
+    let manifest = include_str!("../Cargo.toml");
+    let deps = manifest
+        .split("[dependencies]")
+        .nth(1)
+        .and_then(|s| s.split("\n[").next())
+        .expect("a [dependencies] section");
+    for runtime in ["tokio", "async-std", "smol", "mio", "futures", "hyper", "reqwest"] {
+        assert!(!deps.contains(runtime), "vault2env must not depend on {runtime}");
+    }
+}
