@@ -17,25 +17,38 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use vault_testserver::TestVault;
 use vault2env::config::{Address, Config};
 use vault2env::host::MapHost;
 use vault2env::http::{Client, Request};
 use vault2env::plan;
-use vault_testserver::TestVault;
 
 const JWT: &str = "bench-jwt-header.payload.signature";
 
 fn server() -> TestVault {
     let mut b = TestVault::builder().kv("secret", 2);
-    for (path, n) in [("billing", 6), ("billing/db", 3), ("billing/partners/acme", 3)] {
+    for (path, n) in [
+        ("billing", 6),
+        ("billing/db", 3),
+        ("billing/partners/acme", 3),
+    ] {
         let tail = path.rsplit('/').next().unwrap_or(path).to_uppercase();
-        let pairs: Vec<(String, String)> =
-            (0..n).map(|i| (format!("{tail}_KEY_{i}"), format!("bench-value-{i}"))).collect();
-        let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs: Vec<(String, String)> = (0..n)
+            .map(|i| (format!("{tail}_KEY_{i}"), format!("bench-value-{i}")))
+            .collect();
+        let refs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         b = b.put("secret", path, &refs);
     }
-    b.kubernetes_role("kubernetes", "billing", JWT, &["secret/data/billing", "secret/metadata/billing"])
-        .start()
+    b.kubernetes_role(
+        "kubernetes",
+        "billing",
+        JWT,
+        &["secret/data/billing", "secret/metadata/billing"],
+    )
+    .start()
 }
 
 fn host(url: &str, jwt_file: &str) -> MapHost {
@@ -52,23 +65,45 @@ fn prepare_once(host: &MapHost) -> usize {
     let cfg = Config::from_host(host).expect("config");
     let (mut vault, fetched) = plan::prepare(host, &cfg, Instant::now()).expect("prepare");
     let token = vault.token().map(|t| t.expose().to_owned());
-    let out = plan::build_env(vault2env::host::Host::vars(host), &fetched, token.as_deref(), false, &[])
-        .expect("env");
+    let out = plan::build_env(
+        vault2env::host::Host::vars(host),
+        &fetched,
+        token.as_deref(),
+        false,
+        &[],
+    )
+    .expect("env");
     let _ = vault.revoke_self();
     out.set.len()
 }
 
 /// The bare requests vault2env makes, replayed on one keep-alive connection.
 fn round_trips_once(url: &str) -> usize {
-    let mut c = Client::new(Address::parse(url).expect("addr"), vec![IpAddr::V4(Ipv4Addr::LOCALHOST)], None);
+    let mut c = Client::new(
+        Address::parse(url).expect("addr"),
+        vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+        None,
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     let per = Duration::from_secs(10);
     let login = format!(r#"{{"role":"billing","jwt":"{JWT}"}}"#);
     let resp = c
-        .send(&Request { method: "POST", path: "/v1/auth/kubernetes/login", token: None, body: Some(login.as_bytes()) }, deadline, per)
+        .send(
+            &Request {
+                method: "POST",
+                path: "/v1/auth/kubernetes/login",
+                token: None,
+                body: Some(login.as_bytes()),
+            },
+            deadline,
+            per,
+        )
         .expect("login");
     let v: serde_json::Value = serde_json::from_slice(&resp.body).expect("json");
-    let token = v["auth"]["client_token"].as_str().expect("token").to_owned();
+    let token = v["auth"]["client_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
     let steps = [
         ("GET", "/v1/sys/internal/ui/mounts/secret"),
         ("GET", "/v1/secret/data/billing"),
@@ -80,14 +115,26 @@ fn round_trips_once(url: &str) -> usize {
     ];
     let mut bytes = 0;
     for (method, path) in steps {
-        let r = c.send(&Request { method, path, token: Some(&token), body: None }, deadline, per).expect("request");
+        let r = c
+            .send(
+                &Request {
+                    method,
+                    path,
+                    token: Some(&token),
+                    body: None,
+                },
+                deadline,
+                per,
+            )
+            .expect("request");
         bytes += r.body.len();
     }
     bytes
 }
 
 fn vault2env_bin() -> Option<PathBuf> {
-    #[allow(clippy::disallowed_methods)] // reason: the benchmark takes the binary to measure from its caller
+    #[allow(clippy::disallowed_methods)]
+    // reason: the benchmark takes the binary to measure from its caller
     let p = std::env::var("VAULT2ENV_BIN").ok().map(PathBuf::from);
     p.filter(|p| p.is_file())
 }
@@ -126,7 +173,9 @@ fn bench(c: &mut Criterion) {
             });
         });
     } else {
-        eprintln!("vault2env: set VAULT2ENV_BIN to a vault2env binary to measure the whole process (benches/vault2env.sh does)");
+        eprintln!(
+            "vault2env: set VAULT2ENV_BIN to a vault2env binary to measure the whole process (benches/vault2env.sh does)"
+        );
     }
     g.finish();
     let _ = std::fs::remove_dir_all(&dir);

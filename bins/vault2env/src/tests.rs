@@ -383,7 +383,18 @@ fn no_async_runtime_in_the_dependencies() {
         .nth(1)
         .and_then(|s| s.split("\n[").next())
         .expect("a [dependencies] section");
-    for runtime in ["tokio", "async-std", "smol", "mio", "futures", "hyper", "reqwest"] {
-        assert!(!deps.contains(runtime), "vault2env must not depend on {runtime}");
+    for runtime in [
+        "tokio",
+        "async-std",
+        "smol",
+        "mio",
+        "futures",
+        "hyper",
+        "reqwest",
+    ] {
+        assert!(
+            !deps.contains(runtime),
+            "vault2env must not depend on {runtime}"
+        );
     }
 }
