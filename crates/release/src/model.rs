@@ -808,12 +808,18 @@ impl Release {
     }
 
     /// Whether this release committed: it reached the balancing stage (or is
-    /// a tombstone). Sync takes the highest committed release as authoritative.
+    /// a tombstone) and is not being undone. Sync takes the highest committed
+    /// release as authoritative, so a canary that was aborting when its
+    /// deployer died is not brought back.
     pub fn committed(&self) -> bool {
+        let undone = matches!(self.status.phase, Phase::Failed | Phase::Aborted)
+            || matches!(
+                self.status.step,
+                Step::AbortTraffic { .. } | Step::AbortDelete { .. }
+            );
         self.spec.kind == ReleaseKind::Delete
             || self.status.point_of_no_return
-            || (self.status.reached.is_some_and(|s| s >= Stage::Balancing)
-                && !matches!(self.status.phase, Phase::Failed | Phase::Aborted))
+            || (self.status.reached.is_some_and(|s| s >= Stage::Balancing) && !undone)
     }
 
     /// The JSON stored in the custom resource.

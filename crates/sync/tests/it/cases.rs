@@ -299,3 +299,31 @@ fn leftovers_of_a_failed_release_are_deleted() {
         Some(release::Version(6))
     );
 }
+
+/// A canary whose deployer died while aborting it (the lease expired): the
+/// abort is finished, not the canary: the previous release is authoritative.
+#[test]
+fn a_canary_abort_interrupted_is_finished_by_sync() {
+    let aborting = |cluster: &str| {
+        let mut canary = canary("web", 6, 5, 0);
+        canary.status.step = release::Step::AbortTraffic {
+            then: Phase::Aborted,
+        };
+        canary.status.revision = 50;
+        let mut s = snapshot(
+            cluster,
+            vec![done("web", 5, Some(4)), canary],
+            vec![("web", live(&[5, 6], split(6, 0, 5)))],
+        );
+        s.live.get_mut("web").expect("web runs").lease = lease("web-v6", true);
+        s
+    };
+    let plan = check(
+        "canary_abort_interrupted",
+        vec![aborting("dc-a"), aborting("dc-b"), aborting("dc-c")],
+    );
+    assert_eq!(
+        plan.services["web"].authoritative,
+        Some(release::Version(5))
+    );
+}

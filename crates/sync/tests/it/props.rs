@@ -21,6 +21,8 @@ enum Last {
     RollingOut,
     Failed,
     Tombstone,
+    /// A canary whose abort was under way when its deployer died.
+    Aborting(u8),
 }
 
 /// What one cluster knows of one service.
@@ -61,6 +63,7 @@ fn last() -> impl Strategy<Value = Last> {
         1 => Just(Last::RollingOut),
         1 => Just(Last::Failed),
         1 => Just(Last::Tombstone),
+        1 => (0u8..=99).prop_map(Last::Aborting),
     ]
 }
 
@@ -118,6 +121,14 @@ fn history(name: &str, service: &Service) -> Vec<Release> {
         (Last::Tombstone, _) => tombstone(name, count),
         (Last::Canary(weight), Some(previous)) => canary(name, count, previous, weight),
         (Last::RollingOut, Some(previous)) => rolling_out(name, count, previous),
+        (Last::Aborting(weight), Some(previous)) => {
+            let mut record = canary(name, count, previous, weight);
+            record.status.step = release::Step::AbortTraffic {
+                then: Phase::Aborted,
+            };
+            record.status.revision = 200;
+            record
+        }
         (Last::Failed, Some(previous)) => {
             let mut record = rolling_out(name, count, previous);
             finish(&mut record, Phase::Failed);
@@ -139,9 +150,14 @@ fn naive_desired(records: &[&Release]) -> Option<(BTreeSet<Version>, Option<sync
         let copies: Vec<&&Release> = records.iter().filter(|r| r.spec.number == number).collect();
         let most_final = *copies.iter().max_by_key(|r| r.status.revision)?;
         let status = &most_final.status;
+        let aborting = matches!(
+            status.step,
+            release::Step::AbortTraffic { .. } | release::Step::AbortDelete { .. }
+        );
         let committed = most_final.spec.kind == ReleaseKind::Delete
             || status.point_of_no_return
             || (status.reached >= Some(Stage::Balancing)
+                && !aborting
                 && !matches!(status.phase, Phase::Failed | Phase::Aborted));
         if !committed {
             continue;
