@@ -2,6 +2,8 @@
 //! random and mutated bodies (`fuzz`), the binary over a real socket with
 //! SIGHUP and SIGTERM (`socket`), and the impact report (`impact`).
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 mod fuzz;
 mod impact;
 mod router;

@@ -413,3 +413,73 @@ async fn openapi_describes_every_route() {
         "{names:?}"
     );
 }
+
+/// A body that never sends anything (a client that stalls mid-upload), and
+/// the sender that keeps it open.
+fn stalled() -> (http_body_util::channel::Sender<axum::body::Bytes>, Body) {
+    let (sender, body) = http_body_util::channel::Channel::<axum::body::Bytes>::new(1);
+    (sender, Body::new(body))
+}
+
+#[tokio::test]
+async fn a_stalled_upload_times_out_with_408() {
+    let (state, router) = {
+        let state = state_with(Config {
+            timeout: std::time::Duration::from_millis(200),
+            ..Config::default()
+        });
+        (state.clone(), helmgen::app(state))
+    };
+    let (_keep, body) = stalled();
+    check_with(
+        &router,
+        "timeout",
+        post("/v1/render?env=prod&image_tag=abc123", TOML, body),
+        StatusCode::REQUEST_TIMEOUT,
+    )
+    .await;
+    assert!(
+        state
+            .metrics()
+            .render()
+            .contains(r#"helmgen_render_errors_total{kind="timeout"} 1"#)
+    );
+}
+
+#[tokio::test]
+async fn concurrency_is_bounded_with_503_when_every_slot_stays_busy() {
+    let router = helmgen::app(state_with(Config {
+        timeout: std::time::Duration::from_millis(400),
+        concurrency: 1,
+        ..Config::default()
+    }));
+    // The only slot is held by a stalled upload...
+    let (_keep, body) = stalled();
+    let first = tokio::spawn({
+        let router = router.clone();
+        async move {
+            send(
+                &router,
+                post("/v1/render?env=prod&image_tag=abc123", TOML, body),
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // ...so the next request waits half the timeout, then gets 503.
+    check_with(
+        &router,
+        "overloaded",
+        post("/v1/render?env=dev&image_tag=abc123", TOML, TINY_PROD),
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+    assert_eq!(first.await.unwrap().status, StatusCode::REQUEST_TIMEOUT);
+    // Once the slot is free again, renders go through.
+    let reply = send(
+        &router,
+        post("/v1/render?env=dev&image_tag=abc123", TOML, TINY_PROD),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+}
