@@ -270,7 +270,8 @@ impl App {
                     })
                     .collect();
                 let d = diff(&o.file, &n.file, &named);
-                let breaking = d.changes.iter().any(|c| c.breaking);
+                // A client violation no change accounts for still breaks that client.
+                let breaking = d.changes.iter().any(|c| c.breaking) || !d.violations.is_empty();
                 match self.format {
                     Format::Json => {
                         // Spans as `file:line:column` next to the byte offsets.
