@@ -364,7 +364,11 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/openapi.json", responses(
     (status = 200, description = "OpenAPI 3 description of the service", body = Object)))]
 pub async fn openapi() -> Response {
-    axum::Json(ApiDoc::openapi()).into_response()
+    // Generated once: the description is a constant of the build.
+    static DOC: std::sync::OnceLock<Bytes> = std::sync::OnceLock::new();
+    let body =
+        DOC.get_or_init(|| Bytes::from(serde_json::to_vec(&ApiDoc::openapi()).unwrap_or_default()));
+    ([(header::CONTENT_TYPE, "application/json")], body.clone()).into_response()
 }
 
 /// Fallback of unknown routes.
