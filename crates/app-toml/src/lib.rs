@@ -100,7 +100,8 @@ pub struct Diagnostic {
     pub line: usize,
     /// 1-based column, in characters.
     pub column: usize,
-    /// Byte range in the source, when known.
+    /// Byte range in [`Diagnostics::source`] (the file without a leading
+    /// byte order mark), when known.
     #[serde(skip)]
     pub span: Option<Range<usize>>,
     /// What is wrong, lowercase, without a trailing period.

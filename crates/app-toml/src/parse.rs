@@ -59,6 +59,10 @@ pub(crate) fn parse(source: &[u8], options: &ParseOptions<'_>) -> Result<Parsed,
             ));
         }
     };
+    // Editors on some systems save a byte order mark, which TOML does not
+    // allow; it is invisible, so positions are counted without it (and
+    // spans are relative to `Diagnostics::source`, which omits it too).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let doc = match toml_edit::Document::parse(text) {
         Ok(doc) => doc,
         Err(e) => return Err(fail(options, text, syntax(text, &e))),

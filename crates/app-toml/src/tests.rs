@@ -82,3 +82,32 @@ fn dates() {
     assert_eq!(parse_date("2023-13-01"), None);
     assert_eq!(parse_date("2023-1-01"), None);
 }
+
+#[test]
+fn a_byte_order_mark_is_ignored() {
+    let vocabulary = crate::Vocabulary {
+        engines: vec!["golang".to_owned()],
+        sizes: vec!["small".to_owned()],
+        environments: vec!["prod".to_owned()],
+        today: Date {
+            year: 2026,
+            month: 1,
+            day: 1,
+        },
+    };
+    let options = crate::ParseOptions {
+        file_name: "app.toml",
+        fallback_name: Some("svc"),
+        vocabulary: &vocabulary,
+    };
+    let ok = crate::parse(b"\xef\xbb\xbf[engine]\nname = \"golang\"\n", &options);
+    assert!(ok.is_ok());
+    match crate::parse(b"\xef\xbb\xbfreplica = 1\n", &options) {
+        Err(crate::Error::Invalid(d)) => {
+            let replica = d.items.iter().find(|i| i.path == "replica").unwrap();
+            assert_eq!((replica.line, replica.column), (1, 1));
+            assert_eq!(replica.span, Some(0..7));
+        }
+        other => panic!("{other:?}"),
+    }
+}
