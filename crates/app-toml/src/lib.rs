@@ -10,6 +10,17 @@
 //! **Architecture Invariant:** this crate is pure. It does no I/O, reads no
 //! environment variables and holds no clock: the file's bytes, the platform's
 //! vocabulary and "today" come in as values.
+//!
+//! How a file flows through the modules: `tree` lowers `toml_edit`'s
+//! document into a small owned tree where every node has its span and the
+//! layer (base or `[envs.<env>]`) it was written in; `check` applies the
+//! per-key rules (types, ranges, names, vocabulary, unknown keys) to each
+//! layer on its own; `merge` builds every environment's view, `(base -
+//! unset) + override`, and applies the rules that span several keys there,
+//! so that a diagnostic points at whichever layer provided the value;
+//! `resolve` reads a merged view into [`App`] and its origins; `render`
+//! prints diagnostics the way rustc does; `schema` describes the file
+//! format for editors.
 
 mod model;
 
