@@ -63,6 +63,18 @@ pub(crate) const OVERRIDE_KEYS: [&str; 20] = [
     "unset",
 ];
 
+/// Keys of the fixed sections, for the hint on a key written outside its table.
+const SECTION_KEYS: [(&str, &[&str]); 5] = [
+    ("engine", &["version", "size", "image"]),
+    (
+        "health",
+        &["liveness", "readiness", "startup", "startup_seconds"],
+    ),
+    ("autoscale", &["min", "max", "cpu_percent"]),
+    ("secrets", &["vault", "keys"]),
+    ("deploy", &["strategy", "canary_steps"]),
+];
+
 pub(crate) const KINDS: [&str; 2] = ["business", "infra"];
 pub(crate) const CRITICALITIES: [&str; 3] = ["low", "normal", "high"];
 pub(crate) const DATABASE_ENGINES: [&str; 3] = ["postgres", "redis", "kafka"];
@@ -228,8 +240,8 @@ impl<'a> Checker<'a> {
                 format!("`{}` cannot be set per environment", entry.key),
                 Some("set it once at the top level of the file".to_owned()),
             ),
-            (_, Mode::Base) => self.unknown_key(entry, &path, &BASE_KEYS),
-            (_, Mode::Override) => self.unknown_key(entry, &path, &OVERRIDE_KEYS),
+            (_, Mode::Base) => self.unknown_top_key(entry, prefix, &path, &BASE_KEYS),
+            (_, Mode::Override) => self.unknown_top_key(entry, prefix, &path, &OVERRIDE_KEYS),
         }
     }
 
@@ -896,6 +908,36 @@ impl<'a> Checker<'a> {
             Some(node.span.clone()),
             message,
             hint,
+        );
+    }
+
+    /// An unknown key of the top level (or of an environment's table): when
+    /// no allowed key is close, it may be a key of a section written
+    /// outside its table (`size = "small"` instead of under `[engine]`).
+    fn unknown_top_key(
+        &mut self,
+        entry: &Entry,
+        prefix: &Path<'_>,
+        path: &Path<'_>,
+        allowed: &[&str],
+    ) {
+        let key: &str = &entry.key;
+        let hint = match names::did_you_mean(key, allowed.iter().copied()) {
+            Some(c) => format!("did you mean `{c}`?"),
+            None => match SECTION_KEYS.iter().find(|(_, keys)| keys.contains(&key)) {
+                Some((section, _)) => {
+                    let table = prefix.key(section);
+                    format!("`{key}` belongs under `[{table}]`")
+                }
+                None => format!("expected one of {}", names::one_of(allowed.iter().copied())),
+            },
+        };
+        self.push(
+            DiagnosticKind::UnknownKey,
+            path,
+            Some(entry.key_span.clone()),
+            format!("unknown key `{key}`"),
+            Some(hint),
         );
     }
 

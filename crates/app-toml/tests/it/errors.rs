@@ -183,6 +183,7 @@ fn unknown_keys() {
         r#"
 replica = 2
 descripton = "x"
+size = "small"
 
 [engine]
 name = "golang"
@@ -193,6 +194,7 @@ min = 1
 
 [envs.prod]
 replicas = 3
+strategy = "canary"
 name = "other"
 schema_version = 1
 repliacs = 4
@@ -203,12 +205,14 @@ verison = "1.21"
         r#"
             2:1 [unknown-key] replica: unknown key `replica` (did you mean `replicas`?)
             3:1 [unknown-key] descripton: unknown key `descripton` (did you mean `description`?)
-            7:1 [unknown-key] engine.sise: unknown key `sise` (did you mean `size`?)
-            9:2 [unknown-key] autoscal: unknown key `autoscal` (did you mean `autoscale`?)
-            14:1 [unknown-key] envs.prod.name: `name` cannot be set per environment (set it once at the top level of the file)
-            15:1 [unknown-key] envs.prod.schema_version: `schema_version` cannot be set per environment (set it once at the top level of the file)
-            16:1 [unknown-key] envs.prod.repliacs: unknown key `repliacs` (did you mean `replicas`?)
-            19:1 [unknown-key] envs.prod.engine.verison: unknown key `verison` (did you mean `version`?)
+            4:1 [unknown-key] size: unknown key `size` (`size` belongs under `[engine]`)
+            8:1 [unknown-key] engine.sise: unknown key `sise` (did you mean `size`?)
+            10:2 [unknown-key] autoscal: unknown key `autoscal` (did you mean `autoscale`?)
+            15:1 [unknown-key] envs.prod.strategy: unknown key `strategy` (`strategy` belongs under `[envs.prod.deploy]`)
+            16:1 [unknown-key] envs.prod.name: `name` cannot be set per environment (set it once at the top level of the file)
+            17:1 [unknown-key] envs.prod.schema_version: `schema_version` cannot be set per environment (set it once at the top level of the file)
+            18:1 [unknown-key] envs.prod.repliacs: unknown key `repliacs` (did you mean `replicas`?)
+            21:1 [unknown-key] envs.prod.engine.verison: unknown key `verison` (did you mean `version`?)
         "#,
     );
 }
