@@ -399,3 +399,48 @@ mod yaml {
         }
     }
 }
+
+#[test]
+fn sidecars_are_added_hardened_to_every_pod() {
+    let mut p = Platform::builtin();
+    p.sidecars.insert(
+        "mesh-proxy".into(),
+        platform_config::SidecarConfig {
+            image: "registry.paas.local/mesh/proxy:1.2.3".into(),
+            args: vec!["--config=/etc/mesh.yaml".into()],
+            health_port: 15021,
+            health_path: "/healthz/ready".into(),
+            size: "xsmall".into(),
+        },
+    );
+    let a = app("staging");
+    let r = render(&a, &p, &ctx(&a, "staging-a")).unwrap();
+    let deployment = r
+        .stage(Stage::Application)
+        .find_map(|o| match o {
+            Object::Deployment(d) => Some(d),
+            _ => None,
+        })
+        .unwrap();
+    let pod = deployment
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap();
+    let names: Vec<_> = pod.containers.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["app", "mesh-proxy"]);
+    let proxy = &pod.containers[1];
+    let sc = proxy.security_context.as_ref().unwrap();
+    assert_eq!(sc.read_only_root_filesystem, Some(true));
+    assert_eq!(sc.allow_privilege_escalation, Some(false));
+    assert_eq!(
+        sc.capabilities.as_ref().unwrap().drop.as_deref(),
+        Some(&["ALL".to_owned()][..])
+    );
+    let limits = proxy.resources.as_ref().unwrap().limits.as_ref().unwrap();
+    assert_eq!(limits["memory"].0, "64Mi");
+    assert!(proxy.readiness_probe.is_some() && proxy.liveness_probe.is_some());
+}
