@@ -109,7 +109,13 @@ fn bench(c: &mut Criterion) {
                     .unwrap();
                 let response = app.clone().oneshot(request).await.unwrap();
                 assert!(response.status().is_success());
-                response.into_body().collect().await.unwrap().to_bytes().len()
+                response
+                    .into_body()
+                    .collect()
+                    .await
+                    .unwrap()
+                    .to_bytes()
+                    .len()
             })
         })
     });
