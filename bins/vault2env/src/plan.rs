@@ -71,6 +71,14 @@ pub fn secrets_to_vars(found: &[(String, SecretData)]) -> Result<Vec<Var>, Error
 /// Resolves the host, logs in, reads the namespace's secrets and every
 /// `vault:` reference of the environment.
 pub fn prepare(host: &dyn Host, cfg: &Config, started: Instant) -> Result<(Vault, Fetched), Error> {
+    let mut vault = connect(host, cfg, started)?;
+    let fetched = fetch(&mut vault, host, cfg)?;
+    Ok((vault, fetched))
+}
+
+/// Resolves the host and logs in: the first half of [`prepare`], so a
+/// caller can still revoke the token when reading fails.
+pub fn connect(host: &dyn Host, cfg: &Config, started: Instant) -> Result<Vault, Error> {
     let deadline = started + cfg.timeout;
     let tls = match cfg.addr.scheme {
         Scheme::Https => Some(crate::tls::client_config(host, cfg.cacert.as_deref())?),
@@ -80,8 +88,7 @@ pub fn prepare(host: &dyn Host, cfg: &Config, started: Instant) -> Result<(Vault
     let ips = resolve_with_retry(&resolver, &cfg.addr.host, deadline)?;
     let mut vault = Vault::new(Client::new(cfg.addr.clone(), ips, tls), deadline);
     vault.login(&cfg.auth)?;
-    let fetched = fetch(&mut vault, host, cfg)?;
-    Ok((vault, fetched))
+    Ok(vault)
 }
 
 /// Name resolution is retried like requests: DNS may lag behind a pod start.

@@ -272,12 +272,18 @@ fn failures_have_the_exit_codes_of_the_spec() {
         77,
         "auth/nowhere",
     );
-    // The role may list billing but not read it.
+    // The role may list billing but not read it; its token is still revoked.
+    let revoked = srv.revoked();
     check_failure(
         &srv,
         &[("VAULT2ENV_ROLE", "nosy")],
         77,
         "permission denied on read /v1/secret/data/billing",
+    );
+    assert_eq!(
+        srv.revoked(),
+        revoked + 1,
+        "revoked even when reading fails"
     );
     // Reading another namespace through VAULT2ENV_PATH is denied.
     check_failure(
