@@ -20,9 +20,7 @@ pub(crate) fn to_yaml(rendered: &Rendered) -> Result<String, Error> {
     let mut out = String::with_capacity(rendered.objects.len() * 2048);
     for staged in &rendered.objects {
         out.push_str("---\n");
-        let value =
-            serde_json::to_value(&staged.object).map_err(|e| Error::Serialize(e.to_string()))?;
-        write_document(&mut out, &value);
+        write_yaml(&mut out, &staged.object)?;
     }
     Ok(out)
 }
@@ -48,7 +46,19 @@ pub(crate) fn to_json_value(rendered: &Rendered) -> Result<serde_json::Value, Er
     }))
 }
 
-/// Writes one YAML document (without the `---` line) for `value`.
+/// Writes one YAML document (without the `---` line) for any serialisable
+/// value, streaming: no intermediate tree is built.
+pub fn write_yaml<T: serde::Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(), Error> {
+    value
+        .serialize(yaml::Ser {
+            out,
+            ctx: yaml::Ctx::Top,
+        })
+        .map_err(|e| Error::Serialize(e.0))
+}
+
+/// Writes one YAML document (without the `---` line) for `value`, from a
+/// `serde_json::Value` tree (the reference the streaming writer is tested against).
 pub fn write_document(out: &mut String, value: &Value) {
     match value {
         Value::Object(map) if !map.is_empty() => write_map(out, map, 0),
@@ -159,31 +169,35 @@ const RESERVED: &[&str] = &[
 ];
 
 /// Whether `s` can be written as a plain scalar and read back as the same
-/// string by both YAML 1.1 and 1.2 readers.
+/// string by both YAML 1.1 and 1.2 readers. One pass over the bytes: this is
+/// the emitter's hottest function.
 fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
+    let bytes = s.as_bytes();
+    let Some(&first) = bytes.first() else {
         return false;
     };
     // Digits, signs and dots could start a number, date or time.
-    if !first.is_ascii_alphabetic() && first != '/' && first != '_' {
+    if !(first.is_ascii_alphabetic() || first == b'/' || first == b'_') {
         return false;
     }
-    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+    let mut prev = 0u8;
+    for &c in bytes {
+        match c {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {}
+            b'-' | b'_' | b'.' | b'/' | b':' | b'=' | b'@' | b'+' | b'(' | b')' | b',' => {}
+            // `: ` would start a mapping.
+            b' ' if prev != b':' => {}
+            _ => return false,
+        }
+        prev = c;
+    }
+    if prev == b' ' || prev == b':' {
         return false;
     }
-    if !s.bytes().all(|b| {
-        b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'_' | b'.' | b'/' | b':' | b'=' | b'@' | b'+' | b' ' | b'(' | b')' | b','
-            )
-    }) {
-        return false;
-    }
-    !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s))
+    bytes.len() > 5 || !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s))
 }
 
-fn write_string(out: &mut String, s: &str) {
+pub(crate) fn write_string(out: &mut String, s: &str) {
     if is_plain_safe(s) {
         out.push_str(s);
         return;
@@ -211,3 +225,5 @@ fn write_string(out: &mut String, s: &str) {
     }
     out.push('"');
 }
+
+mod yaml;
