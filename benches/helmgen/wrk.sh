@@ -35,11 +35,18 @@ echo "RSS at start: $(rss)"
 export HELMGEN_APP="$PWD/$APP"
 wrk -t2 -c32 -d5s -s benches/helmgen/post.lua "$URL" >/dev/null   # warm-up
 echo "RSS after warm-up: $(rss)"
+# CPU time of the server (utime + stime, in clock ticks) around the run: the
+# CPU per request is robust to the noise of a shared machine, the rate is not.
+cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+CPU0=$(cpu)
 OUT=$(wrk -t2 -c32 -d"$DURATION" --latency -s benches/helmgen/post.lua "$URL")
+CPU1=$(cpu)
 echo "$OUT"
 RPS=$(echo "$OUT" | awk '/Requests\/sec/ {print $2}')
+REQS=$(echo "$OUT" | awk '/requests in/ {print $1}')
 P99=$(echo "$OUT" | awk '$1 == "99%" {print $2}')
 python3 -c "import sys; r,t=float(sys.argv[1]),float(sys.argv[2]); print(f'wrk: {r:.0f} req/s, p99 {sys.argv[3]}; in-process (2 threads) {1e9/t:.0f} renders/s; ratio {r*t/1e9*100:.0f}% (target >= 80%)')" "$RPS" "$TWO" "$P99"
+python3 -c "import sys; c0,c1,n,one,hz=map(float,sys.argv[1:]); us=(c1-c0)/hz*1e6/n; print(f'server CPU: {us:.0f} us per request vs {one/1000:.0f} us per in-process render (1 thread): {one/1000/us*100:.0f}% of the server CPU is the render')" "$CPU0" "$CPU1" "$REQS" "$ONE" "$(getconf CLK_TCK)"
 echo "RSS after the wrk run: $(rss)"
 
 if [ "$SOAK_MINUTES" != 0 ]; then
