@@ -84,6 +84,8 @@ pub(crate) struct Builder<'a> {
     release: String,
     /// Computed once per render: it hashes the whole platform config.
     platform_version: String,
+    /// The labels every object shares; [`Builder::labels`] adds the rest.
+    base_labels: Labels,
 }
 
 impl<'a> Builder<'a> {
@@ -100,6 +102,7 @@ impl<'a> Builder<'a> {
             explanations: Vec::new(),
             release: format!("v{}", ctx.version),
             platform_version: platform.version_id(),
+            base_labels: base_labels(&resolved.app, platform, ctx),
         }
     }
 
@@ -228,23 +231,9 @@ impl<'a> Builder<'a> {
     /// Labels of an object: the recommended `app.kubernetes.io/*` set, the
     /// release labels and the platform's labels.
     fn labels(&self, instance: &str, component: &str) -> Labels {
-        let mut l = self.platform.labels.clone();
-        l.insert(LABEL_NAME.into(), self.svc().to_owned());
+        let mut l = self.base_labels.clone();
         l.insert(LABEL_INSTANCE.into(), instance.to_owned());
-        l.insert(
-            "app.kubernetes.io/version".into(),
-            self.ctx.image_tag.clone(),
-        );
         l.insert(LABEL_COMPONENT.into(), component.to_owned());
-        l.insert("app.kubernetes.io/part-of".into(), self.svc().to_owned());
-        l.insert(LABEL_MANAGED_BY.into(), "paas".into());
-        l.insert("paas.io/release".into(), self.release.clone());
-        l.insert("paas.io/env".into(), self.ctx.environment.clone());
-        l.insert("paas.io/cluster".into(), self.ctx.cluster.clone());
-        l.insert("paas.io/kind".into(), kind_str(self.app.kind).into());
-        if !self.app.owner.is_empty() && platform_config::is_dns_label(&self.app.owner, 63) {
-            l.insert("paas.io/owner".into(), self.app.owner.clone());
-        }
         l
     }
 
@@ -1591,6 +1580,25 @@ impl<'a> Builder<'a> {
             },
         }
     }
+}
+
+/// Labels of every object of a render, except `instance` and `component`:
+/// the recommended `app.kubernetes.io/*` set, the release labels and the
+/// platform's labels.
+fn base_labels(app: &App, platform: &Platform, ctx: &ReleaseContext) -> Labels {
+    let mut l = platform.labels.clone();
+    l.insert(LABEL_NAME.into(), app.name.clone());
+    l.insert("app.kubernetes.io/version".into(), ctx.image_tag.clone());
+    l.insert("app.kubernetes.io/part-of".into(), app.name.clone());
+    l.insert(LABEL_MANAGED_BY.into(), "paas".into());
+    l.insert("paas.io/release".into(), format!("v{}", ctx.version));
+    l.insert("paas.io/env".into(), ctx.environment.clone());
+    l.insert("paas.io/cluster".into(), ctx.cluster.clone());
+    l.insert("paas.io/kind".into(), kind_str(app.kind).into());
+    if !app.owner.is_empty() && platform_config::is_dns_label(&app.owner, 63) {
+        l.insert("paas.io/owner".into(), app.owner.clone());
+    }
+    l
 }
 
 /// The checkov checks that a hardening rule's exception necessarily fails.

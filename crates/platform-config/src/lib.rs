@@ -122,7 +122,29 @@ pub struct Platform {
     /// checkov checks the platform deliberately does not satisfy, with reasons.
     #[serde(default)]
     pub checkov_skips: Vec<CheckovSkip>,
+    /// [`Platform::version_id`], computed on first use.
+    #[serde(skip)]
+    id_cache: IdCache,
 }
+
+/// A cache of the version id that never takes part in comparisons and is
+/// not carried over by `clone` (a clone may be changed before its first use).
+#[derive(Debug, Default)]
+struct IdCache(std::sync::OnceLock<String>);
+
+impl Clone for IdCache {
+    fn clone(&self) -> Self {
+        IdCache::default()
+    }
+}
+
+impl PartialEq for IdCache {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for IdCache {}
 
 /// `[vault]`: how vault2env reaches Vault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -421,11 +443,18 @@ impl Platform {
     }
 
     /// The identity of this config: its `version` plus a hash of its content,
-    /// so two different files never share a version string.
+    /// so two different files never share a version string. Computed once per
+    /// value: change a platform through a `clone` (which starts afresh), not
+    /// in place after this was called.
     pub fn version_id(&self) -> String {
-        // Hash the canonical JSON form, so formatting and comments do not count.
-        let canonical = serde_json::to_string(self).unwrap_or_default();
-        format!("{}+{:016x}", self.version, fnv1a64(canonical.as_bytes()))
+        self.id_cache
+            .0
+            .get_or_init(|| {
+                // Hash the canonical JSON form, so formatting and comments do not count.
+                let canonical = serde_json::to_string(self).unwrap_or_default();
+                format!("{}+{:016x}", self.version, fnv1a64(canonical.as_bytes()))
+            })
+            .clone()
     }
 
     /// The app.toml vocabulary this platform allows, with `today` for exception expiry.

@@ -73,3 +73,14 @@ fn local_port_is_stable() {
     assert!((20000..30000).contains(&x));
     assert_eq!(x, local.local_port("some-service"));
 }
+
+#[test]
+fn a_changed_clone_gets_its_own_version_id() {
+    let a = Platform::builtin();
+    let id = a.version_id();
+    let mut b = a.clone();
+    b.registry = "registry.example".into();
+    assert_ne!(b.version_id(), id);
+    assert_eq!(a.version_id(), id);
+    assert_eq!(a, a.clone());
+}
