@@ -77,6 +77,17 @@ fn bench(c: &mut Criterion) {
         group.bench_function(format!("{name}/yaml-floor"), |b| {
             b.iter(|| black_box(rendered.to_yaml().unwrap()))
         });
+        // The same objects through serde_yaml, the usual writer (for reference).
+        group.bench_function(format!("{name}/serde_yaml-floor"), |b| {
+            b.iter(|| {
+                let mut out = String::new();
+                for o in &rendered.objects {
+                    out.push_str("---\n");
+                    out.push_str(&serde_yaml::to_string(&o.object).unwrap());
+                }
+                black_box(out)
+            })
+        });
     }
     group.finish();
 }
