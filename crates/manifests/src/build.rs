@@ -86,6 +86,9 @@ pub(crate) struct Builder<'a> {
     platform_version: String,
     /// The labels every object shares; [`Builder::labels`] adds the rest.
     base_labels: Labels,
+    /// The containers' environment, the same for every workload of a render
+    /// (computed once unless explanations, which name each object, are on).
+    env_cache: Option<Vec<EnvVar>>,
 }
 
 impl<'a> Builder<'a> {
@@ -103,6 +106,7 @@ impl<'a> Builder<'a> {
             release: format!("v{}", ctx.version),
             platform_version: platform.version_id(),
             base_labels: base_labels(&resolved.app, platform, ctx),
+            env_cache: None,
         }
     }
 
@@ -1299,6 +1303,17 @@ impl<'a> Builder<'a> {
     }
 
     fn env_vars(&mut self, object: &str) -> Vec<EnvVar> {
+        if let Some(cached) = &self.env_cache {
+            return cached.clone();
+        }
+        let env = self.compute_env_vars(object);
+        if !self.ctx.explain {
+            self.env_cache = Some(env.clone());
+        }
+        env
+    }
+
+    fn compute_env_vars(&mut self, object: &str) -> Vec<EnvVar> {
         let var = |name: &str, value: String| EnvVar {
             name: name.to_owned(),
             value: Some(value),
@@ -1310,12 +1325,12 @@ impl<'a> Builder<'a> {
             var("PAAS_CLUSTER", self.ctx.cluster.clone()),
             var("PAAS_RELEASE", self.release.clone()),
         ];
-        let env_config = self.platform.environment(&self.ctx.environment).cloned();
+        let env_config = self.platform.environment(&self.ctx.environment);
         for (dep, d) in &self.app.dependencies {
             let name = format!("{}_URL", upper_snake(dep));
-            let url = match env_config.as_ref().map(|e| e.dependencies) {
+            let url = match env_config.map(|e| e.dependencies) {
                 Some(DependencyAddressing::Localhost) => {
-                    let port = env_config.as_ref().map_or(8080, |e| e.local_port(dep));
+                    let port = env_config.map_or(8080, |e| e.local_port(dep));
                     format!("http://localhost:{port}")
                 }
                 _ => {
