@@ -478,6 +478,11 @@ impl ser::SerializeStructVariant for VariantSer<'_> {
 /// Map keys: strings, or scalars written as strings (as serde_json does).
 struct KeySer;
 
+/// The error for a map key that has no string form.
+fn not_a_string_key<T>() -> Result<T, YamlError> {
+    Err(YamlError("map keys must be strings".into()))
+}
+
 impl ser::Serializer for KeySer {
     type Ok = String;
     type Error = YamlError;
@@ -520,28 +525,28 @@ impl ser::Serializer for KeySer {
         self.serialize_u64(u64::from(v))
     }
     fn serialize_f32(self, _v: f32) -> Result<String, YamlError> {
-        Err(YamlError("map keys must be strings".into()))
+        not_a_string_key()
     }
     fn serialize_f64(self, _v: f64) -> Result<String, YamlError> {
-        Err(YamlError("map keys must be strings".into()))
+        not_a_string_key()
     }
     fn serialize_char(self, v: char) -> Result<String, YamlError> {
         Ok(v.to_string())
     }
     fn serialize_bytes(self, _v: &[u8]) -> Result<String, YamlError> {
-        Err(YamlError("map keys must be strings".into()))
+        not_a_string_key()
     }
     fn serialize_none(self) -> Result<String, YamlError> {
-        Err(YamlError("map keys must be strings".into()))
+        not_a_string_key()
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<String, YamlError> {
         value.serialize(self)
     }
     fn serialize_unit(self) -> Result<String, YamlError> {
-        Err(YamlError("map keys must be strings".into()))
+        not_a_string_key()
     }
     fn serialize_unit_struct(self, _name: &'static str) -> Result<String, YamlError> {
-        Err(YamlError("map keys must be strings".into()))
+        not_a_string_key()
     }
     fn serialize_unit_variant(
         self,
@@ -565,20 +570,20 @@ impl ser::Serializer for KeySer {
         _variant: &'static str,
         _value: &T,
     ) -> Result<String, YamlError> {
-        Err(YamlError("map keys must be strings".into()))
+        not_a_string_key()
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, YamlError> {
-        Err(YamlError("map keys must be strings".into()))
+        not_a_string_key()
     }
     fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, YamlError> {
-        Err(YamlError("map keys must be strings".into()))
+        not_a_string_key()
     }
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
         _len: usize,
     ) -> Result<Self::SerializeTupleStruct, YamlError> {
-        Err(YamlError("map keys must be strings".into()))
+        not_a_string_key()
     }
     fn serialize_tuple_variant(
         self,
@@ -587,17 +592,17 @@ impl ser::Serializer for KeySer {
         _variant: &'static str,
         _len: usize,
     ) -> Result<Self::SerializeTupleVariant, YamlError> {
-        Err(YamlError("map keys must be strings".into()))
+        not_a_string_key()
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, YamlError> {
-        Err(YamlError("map keys must be strings".into()))
+        not_a_string_key()
     }
     fn serialize_struct(
         self,
         _name: &'static str,
         _len: usize,
     ) -> Result<Self::SerializeStruct, YamlError> {
-        Err(YamlError("map keys must be strings".into()))
+        not_a_string_key()
     }
     fn serialize_struct_variant(
         self,
@@ -606,6 +611,6 @@ impl ser::Serializer for KeySer {
         _variant: &'static str,
         _len: usize,
     ) -> Result<Self::SerializeStructVariant, YamlError> {
-        Err(YamlError("map keys must be strings".into()))
+        not_a_string_key()
     }
 }
