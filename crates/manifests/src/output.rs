@@ -202,28 +202,41 @@ pub(crate) fn write_string(out: &mut String, s: &str) {
         out.push_str(s);
         return;
     }
-    // A JSON string is a valid YAML double-quoted scalar.
+    // A JSON string is a valid YAML double-quoted scalar. Runs of characters
+    // that need no escape are copied whole.
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20
-                || c == '\u{7f}'
-                || c == '\u{85}'
-                || c == '\u{2028}'
-                || c == '\u{2029}'
-                || c == '\u{feff}' =>
-            {
+    let mut run_start = 0;
+    for (i, c) in s.char_indices() {
+        let escape = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            c if needs_unicode_escape(c) => None,
+            _ => continue,
+        };
+        out.push_str(&s[run_start..i]);
+        match escape {
+            Some(e) => out.push_str(e),
+            None => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
-            c => out.push(c),
         }
+        run_start = i + c.len_utf8();
     }
+    out.push_str(&s[run_start..]);
     out.push('"');
+}
+
+/// Characters a double-quoted scalar must carry as `\uXXXX`: controls, and
+/// the ones YAML readers treat as line breaks or byte order marks.
+fn needs_unicode_escape(c: char) -> bool {
+    (c as u32) < 0x20
+        || matches!(
+            c,
+            '\u{7f}' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}'
+        )
 }
 
 mod yaml;
