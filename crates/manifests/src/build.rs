@@ -932,8 +932,10 @@ impl<'a> Builder<'a> {
     }
 
     fn main_container(&mut self, w: &Workload<'_>, object: &str) -> Container {
-        let engine_name = self.app.engine.name.clone();
-        let engine = self.platform.engines.get(&engine_name).cloned();
+        // References with the inputs' lifetime, not the builder's: no copies.
+        let (app, platform) = (self.app, self.platform);
+        let engine_name = &app.engine.name;
+        let engine = platform.engines.get(engine_name);
         let image = self.image();
         let image_source = if self.app.engine.image.is_some() {
             self.app_source("engine.image")
@@ -1228,10 +1230,11 @@ impl<'a> Builder<'a> {
     }
 
     fn probes(&mut self, object: &str) -> (Option<Probe>, Option<Probe>, Option<Probe>) {
-        let engine_name = self.app.engine.name.clone();
-        let engine = self.platform.engines.get(&engine_name).cloned();
-        let period = self.platform.pod.probe_period_seconds.max(1);
-        let health = self.app.health.clone();
+        let (app, platform) = (self.app, self.platform);
+        let engine_name = &app.engine.name;
+        let engine = platform.engines.get(engine_name);
+        let period = platform.pod.probe_period_seconds.max(1);
+        let health = &app.health;
         let mut path = |kind: &str, own: &Option<String>, default: Option<&String>| -> String {
             let (value, source) = match (own, default) {
                 (Some(p), _) => (p.clone(), self.app_source(&format!("health.{kind}"))),
