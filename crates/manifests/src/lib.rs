@@ -21,7 +21,7 @@
 mod build;
 mod explain;
 mod gateway;
-pub mod output;
+mod output;
 pub mod pipeline;
 mod policy;
 

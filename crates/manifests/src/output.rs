@@ -7,12 +7,11 @@
 //! kubernetes-validate and checkov, kubectl) and YAML 1.2 readers read the
 //! same values: any string that could be mistaken for a number, boolean, null,
 //! date or sexagesimal is double-quoted. A round-trip test checks every
-//! rendered fixture through `serde_yaml`, and a property test random values.
+//! rendered fixture through `serde_yaml`, and a property test compares random
+//! values against a tree-based reference writer (in the tests) and serde_yaml.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-
-use serde_json::Value;
 
 use crate::{Error, Rendered, Stage};
 
@@ -48,119 +47,16 @@ pub(crate) fn to_json_value(rendered: &Rendered) -> Result<serde_json::Value, Er
 
 /// Writes one YAML document (without the `---` line) for any serialisable
 /// value, streaming: no intermediate tree is built.
-pub fn write_yaml<T: serde::Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(), Error> {
+pub(crate) fn write_yaml<T: serde::Serialize + ?Sized>(
+    out: &mut String,
+    value: &T,
+) -> Result<(), Error> {
     value
         .serialize(yaml::Ser {
             out,
             ctx: yaml::Ctx::Top,
         })
         .map_err(|e| Error::Serialize(e.0))
-}
-
-/// Writes one YAML document (without the `---` line) for `value`, from a
-/// `serde_json::Value` tree (the reference the streaming writer is tested against).
-pub fn write_document(out: &mut String, value: &Value) {
-    match value {
-        Value::Object(map) if !map.is_empty() => write_map(out, map, 0),
-        Value::Array(items) if !items.is_empty() => write_seq(out, items, 0),
-        scalar => {
-            write_inline(out, scalar);
-            out.push('\n');
-        }
-    }
-}
-
-fn indent(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
-    }
-}
-
-/// Whether a value is written on the key's own line.
-fn is_inline(v: &Value) -> bool {
-    match v {
-        Value::Object(m) => m.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        _ => true,
-    }
-}
-
-fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, level: usize) {
-    let mut first = true;
-    write_map_after_first(out, map, level, &mut first, false);
-}
-
-/// Writes map entries at `level`; when `dash_line` is set the first entry
-/// continues a `- ` already written (a map inside a sequence).
-fn write_map_after_first(
-    out: &mut String,
-    map: &serde_json::Map<String, Value>,
-    level: usize,
-    first: &mut bool,
-    dash_line: bool,
-) {
-    for (key, value) in map {
-        if !(*first && dash_line) {
-            indent(out, level);
-        }
-        *first = false;
-        write_string(out, key);
-        out.push(':');
-        match value {
-            v if is_inline(v) => {
-                out.push(' ');
-                write_inline(out, v);
-                out.push('\n');
-            }
-            Value::Object(m) => {
-                out.push('\n');
-                write_map(out, m, level + 2);
-            }
-            Value::Array(items) => {
-                out.push('\n');
-                // Sequences under a key are not indented (the kubectl style).
-                write_seq(out, items, level);
-            }
-            _ => {}
-        }
-    }
-}
-
-fn write_seq(out: &mut String, items: &[Value], level: usize) {
-    for item in items {
-        indent(out, level);
-        out.push('-');
-        match item {
-            v if is_inline(v) => {
-                out.push(' ');
-                write_inline(out, v);
-                out.push('\n');
-            }
-            Value::Object(m) => {
-                out.push(' ');
-                let mut first = true;
-                write_map_after_first(out, m, level + 2, &mut first, true);
-            }
-            Value::Array(inner) => {
-                out.push('\n');
-                write_seq(out, inner, level + 2);
-            }
-            _ => {}
-        }
-    }
-}
-
-fn write_inline(out: &mut String, v: &Value) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Value::String(s) => write_string(out, s),
-        Value::Object(_) => out.push_str("{}"),
-        Value::Array(_) => out.push_str("[]"),
-    }
 }
 
 /// Words that YAML 1.1 or 1.2 read as booleans or null.

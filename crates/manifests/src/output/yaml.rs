@@ -1,5 +1,6 @@
-//! A streaming block-style YAML serializer: the same output as
-//! [`super::write_document`] without building a `serde_json::Value` first.
+//! A streaming block-style YAML serializer: it writes as serde visits the
+//! value, without building a `serde_json::Value` first (the tests compare it
+//! with a tree-based reference writer).
 //!
 //! Each value is written knowing only its position ([`Ctx`]): the document
 //! top, the value after `key:`, or the item after `-`. Whether a map or
