@@ -111,3 +111,15 @@ fn a_byte_order_mark_is_ignored() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn override_keys_are_the_base_keys_an_environment_may_set() {
+    use crate::check::{BASE_KEYS, OVERRIDE_KEYS};
+    let mut expected: Vec<&str> = BASE_KEYS
+        .iter()
+        .copied()
+        .filter(|k| !matches!(*k, "schema_version" | "name" | "envs"))
+        .collect();
+    expected.push("unset");
+    assert_eq!(OVERRIDE_KEYS.to_vec(), expected);
+}
