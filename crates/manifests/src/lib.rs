@@ -241,7 +241,7 @@ pub fn render(
     policy::check_context(app, platform, ctx)?;
     let mut builder = build::Builder::new(app, platform, ctx);
     let objects = builder.build()?;
-    policy::check_objects(app, platform, ctx, &objects)?;
+    policy::check_objects(&objects)?;
     let (explanations, platform_version) = builder.finish();
     Ok(Rendered {
         objects,

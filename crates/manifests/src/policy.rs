@@ -175,12 +175,7 @@ fn check_tag(tag: &str, violations: &mut Vec<Violation>) {
     }
 }
 
-pub(crate) fn check_objects(
-    _app: &Resolved,
-    _platform: &Platform,
-    _ctx: &ReleaseContext,
-    objects: &[StagedObject],
-) -> Result<(), Error> {
+pub(crate) fn check_objects(objects: &[StagedObject]) -> Result<(), Error> {
     let mut violations = Vec::new();
     for staged in objects {
         let o = &staged.object;
