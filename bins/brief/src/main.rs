@@ -5,6 +5,23 @@
 //! generator cannot express); 2 usage errors and unreadable or unwritable
 //! files.
 
+/// `print!` that never panics: a closed stdout (`brief check | head`) is
+/// not an error of ours, so a broken pipe is ignored.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `println!` that never panics on a closed stdout (see [`out!`]).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 use brief_check::compat::compat;
 use brief_check::diff::{NamedClient, diff};
 use brief_check::usage::usage;
@@ -204,7 +221,7 @@ impl App {
                 if let (Some(obj), serde_json::Value::Object(more)) = (v.as_object_mut(), extra) {
                     obj.extend(more);
                 }
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             }
         }
     }
@@ -247,9 +264,9 @@ impl App {
                 let u = usage(&s.file, &named);
                 match self.format {
                     Format::Json => {
-                        println!("{}", serde_json::to_string_pretty(&u).unwrap_or_default())
+                        outln!("{}", serde_json::to_string_pretty(&u).unwrap_or_default())
                     }
-                    Format::Text => print!("{}", usage_text(&u)),
+                    Format::Text => out!("{}", usage_text(&u)),
                 }
                 Ok(0)
             }
@@ -300,7 +317,7 @@ impl App {
                             "breaking": breaking,
                             "violations": render::json(&violations, &self.sources),
                         });
-                        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                        outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
                     }
                     Format::Text => {
                         for c in &d.changes {
@@ -314,7 +331,7 @@ impl App {
                             } else {
                                 format!(" (breaks {})", c.broken_clients.join(", "))
                             };
-                            println!("{tag} {loc}: {}{who}", c.message);
+                            outln!("{tag} {loc}: {}{who}", c.message);
                         }
                         let violations: Vec<Diagnostic> = d
                             .violations
@@ -360,7 +377,7 @@ impl App {
                     }
                 }
                 for f in &unformatted {
-                    println!("{f}: not formatted");
+                    outln!("{f}: not formatted");
                 }
                 Ok(u8::from(!unformatted.is_empty()))
             }
@@ -400,7 +417,7 @@ impl App {
                 let path = out.join(format!("{}.rs", module_name(&name)));
                 std::fs::write(&path, code)
                     .map_err(|e| Fail(2, format!("cannot write {}: {e}", path.display())))?;
-                println!("{}", path.display());
+                outln!("{}", path.display());
                 Ok(0)
             }
             Target::Proto { file, out } => {
@@ -410,7 +427,7 @@ impl App {
                 match out {
                     Some(path) => std::fs::write(&path, proto)
                         .map_err(|e| Fail(2, format!("cannot write {}: {e}", path.display())))?,
-                    None => print!("{proto}"),
+                    None => out!("{proto}"),
                 }
                 Ok(0)
             }
