@@ -271,14 +271,39 @@ fn finish(options: &ParseOptions<'_>, text: &str, mut items: Vec<Diagnostic>) ->
         };
         d.line = line;
         d.column = column;
+        escape_controls(&mut d.path);
+        escape_controls(&mut d.message);
+        if let Some(hint) = &mut d.hint {
+            escape_controls(hint);
+        }
     }
     items.sort_by(|a, b| {
         (a.line, a.column, &a.path, &a.message).cmp(&(b.line, b.column, &b.path, &b.message))
     });
     items.dedup();
+    let mut file = options.file_name.to_owned();
+    escape_controls(&mut file);
     Diagnostics {
-        file: options.file_name.to_owned(),
+        file,
         source: text.to_owned(),
         items,
+    }
+}
+
+/// Writes control characters that came from the file (a `\n` inside a
+/// quoted key or string, an escape sequence) as Rust escapes, so that one
+/// problem stays one line and nothing in a file can drive the terminal.
+fn escape_controls(text: &mut String) {
+    if text.chars().any(char::is_control) {
+        *text = text
+            .chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
     }
 }

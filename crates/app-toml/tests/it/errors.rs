@@ -637,6 +637,28 @@ unset = "env"
     );
 }
 
+/// Text from the file that holds a control character (a `\n` escape in a
+/// quoted key or string) is written escaped: one problem stays one line.
+#[test]
+fn control_characters_from_the_file_are_escaped() {
+    check(
+        r#"
+[engine]
+name = "golang"
+
+[env]
+"LOG\tLEVEL" = "info"
+
+[envs.prod]
+unset = ["en\nv.LOG_LEVEL"]
+"#,
+        r#"
+            6:1 [invalid-name] env."LOG\tLEVEL": variable name `LOG\tLEVEL` contains character '\t', only letters, digits and '_' are allowed (did you mean `LOG_LEVEL`?)
+            9:10 [invalid-unset] envs.prod.unset[0]: `en\nv.LOG_LEVEL` names nothing in the base of the file (did you mean `env.LOG\tLEVEL`?)
+        "#,
+    );
+}
+
 #[test]
 fn generic_engine_and_image() {
     check(
