@@ -10,6 +10,12 @@ use std::path::Path;
 use app_toml::{Date, ParseOptions, Vocabulary};
 use criterion::{Criterion, criterion_group, criterion_main};
 
+/// The allocator the paas and helmgen binaries ship with (mimalloc);
+/// `--features system-alloc` measures with the system allocator instead.
+#[cfg(not(feature = "system-alloc"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn vocabulary() -> Vocabulary {
     let list = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
     Vocabulary {

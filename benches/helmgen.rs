@@ -27,6 +27,12 @@ use manifests::pipeline::{Request as RenderRequest, render_source};
 use platform_config::Platform;
 use tower::ServiceExt;
 
+/// The allocator the paas and helmgen binaries ship with (mimalloc);
+/// `--features system-alloc` measures with the system allocator instead.
+#[cfg(not(feature = "system-alloc"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TODAY: Date = Date {
     year: 2026,
     month: 11,

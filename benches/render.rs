@@ -14,6 +14,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use manifests::ReleaseContext;
 use platform_config::Platform;
 
+/// The allocator the paas and helmgen binaries ship with (mimalloc);
+/// `--features system-alloc` measures with the system allocator instead.
+#[cfg(not(feature = "system-alloc"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TODAY: Date = Date {
     year: 2026,
     month: 11,

@@ -40,6 +40,17 @@ use crate::{Error, Object, ReleaseContext, Stage, StagedObject};
 
 type Labels = BTreeMap<String, String>;
 
+/// `explain!(self, object, field, value, source)`: records an explanation
+/// when `--explain` is on. The arguments (formatted names, source lookups)
+/// are only evaluated then: a plain render pays nothing for them.
+macro_rules! explain {
+    ($builder:ident, $object:expr, $field:expr, $value:expr, $source:expr $(,)?) => {
+        if $builder.ctx.explain {
+            $builder.push_explanation($object, $field, $value, $source);
+        }
+    };
+}
+
 const LABEL_NAME: &str = "app.kubernetes.io/name";
 const LABEL_INSTANCE: &str = "app.kubernetes.io/instance";
 const LABEL_COMPONENT: &str = "app.kubernetes.io/component";
@@ -86,6 +97,11 @@ pub(crate) struct Builder<'a> {
     platform_version: String,
     /// The labels every object shares; [`Builder::labels`] adds the rest.
     base_labels: Labels,
+    /// The service's named ports: the app's, or the engine's `http` port.
+    ports: BTreeMap<String, u16>,
+    /// Object annotations without and with the workload ones (exceptions
+    /// and their checkov skips), built once per render.
+    annotations: [Labels; 2],
     /// The containers' environment, the same for every workload of a render
     /// (computed once unless explanations, which name each object, are on).
     env_cache: Option<Vec<EnvVar>>,
@@ -97,15 +113,29 @@ impl<'a> Builder<'a> {
         platform: &'a Platform,
         ctx: &'a ReleaseContext,
     ) -> Self {
+        let app = &resolved.app;
+        let ports = if app.ports.is_empty() {
+            let port = platform
+                .engines
+                .get(&app.engine.name)
+                .map_or(8080, |e| e.port);
+            BTreeMap::from([("http".to_owned(), port)])
+        } else {
+            app.ports.clone()
+        };
+        let platform_version = platform.version_id();
+        let annotations = [false, true].map(|w| annotations(app, platform, &platform_version, w));
         Builder {
             resolved,
-            app: &resolved.app,
+            app,
             platform,
             ctx,
             explanations: Vec::new(),
             release: format!("v{}", ctx.version),
-            platform_version: platform.version_id(),
-            base_labels: base_labels(&resolved.app, platform, ctx),
+            platform_version,
+            base_labels: base_labels(app, platform, ctx),
+            ports,
+            annotations,
             env_cache: None,
         }
     }
@@ -115,15 +145,21 @@ impl<'a> Builder<'a> {
         (self.explanations, self.platform_version)
     }
 
-    fn explain(&mut self, object: &str, field: &str, value: impl ToString, source: Source) {
-        if self.ctx.explain {
-            self.explanations.push(Explanation {
-                object: object.to_owned(),
-                field: field.to_owned(),
-                value: value.to_string(),
-                source,
-            });
-        }
+    /// Records where a value came from; use [`explain!`], which evaluates
+    /// its arguments only when explanations are on.
+    fn push_explanation(
+        &mut self,
+        object: &str,
+        field: &str,
+        value: impl ToString,
+        source: Source,
+    ) {
+        self.explanations.push(Explanation {
+            object: object.to_owned(),
+            field: field.to_owned(),
+            value: value.to_string(),
+            source,
+        });
     }
 
     /// The app.toml origin of `path`; for a table (`dependencies.summer`),
@@ -252,30 +288,7 @@ impl<'a> Builder<'a> {
     }
 
     fn annotations(&self, workload: bool) -> Labels {
-        let mut a = self.platform.annotations.clone();
-        a.insert(
-            "paas.io/platform-version".into(),
-            self.platform_version.clone(),
-        );
-        if workload {
-            let mut skip = 0;
-            for (rule, e) in &self.app.exceptions {
-                a.insert(
-                    format!("paas.io/exception.{rule}"),
-                    format!("{} (expires {})", e.reason, e.expires),
-                );
-                // The same exception, in the form checkov reads: the check is
-                // skipped for this object only, with the app's reason.
-                for check in checkov_checks(*rule) {
-                    skip += 1;
-                    a.insert(
-                        format!("checkov.io/skip{skip}"),
-                        format!("{check}=paas exception {rule}: {}", e.reason),
-                    );
-                }
-            }
-        }
-        a
+        self.annotations[usize::from(workload)].clone()
     }
 
     fn meta(&self, name: &str, instance: &str, component: &str, workload: bool) -> ObjectMeta {
@@ -334,7 +347,8 @@ impl<'a> Builder<'a> {
                 key: "pod security standard".into(),
             },
         };
-        self.explain(
+        explain!(
+            self,
             &format!("Namespace/{svc}"),
             "metadata.labels[pod-security.kubernetes.io/enforce]",
             level,
@@ -362,12 +376,12 @@ impl<'a> Builder<'a> {
     fn config_map(&mut self) -> ConfigMap {
         let name = self.config_map_name();
         for (k, v) in &self.app.env {
-            let source = self.app_source(&format!("env.{k}"));
-            self.explain(
+            explain!(
+                self,
                 &format!("ConfigMap/{name}"),
                 &format!("data.{k}"),
                 v,
-                source,
+                self.app_source(&format!("env.{k}")),
             );
         }
         ConfigMap {
@@ -392,17 +406,8 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn ports(&self) -> BTreeMap<String, u16> {
-        if self.app.ports.is_empty() {
-            let port = self
-                .platform
-                .engines
-                .get(&self.app.engine.name)
-                .map_or(8080, |e| e.port);
-            BTreeMap::from([("http".to_owned(), port)])
-        } else {
-            self.app.ports.clone()
-        }
+    fn ports(&self) -> &BTreeMap<String, u16> {
+        &self.ports
     }
 
     fn allow_policy(&mut self) -> NetworkPolicy {
@@ -464,7 +469,8 @@ impl<'a> Builder<'a> {
             .exception(HardeningRule::DefaultDenyEgress)
             .is_some()
         {
-            self.explain(
+            explain!(
+                self,
                 &format!("NetworkPolicy/{name}"),
                 "spec.egress",
                 "allow all",
@@ -579,7 +585,8 @@ impl<'a> Builder<'a> {
         };
         let replicas = match self.app.autoscale {
             Some(_) => {
-                self.explain(
+                explain!(
+                    self,
                     &format!("Deployment/{name}"),
                     "spec.replicas",
                     "(set by the HPA)",
@@ -588,12 +595,12 @@ impl<'a> Builder<'a> {
                 None
             }
             None => {
-                let source = self.app_source("replicas");
-                self.explain(
+                explain!(
+                    self,
                     &format!("Deployment/{name}"),
                     "spec.replicas",
                     self.app.replicas,
-                    source,
+                    self.app_source("replicas"),
                 );
                 Some(self.app.replicas as i32)
             }
@@ -616,12 +623,12 @@ impl<'a> Builder<'a> {
             serves: false,
             batch: false,
         };
-        let source = self.app_source(&format!("processes.{process}.replicas"));
-        self.explain(
+        explain!(
+            self,
             &format!("Deployment/{name}"),
             "spec.replicas",
             p.replicas,
-            source,
+            self.app_source(&format!("processes.{process}.replicas")),
         );
         (self.deployment(&w, Some(p.replicas as i32)), name)
     }
@@ -668,12 +675,12 @@ impl<'a> Builder<'a> {
 
     fn service_ports(&self) -> Vec<ServicePort> {
         self.ports()
-            .into_iter()
-            .map(|(name, port)| ServicePort {
-                port: i32::from(self.platform.service_port(&name).unwrap_or(port)),
+            .iter()
+            .map(|(name, &port)| ServicePort {
+                port: i32::from(self.platform.service_port(name).unwrap_or(port)),
                 target_port: Some(IntOrString::String(name.clone())),
                 protocol: Some("TCP".into()),
-                name: Some(name),
+                name: Some(name.clone()),
                 ..ServicePort::default()
             })
             .collect()
@@ -711,8 +718,7 @@ impl<'a> Builder<'a> {
                 a.cpu_percent,
             ),
         ] {
-            let source = self.app_source(key);
-            self.explain(&object, field, value, source);
+            explain!(self, &object, field, value, self.app_source(key));
         }
         HorizontalPodAutoscaler {
             metadata: self.meta(main, main, WEB, false),
@@ -754,12 +760,12 @@ impl<'a> Builder<'a> {
             serves: false,
             batch: true,
         };
-        let source = self.app_source(&format!("jobs.{job}.schedule"));
-        self.explain(
+        explain!(
+            self,
             &format!("CronJob/{name}"),
             "spec.schedule",
             &j.schedule,
-            source,
+            self.app_source(&format!("jobs.{job}.schedule")),
         );
         let template = self.pod_template(&w);
         CronJob {
@@ -875,7 +881,8 @@ impl<'a> Builder<'a> {
         };
         let grace = pod.prestop_sleep_seconds + pod.shutdown_seconds;
         if !w.batch {
-            self.explain(
+            explain!(
+                self,
                 &object,
                 "spec.template.spec.terminationGracePeriodSeconds",
                 grace,
@@ -937,14 +944,19 @@ impl<'a> Builder<'a> {
         let engine_name = &app.engine.name;
         let engine = platform.engines.get(engine_name);
         let image = self.image();
-        let image_source = if self.app.engine.image.is_some() {
-            self.app_source("engine.image")
-        } else {
-            Source::Platform {
-                key: "registry".into(),
-            }
-        };
-        self.explain(object, "containers[app].image", &image, image_source);
+        explain!(
+            self,
+            object,
+            "containers[app].image",
+            &image,
+            if self.app.engine.image.is_some() {
+                self.app_source("engine.image")
+            } else {
+                Source::Platform {
+                    key: "registry".into(),
+                }
+            },
+        );
 
         let base_command: Vec<String> = match w.command {
             Some(c) => c.to_vec(),
@@ -961,7 +973,8 @@ impl<'a> Builder<'a> {
             base_command
         };
         if w.command.is_none() && !command.is_empty() {
-            self.explain(
+            explain!(
+                self,
                 object,
                 "containers[app].command",
                 command.join(" "),
@@ -984,8 +997,8 @@ impl<'a> Builder<'a> {
                 })
                 .collect::<Vec<_>>()
         });
-        if w.serves {
-            for (name, port) in &ports {
+        if w.serves && self.ctx.explain {
+            for (name, port) in ports.clone() {
                 let source = if self.app.ports.is_empty() {
                     Source::Engine {
                         engine: engine_name.clone(),
@@ -994,7 +1007,8 @@ impl<'a> Builder<'a> {
                 } else {
                     self.app_source(&format!("ports.{name}"))
                 };
-                self.explain(
+                explain!(
+                    self,
                     object,
                     &format!("containers[app].ports[{name}]"),
                     port,
@@ -1118,7 +1132,8 @@ impl<'a> Builder<'a> {
             ),
         ] {
             if !on {
-                self.explain(
+                explain!(
+                    self,
                     object,
                     &format!("containers[{container}].securityContext.{field}"),
                     "relaxed",
@@ -1195,20 +1210,23 @@ impl<'a> Builder<'a> {
                 let source = Source::SizePreset {
                     size: size.to_owned(),
                 };
-                self.explain(
+                explain!(
+                    self,
                     object,
                     &format!("containers[{container}].resources.requests.cpu"),
                     &preset.cpu,
                     source.clone(),
                 );
-                self.explain(
+                explain!(
+                    self,
                     object,
                     &format!("containers[{container}].resources.requests.memory"),
                     &preset.memory,
                     source.clone(),
                 );
                 if cpu_excepted {
-                    self.explain(
+                    explain!(
+                        self,
                         object,
                         &format!("containers[{container}].resources.limits.cpu"),
                         "none",
@@ -1217,7 +1235,8 @@ impl<'a> Builder<'a> {
                         },
                     );
                 } else if self.platform.policy.cpu_limit == CpuLimitPolicy::FromSize {
-                    self.explain(
+                    explain!(
+                        self,
                         object,
                         &format!("containers[{container}].resources.limits.cpu"),
                         &preset.cpu_limit,
@@ -1236,27 +1255,26 @@ impl<'a> Builder<'a> {
         let period = platform.pod.probe_period_seconds.max(1);
         let health = &app.health;
         let mut path = |kind: &str, own: &Option<String>, default: Option<&String>| -> String {
-            let (value, source) = match (own, default) {
-                (Some(p), _) => (p.clone(), self.app_source(&format!("health.{kind}"))),
-                (None, Some(d)) => (
-                    d.clone(),
-                    Source::Engine {
-                        engine: engine_name.clone(),
-                        key: kind.into(),
-                    },
-                ),
-                (None, None) => (
-                    "/healthz".to_owned(),
-                    Source::Platform {
-                        key: "probe default".into(),
-                    },
-                ),
+            let value = match (own, default) {
+                (Some(p), _) => p.clone(),
+                (None, Some(d)) => d.clone(),
+                (None, None) => "/healthz".to_owned(),
             };
-            self.explain(
+            explain!(
+                self,
                 object,
                 &format!("containers[app].{kind}Probe.httpGet.path"),
                 &value,
-                source,
+                match (own, default) {
+                    (Some(_), _) => self.app_source(&format!("health.{kind}")),
+                    (None, Some(_)) => Source::Engine {
+                        engine: engine_name.clone(),
+                        key: kind.into(),
+                    },
+                    (None, None) => Source::Platform {
+                        key: "probe default".into(),
+                    },
+                },
             );
             value
         };
@@ -1291,12 +1309,12 @@ impl<'a> Builder<'a> {
         let startup_failures = i32::try_from(health.startup_seconds.div_ceil(period as u32))
             .unwrap_or(i32::MAX)
             .max(1);
-        let source = self.app_source("health.startup_seconds");
-        self.explain(
+        explain!(
+            self,
             object,
             "containers[app].startupProbe.failureThreshold",
             startup_failures,
-            source,
+            self.app_source("health.startup_seconds"),
         );
         (
             Some(probe(liveness, 3)),
@@ -1347,8 +1365,13 @@ impl<'a> Builder<'a> {
                     }
                 }
             };
-            let source = self.app_source(&format!("dependencies.{dep}"));
-            self.explain(object, &format!("env.{name}"), &url, source);
+            explain!(
+                self,
+                object,
+                &format!("env.{name}"),
+                &url,
+                self.app_source(&format!("dependencies.{dep}")),
+            );
             env.push(var(&name, url));
             if let Some(ms) = d.timeout_ms {
                 env.push(var(
@@ -1404,8 +1427,13 @@ impl<'a> Builder<'a> {
                 }
             }
             for (name, value) in vars {
-                let source = self.app_source(&format!("databases.{db}.engine"));
-                self.explain(object, &format!("env.{name}"), &value, source);
+                explain!(
+                    self,
+                    object,
+                    &format!("env.{name}"),
+                    &value,
+                    self.app_source(&format!("databases.{db}.engine")),
+                );
                 env.push(var(&name, value));
             }
         }
@@ -1444,7 +1472,8 @@ impl<'a> Builder<'a> {
         } else {
             main.to_owned()
         };
-        self.explain(
+        explain!(
+            self,
             &format!("Service/{svc}"),
             "spec.selector",
             target,
@@ -1482,7 +1511,8 @@ impl<'a> Builder<'a> {
             port: 80,
             weight,
         });
-        self.explain(
+        explain!(
+            self,
             &format!("HTTPRoute/{svc}"),
             &format!("spec.rules[0].backendRefs[{main}].weight"),
             weight,
@@ -1513,12 +1543,12 @@ impl<'a> Builder<'a> {
         let r = &self.app.routes[route];
         let svc = self.svc().to_owned();
         let name = format!("{svc}-{route}");
-        let source = self.app_source(&format!("routes.{route}.host"));
-        self.explain(
+        explain!(
+            self,
             &format!("Ingress/{name}"),
             "spec.rules[0].host",
             &r.host,
-            source,
+            self.app_source(&format!("routes.{route}.host")),
         );
         let mut meta = self.meta(&name, &svc, &format!("route-{route}"), false);
         let tls = self.platform.routes.cluster_issuer.as_ref().map(|issuer| {
@@ -1564,12 +1594,12 @@ impl<'a> Builder<'a> {
         let r = &self.app.routes[route];
         let svc = self.svc().to_owned();
         let name = format!("{svc}-{route}");
-        let source = self.app_source(&format!("routes.{route}.host"));
-        self.explain(
+        explain!(
+            self,
             &format!("HTTPRoute/{name}"),
             "spec.hostnames[0]",
             &r.host,
-            source,
+            self.app_source(&format!("routes.{route}.host")),
         );
         HttpRoute {
             metadata: self.meta(&name, &svc, &format!("route-{route}"), false),
@@ -1603,6 +1633,35 @@ impl<'a> Builder<'a> {
 /// Labels of every object of a render, except `instance` and `component`:
 /// the recommended `app.kubernetes.io/*` set, the release labels and the
 /// platform's labels.
+/// Annotations of an object: the platform's, the platform version and, on
+/// workloads, each exception with the checkov skips it implies.
+fn annotations(app: &App, platform: &Platform, platform_version: &str, workload: bool) -> Labels {
+    let mut a = platform.annotations.clone();
+    a.insert(
+        "paas.io/platform-version".into(),
+        platform_version.to_owned(),
+    );
+    if workload {
+        let mut skip = 0;
+        for (rule, e) in &app.exceptions {
+            a.insert(
+                format!("paas.io/exception.{rule}"),
+                format!("{} (expires {})", e.reason, e.expires),
+            );
+            // The same exception, in the form checkov reads: the check is
+            // skipped for this object only, with the app's reason.
+            for check in checkov_checks(*rule) {
+                skip += 1;
+                a.insert(
+                    format!("checkov.io/skip{skip}"),
+                    format!("{check}=paas exception {rule}: {}", e.reason),
+                );
+            }
+        }
+    }
+    a
+}
+
 fn base_labels(app: &App, platform: &Platform, ctx: &ReleaseContext) -> Labels {
     let mut l = platform.labels.clone();
     l.insert(LABEL_NAME.into(), app.name.clone());

@@ -59,38 +59,67 @@ pub(crate) fn write_yaml<T: serde::Serialize + ?Sized>(
         .map_err(|e| Error::Serialize(e.0))
 }
 
-/// Words that YAML 1.1 or 1.2 read as booleans or null.
-const RESERVED: &[&str] = &[
-    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
-];
+/// Byte classes for [`is_plain_safe`]: 0 ends the plain form, [`BODY`] may
+/// appear anywhere, [`FIRST`] may also start a plain scalar, [`SPACE`] is
+/// allowed unless it follows `:` (`: ` would start a mapping).
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c.is_ascii_alphabetic() || c == b'/' || c == b'_' {
+            FIRST | BODY
+        } else if c.is_ascii_digit()
+            || matches!(
+                c,
+                b'-' | b'.' | b':' | b'=' | b'@' | b'+' | b'(' | b')' | b','
+            )
+        {
+            BODY
+        } else if c == b' ' {
+            SPACE
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+const BODY: u8 = 1;
+const FIRST: u8 = 2;
+const SPACE: u8 = 4;
 
 /// Whether `s` can be written as a plain scalar and read back as the same
-/// string by both YAML 1.1 and 1.2 readers. One pass over the bytes: this is
-/// the emitter's hottest function.
-fn is_plain_safe(s: &str) -> bool {
+/// string by both YAML 1.1 and 1.2 readers: it starts with a letter, `/` or
+/// `_` (digits, signs and dots could start a number, date or time), holds
+/// only letters, digits, `-_./:=@+(),` and spaces not after `:`, does not
+/// end with a space or `:`, and is no YAML 1.1 or 1.2 boolean or null. One
+/// table lookup per byte: this is the emitter's hottest function.
+pub(crate) fn is_plain_safe(s: &str) -> bool {
     let bytes = s.as_bytes();
-    let Some(&first) = bytes.first() else {
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return false;
     };
-    // Digits, signs and dots could start a number, date or time.
-    if !(first.is_ascii_alphabetic() || first == b'/' || first == b'_') {
+    if CLASS[usize::from(first)] & FIRST == 0 || last == b' ' || last == b':' {
         return false;
     }
-    let mut prev = 0u8;
-    for &c in bytes {
-        match c {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {}
-            b'-' | b'_' | b'.' | b'/' | b':' | b'=' | b'@' | b'+' | b'(' | b')' | b',' => {}
-            // `: ` would start a mapping.
-            b' ' if prev != b':' => {}
-            _ => return false,
+    let mut prev = first;
+    for &c in &bytes[1..] {
+        let class = CLASS[usize::from(c)];
+        if class & BODY == 0 && (class == 0 || prev == b':') {
+            return false;
         }
         prev = c;
     }
-    if prev == b' ' || prev == b':' {
-        return false;
-    }
-    bytes.len() > 5 || !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s))
+    bytes.len() > 5 || !is_reserved(bytes)
+}
+
+/// Words that YAML 1.1 or 1.2 read as booleans or null, in any case.
+fn is_reserved(bytes: &[u8]) -> bool {
+    const RESERVED: &[&[u8]] = &[
+        b"y", b"n", b"yes", b"no", b"on", b"off", b"true", b"false", b"null", b"~",
+    ];
+    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(bytes))
 }
 
 pub(crate) fn write_string(out: &mut String, s: &str) {

@@ -513,10 +513,46 @@ mod yaml {
         })
     }
 
+    /// The plain-scalar rule as first written (range checks, one pass):
+    /// the table-driven version must agree with it on every string.
+    fn plain_safe_reference(s: &str) -> bool {
+        const RESERVED: &[&str] = &[
+            "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~",
+        ];
+        let bytes = s.as_bytes();
+        let Some(&first) = bytes.first() else {
+            return false;
+        };
+        if !(first.is_ascii_alphabetic() || first == b'/' || first == b'_') {
+            return false;
+        }
+        let mut prev = 0u8;
+        for &c in bytes {
+            match c {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {}
+                b'-' | b'_' | b'.' | b'/' | b':' | b'=' | b'@' | b'+' | b'(' | b')' | b',' => {}
+                b' ' if prev != b':' => {}
+                _ => return false,
+            }
+            prev = c;
+        }
+        if prev == b' ' || prev == b':' {
+            return false;
+        }
+        bytes.len() > 5 || !RESERVED.iter().any(|r| r.eq_ignore_ascii_case(s))
+    }
+
     proptest! {
         #[test]
         fn any_value_roundtrips(v in arb_value()) {
             roundtrip(&v);
+        }
+
+        #[test]
+        fn plain_rule_matches_the_reference(
+            s in prop_oneof!["\\PC{0,12}", "[a-zA-Z0-9 :#._/=@+(),\\-]{0,10}", "(?i)(y|n|yes|no|on|off|true|false|null|~)"]
+        ) {
+            prop_assert_eq!(crate::output::is_plain_safe(&s), plain_safe_reference(&s), "{:?}", s);
         }
     }
 }

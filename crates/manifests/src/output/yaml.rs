@@ -48,9 +48,13 @@ pub(crate) struct Ser<'a> {
 }
 
 fn indent(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
+    const SPACES: &str = "                                                                ";
+    let mut n = n;
+    while n > SPACES.len() {
+        out.push_str(SPACES);
+        n -= SPACES.len();
     }
+    out.push_str(&SPACES[..n]);
 }
 
 impl<'a> Ser<'a> {
@@ -132,6 +136,17 @@ impl MapSer<'_> {
     fn entry<V: Serialize + ?Sized>(&mut self, key: &str, value: &V) -> Result<(), YamlError> {
         self.key_prefix();
         write_string(self.out, key);
+        self.value(value)
+    }
+
+    /// Writes a key through serde (map keys are not always `&str`).
+    fn key<K: Serialize + ?Sized>(&mut self, key: &K) -> Result<(), YamlError> {
+        self.key_prefix();
+        key.serialize(KeySer { out: self.out })
+    }
+
+    /// Writes `:` and the value of the key just written.
+    fn value<V: Serialize + ?Sized>(&mut self, value: &V) -> Result<(), YamlError> {
         self.out.push(':');
         value.serialize(Ser {
             out: self.out,
@@ -307,7 +322,7 @@ impl<'a> ser::Serializer for Ser<'a> {
     fn serialize_map(self, _len: Option<usize>) -> Result<KeyedMapSer<'a>, YamlError> {
         Ok(KeyedMapSer {
             map: self.map(),
-            key: None,
+            pending_key: false,
         })
     }
 
@@ -374,35 +389,42 @@ impl ser::SerializeStruct for MapSer<'_> {
     }
 }
 
-/// A map whose keys arrive separately from their values.
+/// A map whose keys arrive separately from their values. Keys are written
+/// as they come (no owned copy): a value must follow each key.
 pub(crate) struct KeyedMapSer<'a> {
     map: MapSer<'a>,
-    key: Option<String>,
+    pending_key: bool,
 }
 
 impl ser::SerializeMap for KeyedMapSer<'_> {
     type Ok = ();
     type Error = YamlError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), YamlError> {
-        self.key = Some(key.serialize(KeySer)?);
+        if self.pending_key {
+            return Err(YamlError("a map key without a value".into()));
+        }
+        self.map.key(key)?;
+        self.pending_key = true;
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), YamlError> {
-        let key = self
-            .key
-            .take()
-            .ok_or_else(|| YamlError("a map value without a key".into()))?;
-        self.map.entry(&key, value)
+        if !std::mem::take(&mut self.pending_key) {
+            return Err(YamlError("a map value without a key".into()));
+        }
+        self.map.value(value)
     }
     fn serialize_entry<K: Serialize + ?Sized, V: Serialize + ?Sized>(
         &mut self,
         key: &K,
         value: &V,
     ) -> Result<(), YamlError> {
-        let key = key.serialize(KeySer)?;
-        self.map.entry(&key, value)
+        self.map.key(key)?;
+        self.map.value(value)
     }
     fn end(self) -> Result<(), YamlError> {
+        if self.pending_key {
+            return Err(YamlError("a map key without a value".into()));
+        }
         self.map.finish()
     }
 }
@@ -477,76 +499,83 @@ impl ser::SerializeStructVariant for VariantSer<'_> {
 }
 
 /// Map keys: strings, or scalars written as strings (as serde_json does).
-struct KeySer;
+struct KeySer<'a> {
+    out: &'a mut String,
+}
 
 /// The error for a map key that has no string form.
 fn not_a_string_key<T>() -> Result<T, YamlError> {
     Err(YamlError("map keys must be strings".into()))
 }
 
-impl ser::Serializer for KeySer {
-    type Ok = String;
+impl ser::Serializer for KeySer<'_> {
+    type Ok = ();
     type Error = YamlError;
-    type SerializeSeq = ser::Impossible<String, YamlError>;
-    type SerializeTuple = ser::Impossible<String, YamlError>;
-    type SerializeTupleStruct = ser::Impossible<String, YamlError>;
-    type SerializeTupleVariant = ser::Impossible<String, YamlError>;
-    type SerializeMap = ser::Impossible<String, YamlError>;
-    type SerializeStruct = ser::Impossible<String, YamlError>;
-    type SerializeStructVariant = ser::Impossible<String, YamlError>;
+    type SerializeSeq = ser::Impossible<(), YamlError>;
+    type SerializeTuple = ser::Impossible<(), YamlError>;
+    type SerializeTupleStruct = ser::Impossible<(), YamlError>;
+    type SerializeTupleVariant = ser::Impossible<(), YamlError>;
+    type SerializeMap = ser::Impossible<(), YamlError>;
+    type SerializeStruct = ser::Impossible<(), YamlError>;
+    type SerializeStructVariant = ser::Impossible<(), YamlError>;
 
-    fn serialize_str(self, v: &str) -> Result<String, YamlError> {
-        Ok(v.to_owned())
+    fn serialize_str(self, v: &str) -> Result<(), YamlError> {
+        write_string(self.out, v);
+        Ok(())
     }
-    fn serialize_bool(self, v: bool) -> Result<String, YamlError> {
-        Ok(v.to_string())
+    fn serialize_bool(self, v: bool) -> Result<(), YamlError> {
+        write_string(self.out, &v.to_string());
+        Ok(())
     }
-    fn serialize_i64(self, v: i64) -> Result<String, YamlError> {
-        Ok(v.to_string())
+    fn serialize_i64(self, v: i64) -> Result<(), YamlError> {
+        write_string(self.out, &v.to_string());
+        Ok(())
     }
-    fn serialize_u64(self, v: u64) -> Result<String, YamlError> {
-        Ok(v.to_string())
+    fn serialize_u64(self, v: u64) -> Result<(), YamlError> {
+        write_string(self.out, &v.to_string());
+        Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result<String, YamlError> {
+    fn serialize_i8(self, v: i8) -> Result<(), YamlError> {
         self.serialize_i64(i64::from(v))
     }
-    fn serialize_i16(self, v: i16) -> Result<String, YamlError> {
+    fn serialize_i16(self, v: i16) -> Result<(), YamlError> {
         self.serialize_i64(i64::from(v))
     }
-    fn serialize_i32(self, v: i32) -> Result<String, YamlError> {
+    fn serialize_i32(self, v: i32) -> Result<(), YamlError> {
         self.serialize_i64(i64::from(v))
     }
-    fn serialize_u8(self, v: u8) -> Result<String, YamlError> {
+    fn serialize_u8(self, v: u8) -> Result<(), YamlError> {
         self.serialize_u64(u64::from(v))
     }
-    fn serialize_u16(self, v: u16) -> Result<String, YamlError> {
+    fn serialize_u16(self, v: u16) -> Result<(), YamlError> {
         self.serialize_u64(u64::from(v))
     }
-    fn serialize_u32(self, v: u32) -> Result<String, YamlError> {
+    fn serialize_u32(self, v: u32) -> Result<(), YamlError> {
         self.serialize_u64(u64::from(v))
     }
-    fn serialize_f32(self, _v: f32) -> Result<String, YamlError> {
+    fn serialize_f32(self, _v: f32) -> Result<(), YamlError> {
         not_a_string_key()
     }
-    fn serialize_f64(self, _v: f64) -> Result<String, YamlError> {
+    fn serialize_f64(self, _v: f64) -> Result<(), YamlError> {
         not_a_string_key()
     }
-    fn serialize_char(self, v: char) -> Result<String, YamlError> {
-        Ok(v.to_string())
+    fn serialize_char(self, v: char) -> Result<(), YamlError> {
+        write_string(self.out, &v.to_string());
+        Ok(())
     }
-    fn serialize_bytes(self, _v: &[u8]) -> Result<String, YamlError> {
+    fn serialize_bytes(self, _v: &[u8]) -> Result<(), YamlError> {
         not_a_string_key()
     }
-    fn serialize_none(self) -> Result<String, YamlError> {
+    fn serialize_none(self) -> Result<(), YamlError> {
         not_a_string_key()
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<String, YamlError> {
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), YamlError> {
         value.serialize(self)
     }
-    fn serialize_unit(self) -> Result<String, YamlError> {
+    fn serialize_unit(self) -> Result<(), YamlError> {
         not_a_string_key()
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<String, YamlError> {
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<(), YamlError> {
         not_a_string_key()
     }
     fn serialize_unit_variant(
@@ -554,14 +583,15 @@ impl ser::Serializer for KeySer {
         _name: &'static str,
         _index: u32,
         variant: &'static str,
-    ) -> Result<String, YamlError> {
-        Ok(variant.to_owned())
+    ) -> Result<(), YamlError> {
+        write_string(self.out, variant);
+        Ok(())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
         value: &T,
-    ) -> Result<String, YamlError> {
+    ) -> Result<(), YamlError> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -570,7 +600,7 @@ impl ser::Serializer for KeySer {
         _index: u32,
         _variant: &'static str,
         _value: &T,
-    ) -> Result<String, YamlError> {
+    ) -> Result<(), YamlError> {
         not_a_string_key()
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, YamlError> {
