@@ -1003,7 +1003,7 @@ pub(crate) fn parse_date(s: &str) -> Option<Date> {
 }
 
 /// The date of a TOML local date (no time, no offset).
-pub(crate) fn date_of(dt: &toml_edit::Datetime) -> Option<Date> {
+pub(crate) fn date_of(dt: &toml::value::Datetime) -> Option<Date> {
     match (dt.date, dt.time, dt.offset) {
         (Some(d), None, None) => {
             let date = Date {

@@ -11,8 +11,9 @@
 //! environment variables and holds no clock: the file's bytes, the platform's
 //! vocabulary and "today" come in as values.
 //!
-//! How a file flows through the modules: `tree` lowers `toml_edit`'s
-//! document into a small owned tree where every node has its span and the
+//! How a file flows through the modules: `tree` lowers the `toml` crate's
+//! spanned document (parsed with error recovery, so every syntax error is
+//! reported) into a small owned tree where every node has its span and the
 //! layer (base or `[envs.<env>]`) it was written in; `check` applies the
 //! per-key rules (types, ranges, names, vocabulary, unknown keys) to each
 //! layer on its own; `merge` builds every environment's view, `(base -

@@ -63,11 +63,33 @@ pub(crate) fn parse(source: &[u8], options: &ParseOptions<'_>) -> Result<Parsed,
     // allow; it is invisible, so positions are counted without it (and
     // spans are relative to `Diagnostics::source`, which omits it too).
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let doc = match toml_edit::Document::parse(text) {
-        Ok(doc) => doc,
-        Err(e) => return Err(fail(options, text, syntax(text, &e))),
+    // The recovering parser reports every syntax error of the file, not
+    // only the first.
+    let (doc, errors) = toml::de::DeTable::parse_recoverable(text);
+    if !errors.is_empty() {
+        let items = errors.iter().map(|e| syntax(text, e)).collect();
+        let mut diagnostics = finish(options, text, items);
+        drop_cascades(&mut diagnostics.items);
+        return Err(Error::Invalid(diagnostics));
+    }
+    let root = match tree::lower(doc.into_inner()) {
+        Ok(root) => root,
+        Err(errors) => {
+            let items = errors
+                .into_iter()
+                .map(|e| Diagnostic {
+                    kind: DiagnosticKind::Syntax,
+                    path: String::new(),
+                    line: 0,
+                    column: 0,
+                    span: Some(e.span),
+                    message: format!("invalid TOML: {}", e.message),
+                    hint: None,
+                })
+                .collect();
+            return Err(Error::Invalid(finish(options, text, items)));
+        }
     };
-    let root = tree::lower(doc.as_table());
     if root.is_empty() {
         return Err(fail(
             options,
@@ -220,7 +242,26 @@ fn service_name(
     }
 }
 
-fn syntax(text: &str, e: &toml_edit::TomlError) -> Diagnostic {
+/// Keeps the syntax errors a reader can act on: the first of each line (the
+/// parser's recovery often reports one mistake several times), and, when a
+/// bracket or quote is left open, only the first error and that one (what
+/// lies between was read inside the open construct and means nothing).
+fn drop_cascades(items: &mut Vec<Diagnostic>) {
+    if let Some(open) = items
+        .iter()
+        .position(|d| d.message.starts_with("invalid TOML: unclosed"))
+        && open > 1
+    {
+        let unclosed = items.remove(open);
+        items.truncate(1);
+        items.push(unclosed);
+        return;
+    }
+    let mut line = 0;
+    items.retain(|d| std::mem::replace(&mut line, d.line) != d.line);
+}
+
+fn syntax(text: &str, e: &toml::de::Error) -> Diagnostic {
     let span: Option<Range<usize>> = e.span();
     let mut message = e.message().trim().replace('\n', "; ");
     if let Some(first) = message.get(..1) {

@@ -1,7 +1,8 @@
-//! A small spanned value tree, lowered from `toml_edit`'s document.
+//! A small spanned value tree, lowered from the `toml` crate's spanned
+//! document (`toml::de::DeTable`, which borrows the source).
 //!
 //! Validation, merging and resolution all work on this tree rather than on
-//! `toml_edit` types: it is owned (so per-environment merges can be cloned
+//! the parser's types: it is owned (so per-environment merges can be cloned
 //! and rearranged freely), every node knows its byte span and which layer of
 //! the file (base or `[envs.<env>]`) it came from, and it has exactly the
 //! shapes the app.toml format cares about.
@@ -37,7 +38,7 @@ pub(crate) enum Value {
     Integer(i64),
     Float(f64),
     Boolean(bool),
-    Datetime(toml_edit::Datetime),
+    Datetime(toml::value::Datetime),
     Array(Arc<[Node]>),
     Table(Table),
 }
@@ -143,77 +144,74 @@ impl Node {
     }
 }
 
-/// Lowers a parsed document into the tree (every node in [`Layer::Base`]).
-pub(crate) fn lower(doc: &toml_edit::Table) -> Table {
-    lower_table(doc)
+/// A value the TOML parser accepted but the tree cannot hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LowerError {
+    /// Where.
+    pub(crate) span: Range<usize>,
+    /// What, lowercase.
+    pub(crate) message: String,
 }
 
-fn lower_table(table: &toml_edit::Table) -> Table {
-    let mut entries = Vec::with_capacity(table.len());
-    for (key, item) in table.iter() {
-        let key_span = table
-            .key(key)
-            .and_then(toml_edit::Key::span)
-            .unwrap_or(0..0);
-        let node = match item {
-            toml_edit::Item::None => continue,
-            toml_edit::Item::Value(v) => lower_value(v, &key_span),
-            toml_edit::Item::Table(t) => Node {
-                // Implicit and dotted tables have the key as their span;
-                // `[header]` tables have the header.
-                span: t.span().unwrap_or_else(|| key_span.clone()),
-                layer: Layer::Base,
-                value: Value::Table(lower_table(t)),
-            },
-            toml_edit::Item::ArrayOfTables(a) => Node {
-                span: a.span().unwrap_or_else(|| key_span.clone()),
-                layer: Layer::Base,
-                value: Value::Array(
-                    a.iter()
-                        .map(|t| Node {
-                            span: t.span().unwrap_or_else(|| key_span.clone()),
-                            layer: Layer::Base,
-                            value: Value::Table(lower_table(t)),
-                        })
-                        .collect(),
-                ),
-            },
-        };
-        entries.push(Entry {
-            key: key.into(),
-            key_span,
-            node,
-        });
+/// Lowers a parsed document into the tree (every node in [`Layer::Base`]),
+/// entries in source order. Integers outside `i64` and floats that do not
+/// parse are errors, all of them reported.
+pub(crate) fn lower(doc: toml::de::DeTable<'_>) -> Result<Table, Vec<LowerError>> {
+    let mut errors = Vec::new();
+    let table = lower_table(doc, &mut errors);
+    if errors.is_empty() {
+        Ok(table)
+    } else {
+        Err(errors)
     }
+}
+
+fn lower_table(table: toml::de::DeTable<'_>, errors: &mut Vec<LowerError>) -> Table {
+    let mut entries: Vec<Entry> = table
+        .into_iter()
+        .map(|(key, value)| {
+            let key_span = key.span();
+            Entry {
+                key: Arc::from(key.into_inner().as_ref()),
+                key_span,
+                node: lower_value(value, errors),
+            }
+        })
+        .collect();
+    // The parser's map is ordered by key; the tree keeps the file's order.
+    entries.sort_by_key(|e| e.key_span.start);
     Table { entries }
 }
 
-fn lower_value(value: &toml_edit::Value, fallback: &Range<usize>) -> Node {
-    let span = value.span().unwrap_or_else(|| fallback.clone());
-    let value = match value {
-        toml_edit::Value::String(s) => Value::String(s.value().as_str().into()),
-        toml_edit::Value::Integer(i) => Value::Integer(*i.value()),
-        toml_edit::Value::Float(f) => Value::Float(*f.value()),
-        toml_edit::Value::Boolean(b) => Value::Boolean(*b.value()),
-        toml_edit::Value::Datetime(d) => Value::Datetime(*d.value()),
-        toml_edit::Value::Array(a) => {
-            Value::Array(a.iter().map(|v| lower_value(v, &span)).collect())
-        }
-        toml_edit::Value::InlineTable(t) => {
-            let mut entries = Vec::with_capacity(t.len());
-            for (key, v) in t.iter() {
-                let key_span = t
-                    .key(key)
-                    .and_then(toml_edit::Key::span)
-                    .unwrap_or_else(|| span.clone());
-                entries.push(Entry {
-                    key: key.into(),
-                    key_span: key_span.clone(),
-                    node: lower_value(v, &key_span),
+fn lower_value(value: toml::Spanned<toml::de::DeValue<'_>>, errors: &mut Vec<LowerError>) -> Node {
+    use toml::de::DeValue;
+    let span = value.span();
+    let value = match value.into_inner() {
+        DeValue::String(s) => Value::String(Arc::from(s.as_ref())),
+        DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
+            Ok(n) => Value::Integer(n),
+            Err(_) => {
+                errors.push(LowerError {
+                    span: span.clone(),
+                    message: "integer out of range (the largest is 9223372036854775807)".to_owned(),
                 });
+                Value::Integer(0)
             }
-            Value::Table(Table { entries })
-        }
+        },
+        DeValue::Float(f) => match f.as_str().parse::<f64>() {
+            Ok(x) => Value::Float(x),
+            Err(_) => {
+                errors.push(LowerError {
+                    span: span.clone(),
+                    message: format!("invalid float `{}`", f.as_str()),
+                });
+                Value::Float(0.0)
+            }
+        },
+        DeValue::Boolean(b) => Value::Boolean(b),
+        DeValue::Datetime(d) => Value::Datetime(d),
+        DeValue::Array(a) => Value::Array(a.into_iter().map(|v| lower_value(v, errors)).collect()),
+        DeValue::Table(t) => Value::Table(lower_table(t, errors)),
     };
     Node {
         span,

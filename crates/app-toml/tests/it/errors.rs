@@ -62,6 +62,31 @@ fn syntax() {
         2:8 [syntax] : invalid TOML: string values must be quoted, expected literal string
     "#,
     );
+    // Every syntax error of the file, one per line.
+    check(
+        "name = \"x\"\n[engine]\nname = golang\n\n[ports]\nhttp = 80 80\nx = \n",
+        r#"
+        3:8 [syntax] : invalid TOML: string values must be quoted, expected literal string
+        6:8 [syntax] : invalid TOML: string values must be quoted, expected literal string
+        7:5 [syntax] : invalid TOML: string values must be quoted, expected literal string
+    "#,
+    );
+    // An unclosed bracket swallows what follows: the first error and the
+    // unclosed one, not the cascade between them.
+    check(
+        "[engine]\nname = golang\nreplicas = [1,\n[ports]\nhttp = 80 80\n",
+        r#"
+        2:8 [syntax] : invalid TOML: string values must be quoted, expected literal string
+        5:13 [syntax] : invalid TOML: unclosed array, expected `]`
+    "#,
+    );
+    // An integer TOML reads but an i64 cannot hold.
+    check(
+        "[engine]\nname = \"golang\"\nreplicas = 99999999999999999999\n",
+        r#"
+        3:12 [syntax] : invalid TOML: integer out of range (the largest is 9223372036854775807)
+    "#,
+    );
 }
 
 #[test]
