@@ -58,12 +58,26 @@ fn bench(c: &mut Criterion) {
             .resolve("prod")
             .unwrap();
         let ctx = ReleaseContext::new(&resolved, "prod-a", "0123abc");
-        // Everything a render does: parse, validate, resolve, build, policy, YAML.
+        // Everything a render does, through the path paas and helmgen share:
+        // parse, validate, resolve, build, policy, YAML.
+        let request = manifests::pipeline::Request {
+            file_name: name.clone(),
+            service: Some(name.clone()),
+            environment: "prod".into(),
+            cluster: Some("prod-a".into()),
+            version: 1,
+            image_tag: "0123abc".into(),
+            strategy: None,
+            previous_version: None,
+            canary_weight: None,
+            explain: false,
+            today: TODAY,
+        };
         group.bench_function(format!("{name}/full"), |b| {
             b.iter(|| {
-                let file = app_toml::parse(black_box(&source), &options).unwrap();
-                let resolved = file.resolve("prod").unwrap();
-                let rendered = manifests::render(&resolved, &platform, &ctx).unwrap();
+                let rendered =
+                    manifests::pipeline::render_source(black_box(&source), &platform, &request)
+                        .unwrap();
                 black_box(rendered.to_yaml().unwrap())
             })
         });

@@ -211,7 +211,14 @@ impl AppFile {
     /// base (tables key by key, scalars and arrays replaced), `unset` applied,
     /// defaults filled in. Never fails for a known environment.
     pub fn resolve(&self, env: &str) -> Result<Resolved, Error> {
-        self.inner.resolve(env)
+        self.inner.resolve(env, true)
+    }
+
+    /// [`AppFile::resolve`] without [`Resolved::origins`] (left empty): the
+    /// provenance is only read by `--explain`, and a plain render need not
+    /// pay for a map of every key path.
+    pub fn resolve_app(&self, env: &str) -> Result<Resolved, Error> {
+        self.inner.resolve(env, false)
     }
 }
 

@@ -30,7 +30,7 @@ impl Parsed {
         &self.name
     }
 
-    pub(crate) fn resolve(&self, env: &str) -> Result<Resolved, Error> {
+    pub(crate) fn resolve(&self, env: &str, with_origins: bool) -> Result<Resolved, Error> {
         if !self.environments.iter().any(|e| e == env) {
             return Err(Error::UnknownEnvironment {
                 name: env.to_owned(),
@@ -44,7 +44,9 @@ impl Parsed {
             over.map_or(&[][..], |o| &o.unset),
         );
         let mut origins = BTreeMap::new();
-        self.origins(&merged, "", &mut origins);
+        if with_origins {
+            self.origins(&merged, "", &mut origins);
+        }
         if !self.name_in_file {
             origins.remove("name");
         }

@@ -59,7 +59,12 @@ pub fn render_source(
         vocabulary: &vocabulary,
     };
     let file = app_toml::parse(source, &options)?;
-    let resolved = file.resolve(&request.environment)?;
+    // Provenance is only read by explanations.
+    let resolved = if request.explain {
+        file.resolve(&request.environment)?
+    } else {
+        file.resolve_app(&request.environment)?
+    };
     let cluster = match &request.cluster {
         Some(c) => c.clone(),
         None => platform

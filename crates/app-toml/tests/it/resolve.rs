@@ -285,3 +285,19 @@ image = "registry.example.com/a:2"
     );
     assert_eq!(resolve(src, "dev").origin("engine.image"), env("dev", 13));
 }
+
+/// `resolve_app` is `resolve` without the provenance map: the same app in
+/// every environment, no origins.
+#[test]
+fn resolve_app_is_resolve_without_origins() {
+    for source in [USERINFO, WORDCOUNTER] {
+        let file = parse(source).unwrap();
+        for e in ["prod", "staging", "dev", "local"] {
+            let full = file.resolve(e).unwrap();
+            let plain = file.resolve_app(e).unwrap();
+            assert_eq!(plain.app, full.app, "{e}");
+            assert!(plain.origins.is_empty());
+            assert!(!full.origins.is_empty());
+        }
+    }
+}
