@@ -8,7 +8,9 @@
 //! - `helmgen/render/2-threads`: the same on two threads at once, reported
 //!   per render (wall time / renders), i.e. the in-process rate on 2 cores;
 //! - `helmgen/router`: one `POST /v1/render` through the router without a
-//!   socket (the handler's own overhead on top of the render).
+//!   socket (the handler's own overhead on top of the render);
+//! - `helmgen/router-healthz`: one `GET /healthz` the same way, the cost of
+//!   the middleware stack alone (request id, timeout, metrics, log event).
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -122,6 +124,15 @@ fn bench(c: &mut Criterion) {
                     .unwrap()
                     .to_bytes()
                     .len()
+            })
+        })
+    });
+    group.bench_function("router-healthz", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let request = Request::get("/healthz").body(Body::empty()).unwrap();
+                let response = app.clone().oneshot(request).await.unwrap();
+                response.into_body().collect().await.unwrap().to_bytes().len()
             })
         })
     });
