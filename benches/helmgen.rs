@@ -132,7 +132,13 @@ fn bench(c: &mut Criterion) {
             runtime.block_on(async {
                 let request = Request::get("/healthz").body(Body::empty()).unwrap();
                 let response = app.clone().oneshot(request).await.unwrap();
-                response.into_body().collect().await.unwrap().to_bytes().len()
+                response
+                    .into_body()
+                    .collect()
+                    .await
+                    .unwrap()
+                    .to_bytes()
+                    .len()
             })
         })
     });

@@ -1,8 +1,9 @@
 //! Render one service (all stages, YAML out) per fixture, against the floor:
 //! serialising the very same objects to YAML. Targets
 //! (`../shared/spec/benchmarks.md`): under 50 µs for a typical service and
-//! within 3x of the floor. Whole-process `paas render` is measured by
-//! `benches/paas-render.sh` (hyperfine).
+//! within 3x of the floor, linear in objects. Whole-process `paas render` is
+//! measured by `benches/paas-render.sh` (hyperfine). `render-scaling` renders
+//! a service with 1 to 64 processes and cron jobs, reported per object.
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -112,5 +113,57 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// A service with `n` processes and `n` cron jobs on top of the seed: 2n
+/// more workloads (a Deployment and a PDB per process, a CronJob per job).
+fn scaled_app(n: usize) -> String {
+    let mut text = String::from(
+        "name = \"scaled\"\nreplicas = 2\n\n[engine]\nname = \"golang\"\n\n[dependencies.users]\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "\n[processes.worker-{i}]\ncommand = [\"./scaled\", \"work\", \"--shard={i}\"]\n\n[jobs.report-{i}]\nschedule = \"{} 3 * * *\"\ncommand = [\"./scaled\", \"report\"]\n",
+            i % 60
+        ));
+    }
+    text
+}
+
+/// Render time against the number of objects: the spec asks for linear.
+/// Criterion reports the time per object (throughput in elements).
+fn scaling(c: &mut Criterion) {
+    let platform = Platform::builtin();
+    let mut group = c.benchmark_group("render-scaling");
+    for n in [1, 4, 16, 64] {
+        let source = scaled_app(n).into_bytes();
+        let request = manifests::pipeline::Request {
+            file_name: "app.toml".into(),
+            service: None,
+            environment: "prod".into(),
+            cluster: Some("prod-a".into()),
+            version: 1,
+            image_tag: "0123abc".into(),
+            strategy: None,
+            previous_version: None,
+            canary_weight: None,
+            explain: false,
+            today: TODAY,
+        };
+        let objects = manifests::pipeline::render_source(&source, &platform, &request)
+            .unwrap()
+            .objects
+            .len();
+        group.throughput(criterion::Throughput::Elements(objects as u64));
+        group.bench_function(format!("{n}-processes-{n}-jobs/{objects}-objects"), |b| {
+            b.iter(|| {
+                manifests::pipeline::render_source(black_box(&source), &platform, &request)
+                    .unwrap()
+                    .to_yaml()
+                    .unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, scaling);
 criterion_main!(benches);
