@@ -44,6 +44,23 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// A render of release v1 for `prod-a`, as `paas render -e prod` asks for it.
+fn prod_request(file_name: &str, service: Option<&str>) -> manifests::pipeline::Request {
+    manifests::pipeline::Request {
+        file_name: file_name.into(),
+        service: service.map(str::to_owned),
+        environment: "prod".into(),
+        cluster: Some("prod-a".into()),
+        version: 1,
+        image_tag: "0123abc".into(),
+        strategy: None,
+        previous_version: None,
+        canary_weight: None,
+        explain: false,
+        today: TODAY,
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let platform = Platform::builtin();
     let vocabulary = platform.vocabulary(TODAY);
@@ -61,19 +78,7 @@ fn bench(c: &mut Criterion) {
         let ctx = ReleaseContext::new(&resolved, "prod-a", "0123abc");
         // Everything a render does, through the path paas and helmgen share:
         // parse, validate, resolve, build, policy, YAML.
-        let request = manifests::pipeline::Request {
-            file_name: name.clone(),
-            service: Some(name.clone()),
-            environment: "prod".into(),
-            cluster: Some("prod-a".into()),
-            version: 1,
-            image_tag: "0123abc".into(),
-            strategy: None,
-            previous_version: None,
-            canary_weight: None,
-            explain: false,
-            today: TODAY,
-        };
+        let request = prod_request(&name, Some(&name));
         group.bench_function(format!("{name}/full"), |b| {
             b.iter(|| {
                 let rendered =
@@ -135,19 +140,7 @@ fn scaling(c: &mut Criterion) {
     let mut group = c.benchmark_group("render-scaling");
     for n in [1, 4, 16, 64] {
         let source = scaled_app(n).into_bytes();
-        let request = manifests::pipeline::Request {
-            file_name: "app.toml".into(),
-            service: None,
-            environment: "prod".into(),
-            cluster: Some("prod-a".into()),
-            version: 1,
-            image_tag: "0123abc".into(),
-            strategy: None,
-            previous_version: None,
-            canary_weight: None,
-            explain: false,
-            today: TODAY,
-        };
+        let request = prod_request("app.toml", None);
         let objects = manifests::pipeline::render_source(&source, &platform, &request)
             .unwrap()
             .objects

@@ -134,6 +134,8 @@ mod lowering {
 
     use crate::tree::{self, Entry, Node, Table, Value};
 
+    include!("../tests/it/edits.rs");
+
     /// The lowering from `toml_edit`, as it was.
     fn reference(text: &str) -> Option<Table> {
         let doc = toml_edit::Document::parse(text).ok()?;
@@ -309,19 +311,7 @@ mod lowering {
             ),
         )
             .prop_map(|(text, edits)| {
-                let mut bytes = text.as_bytes().to_vec();
-                for (at, op, byte) in edits {
-                    let i = at.index(bytes.len() + 1);
-                    match op {
-                        0 => bytes.insert(i, byte),
-                        1 if i < bytes.len() => {
-                            bytes.remove(i);
-                        }
-                        _ if i < bytes.len() => bytes[i] = byte,
-                        _ => {}
-                    }
-                }
-                String::from_utf8_lossy(&bytes).into_owned()
+                String::from_utf8_lossy(&apply_edits(text, edits)).into_owned()
             })
     }
 

@@ -7,6 +7,7 @@
 // Helpers outside `#[test]` functions unwrap too; a panic is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod edits;
 mod errors;
 mod fixtures;
 mod props;

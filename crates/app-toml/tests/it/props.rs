@@ -8,6 +8,7 @@ use app_toml::{AppFile, Error};
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 
+use crate::edits::apply_edits;
 use crate::{parse_with, vocabulary};
 
 const FIXTURES: [&str; 5] = [
@@ -64,21 +65,7 @@ fn edited_fixture() -> impl Strategy<Value = Vec<u8>> {
         select(&FIXTURES[..]),
         prop::collection::vec((any::<prop::sample::Index>(), 0..3u8, any::<u8>()), 1..6),
     )
-        .prop_map(|(text, edits)| {
-            let mut bytes = text.as_bytes().to_vec();
-            for (at, op, byte) in edits {
-                let i = at.index(bytes.len() + 1);
-                match op {
-                    0 => bytes.insert(i, byte),
-                    1 if i < bytes.len() => {
-                        bytes.remove(i);
-                    }
-                    _ if i < bytes.len() => bytes[i] = byte,
-                    _ => {}
-                }
-            }
-            bytes
-        })
+        .prop_map(|(text, edits)| apply_edits(text, edits))
 }
 
 /// A generated TOML value tree.
