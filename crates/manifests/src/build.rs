@@ -105,9 +105,6 @@ pub(crate) struct Builder<'a> {
     /// The containers' environment, the same for every workload of a render
     /// (computed once unless explanations, which name each object, are on).
     env_cache: Option<Vec<EnvVar>>,
-    /// Pod templates still to build: the last one takes the cached
-    /// environment instead of copying it.
-    pods_left: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -140,7 +137,6 @@ impl<'a> Builder<'a> {
             ports,
             annotations,
             env_cache: None,
-            pods_left: app.init.len() + 1 + app.processes.len() + app.jobs.len(),
         }
     }
 
@@ -1328,17 +1324,11 @@ impl<'a> Builder<'a> {
     }
 
     fn env_vars(&mut self, object: &str) -> Vec<EnvVar> {
-        self.pods_left = self.pods_left.saturating_sub(1);
-        let last = self.pods_left == 0;
-        if last {
-            if let Some(cached) = self.env_cache.take() {
-                return cached;
-            }
-        } else if let Some(cached) = &self.env_cache {
+        if let Some(cached) = &self.env_cache {
             return cached.clone();
         }
         let env = self.compute_env_vars(object);
-        if !self.ctx.explain && !last {
+        if !self.ctx.explain {
             self.env_cache = Some(env.clone());
         }
         env
