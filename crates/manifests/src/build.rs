@@ -406,10 +406,6 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn ports(&self) -> &BTreeMap<String, u16> {
-        &self.ports
-    }
-
     fn allow_policy(&mut self) -> NetworkPolicy {
         let svc = self.svc().to_owned();
         let name = format!("{svc}-allow");
@@ -425,7 +421,7 @@ impl<'a> Builder<'a> {
             protocol: Some("TCP".into()),
             ..NetworkPolicyPort::default()
         };
-        let ports = self.ports();
+        let ports = &self.ports;
         let serving_ports: Vec<NetworkPolicyPort> = ports
             .keys()
             .filter(|n| n.as_str() != "metrics")
@@ -674,7 +670,7 @@ impl<'a> Builder<'a> {
     }
 
     fn service_ports(&self) -> Vec<ServicePort> {
-        self.ports()
+        self.ports
             .iter()
             .map(|(name, &port)| ServicePort {
                 port: i32::from(self.platform.service_port(name).unwrap_or(port)),
@@ -815,7 +811,7 @@ impl<'a> Builder<'a> {
         let pod = &self.platform.pod;
         let non_root = self.app.exception(HardeningRule::RunAsNonRoot).is_none();
         let mut annotations = Labels::new();
-        let ports = self.ports();
+        let ports = &self.ports;
         if w.serves {
             let engine = self.platform.engines.get(&self.app.engine.name);
             let metrics_port = ports
@@ -985,7 +981,7 @@ impl<'a> Builder<'a> {
             );
         }
 
-        let ports = self.ports();
+        let ports = &self.ports;
         let container_ports = w.serves.then(|| {
             ports
                 .iter()

@@ -341,38 +341,27 @@ impl<'a> ser::Serializer for Ser<'a> {
     }
 }
 
-impl ser::SerializeSeq for SeqSer<'_> {
-    type Ok = ();
-    type Error = YamlError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), YamlError> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), YamlError> {
-        self.finish()
-    }
+/// Sequences, tuples and tuple structs are all written as YAML sequences.
+macro_rules! seq_impls {
+    ($($trait:ident::$method:ident),*) => {
+        $(impl ser::$trait for SeqSer<'_> {
+            type Ok = ();
+            type Error = YamlError;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), YamlError> {
+                self.item(value)
+            }
+            fn end(self) -> Result<(), YamlError> {
+                self.finish()
+            }
+        })*
+    };
 }
 
-impl ser::SerializeTuple for SeqSer<'_> {
-    type Ok = ();
-    type Error = YamlError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), YamlError> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), YamlError> {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleStruct for SeqSer<'_> {
-    type Ok = ();
-    type Error = YamlError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), YamlError> {
-        self.item(value)
-    }
-    fn end(self) -> Result<(), YamlError> {
-        self.finish()
-    }
-}
+seq_impls!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
 impl ser::SerializeStruct for MapSer<'_> {
     type Ok = ();
@@ -498,6 +487,16 @@ impl ser::SerializeStructVariant for VariantSer<'_> {
     }
 }
 
+/// A key method per scalar type: its `Display` text, as a string.
+macro_rules! display_key {
+    ($($name:ident: $ty:ty),*) => {
+        $(fn $name(self, v: $ty) -> Result<(), YamlError> {
+            write_string(self.out, &v.to_string());
+            Ok(())
+        })*
+    };
+}
+
 /// Map keys: strings, or scalars written as strings (as serde_json does).
 struct KeySer<'a> {
     out: &'a mut String,
@@ -523,45 +522,17 @@ impl ser::Serializer for KeySer<'_> {
         write_string(self.out, v);
         Ok(())
     }
-    fn serialize_bool(self, v: bool) -> Result<(), YamlError> {
-        write_string(self.out, &v.to_string());
-        Ok(())
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), YamlError> {
-        write_string(self.out, &v.to_string());
-        Ok(())
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), YamlError> {
-        write_string(self.out, &v.to_string());
-        Ok(())
-    }
-    fn serialize_i8(self, v: i8) -> Result<(), YamlError> {
-        self.serialize_i64(i64::from(v))
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), YamlError> {
-        self.serialize_i64(i64::from(v))
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), YamlError> {
-        self.serialize_i64(i64::from(v))
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), YamlError> {
-        self.serialize_u64(u64::from(v))
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), YamlError> {
-        self.serialize_u64(u64::from(v))
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), YamlError> {
-        self.serialize_u64(u64::from(v))
-    }
+    // Scalars become keys in their text form, as serde_json writes them.
+    display_key!(
+        serialize_bool: bool, serialize_char: char,
+        serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+        serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64
+    );
     fn serialize_f32(self, _v: f32) -> Result<(), YamlError> {
         not_a_string_key()
     }
     fn serialize_f64(self, _v: f64) -> Result<(), YamlError> {
         not_a_string_key()
-    }
-    fn serialize_char(self, v: char) -> Result<(), YamlError> {
-        write_string(self.out, &v.to_string());
-        Ok(())
     }
     fn serialize_bytes(self, _v: &[u8]) -> Result<(), YamlError> {
         not_a_string_key()
