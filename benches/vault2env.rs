@@ -26,29 +26,7 @@ use vault2env::plan;
 const JWT: &str = "bench-jwt-header.payload.signature";
 
 fn server() -> TestVault {
-    let mut b = TestVault::builder().kv("secret", 2);
-    for (path, n) in [
-        ("billing", 6),
-        ("billing/db", 3),
-        ("billing/partners/acme", 3),
-    ] {
-        let tail = path.rsplit('/').next().unwrap_or(path).to_uppercase();
-        let pairs: Vec<(String, String)> = (0..n)
-            .map(|i| (format!("{tail}_KEY_{i}"), format!("bench-value-{i}")))
-            .collect();
-        let refs: Vec<(&str, &str)> = pairs
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        b = b.put("secret", path, &refs);
-    }
-    b.kubernetes_role(
-        "kubernetes",
-        "billing",
-        JWT,
-        &["secret/data/billing", "secret/metadata/billing"],
-    )
-    .start()
+    TestVault::builder().demo(JWT).start()
 }
 
 fn host(url: &str, jwt_file: &str) -> MapHost {

@@ -125,19 +125,7 @@ fn main() -> ExitCode {
         }
     };
 
-    let prepared = plan::connect(&host, &cfg, started).and_then(|mut vault| {
-        match plan::fetch(&mut vault, &host, &cfg) {
-            Ok(fetched) => Ok((vault, fetched)),
-            Err(e) => {
-                // Logged in but cannot proceed: do not leave a live token behind.
-                if cfg.revoke {
-                    let _ = vault.revoke_self();
-                }
-                Err(e)
-            }
-        }
-    });
-    let outcome = match prepared {
+    let outcome = match plan::prepare(&host, &cfg, started) {
         Ok((mut vault, fetched)) => {
             for note in &fetched.notes {
                 log(note);

@@ -70,15 +70,23 @@ pub fn secrets_to_vars(found: &[(String, SecretData)]) -> Result<Vec<Var>, Error
 
 /// Resolves the host, logs in, reads the namespace's secrets and every
 /// `vault:` reference of the environment.
+/// When reading fails after the login, the token is revoked (with
+/// `cfg.revoke`): a failed start never leaves a live token behind.
 pub fn prepare(host: &dyn Host, cfg: &Config, started: Instant) -> Result<(Vault, Fetched), Error> {
     let mut vault = connect(host, cfg, started)?;
-    let fetched = fetch(&mut vault, host, cfg)?;
-    Ok((vault, fetched))
+    match fetch(&mut vault, host, cfg) {
+        Ok(fetched) => Ok((vault, fetched)),
+        Err(e) => {
+            if cfg.revoke {
+                let _ = vault.revoke_self();
+            }
+            Err(e)
+        }
+    }
 }
 
-/// Resolves the host and logs in: the first half of [`prepare`], so a
-/// caller can still revoke the token when reading fails.
-pub fn connect(host: &dyn Host, cfg: &Config, started: Instant) -> Result<Vault, Error> {
+/// Resolves the host and logs in: the first half of [`prepare`].
+fn connect(host: &dyn Host, cfg: &Config, started: Instant) -> Result<Vault, Error> {
     let deadline = started + cfg.timeout;
     let tls = match cfg.addr.scheme {
         Scheme::Https => Some(crate::tls::client_config(host, cfg.cacert.as_deref())?),

@@ -6,36 +6,12 @@
 //! sub-paths; token `s.bench-token-00000000` and the Kubernetes role
 //! `billing` (JWT `bench-jwt`) may read it.
 
-use vault_testserver::TestVault;
+use vault_testserver::{DEMO_POLICY, TestVault};
 
 fn main() {
-    let mut b = TestVault::builder().kv("secret", 2);
-    for (path, n) in [
-        ("billing", 6),
-        ("billing/db", 3),
-        ("billing/partners/acme", 3),
-    ] {
-        let pairs: Vec<(String, String)> = (0..n)
-            .map(|i| {
-                let tail = path
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or(path)
-                    .replace('-', "_")
-                    .to_uppercase();
-                (format!("{tail}_KEY_{i}"), format!("demo-value-{i}"))
-            })
-            .collect();
-        let refs: Vec<(&str, &str)> = pairs
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        b = b.put("secret", path, &refs);
-    }
-    let policy = ["secret/data/billing", "secret/metadata/billing"];
-    let srv = b
-        .token("s.bench-token-00000000", &policy)
-        .kubernetes_role("kubernetes", "billing", "bench-jwt", &policy)
+    let srv = TestVault::builder()
+        .demo("bench-jwt")
+        .token("s.bench-token-00000000", &DEMO_POLICY)
         .start();
     println!("VAULT_ADDR={}", srv.url());
     loop {

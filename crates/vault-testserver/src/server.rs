@@ -59,6 +59,9 @@ struct State {
     log: Vec<Logged>,
 }
 
+/// What the demo dataset's role and token may read.
+pub const DEMO_POLICY: [&str; 2] = ["secret/data/billing", "secret/metadata/billing"];
+
 /// Configures a [`TestVault`].
 #[derive(Debug, Default)]
 pub struct TestVaultBuilder {
@@ -83,12 +86,32 @@ impl TestVaultBuilder {
     }
 
     /// Writes a secret (a new version on KV v2).
-    pub fn put(self, mount: &str, path: &str, kv: &[(&str, &str)]) -> Self {
+    pub fn put<K: AsRef<str>, V: AsRef<str>>(self, mount: &str, path: &str, kv: &[(K, V)]) -> Self {
         let data = kv
             .iter()
-            .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
+            .map(|(k, v)| (k.as_ref().to_owned(), Value::String(v.as_ref().to_owned())))
             .collect();
         self.put_json(mount, path, data)
+    }
+
+    /// The demo dataset of the `vault-testserver` binary and the benchmarks:
+    /// KV v2 at `secret`, namespace `billing` with 6 keys at its root and 3
+    /// in each of `billing/db` and `billing/partners/acme`, readable by the
+    /// Kubernetes role `billing` that logs in with `jwt`.
+    pub fn demo(self, jwt: &str) -> Self {
+        let mut b = self.kv("secret", 2);
+        for (path, n) in [
+            ("billing", 6),
+            ("billing/db", 3),
+            ("billing/partners/acme", 3),
+        ] {
+            let tail = path.rsplit('/').next().unwrap_or(path).to_uppercase();
+            let pairs: Vec<(String, String)> = (0..n)
+                .map(|i| (format!("{tail}_KEY_{i}"), format!("demo-value-{i}")))
+                .collect();
+            b = b.put("secret", path, &pairs);
+        }
+        b.kubernetes_role("kubernetes", "billing", jwt, &DEMO_POLICY)
     }
 
     /// Writes a secret with arbitrary JSON values.
