@@ -71,6 +71,9 @@ pub struct Loaded {
     pub platform: Platform,
     /// Its version id (`X-Platform-Version`).
     pub version_id: String,
+    /// The same as a header value, built once (`None` when the platform's
+    /// version text is no valid header value: the header is left out).
+    pub version_header: Option<HeaderValue>,
     /// The body of `GET /v1/platform`.
     pub json: Bytes,
 }
@@ -83,9 +86,11 @@ impl Loaded {
             "platform": platform,
         });
         let json = Bytes::from(serde_json::to_vec(&info).unwrap_or_default());
+        let version_header = HeaderValue::from_str(&version_id).ok();
         Loaded {
             platform,
             version_id,
+            version_header,
             json,
         }
     }

@@ -253,13 +253,7 @@ fn reload(state: &AppState, path: Option<&Path>) {
         tracing::info!("SIGHUP: no --platform file; the built-in config stays");
         return;
     };
-    let result = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))
-        .and_then(|text| {
-            state
-                .reload(&text, &path.display().to_string())
-                .map_err(|e| e.to_string())
-        });
+    let result = load_platform(path).map(|platform| state.set_platform(platform));
     match result {
         Ok(version) => tracing::info!(platform_version = %version, "platform config reloaded"),
         Err(error) => tracing::error!(

@@ -5,7 +5,7 @@ use std::panic::AssertUnwindSafe;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{OriginalUri, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use manifests::pipeline::Failure;
 use serde::Serialize;
@@ -56,8 +56,10 @@ pub async fn render(
             problem.into_response()
         }
     };
-    if let Ok(v) = HeaderValue::from_str(&loaded.version_id) {
-        response.headers_mut().insert(PLATFORM_VERSION_HEADER, v);
+    if let Some(v) = &loaded.version_header {
+        response
+            .headers_mut()
+            .insert(PLATFORM_VERSION_HEADER, v.clone());
     }
     response
 }
@@ -166,13 +168,6 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
     }
 }
 
-fn kind_name<T: Serialize>(kind: &T) -> String {
-    match serde_json::to_value(kind) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => "invalid".to_owned(),
-    }
-}
-
 /// The problem for a failed render, with the status of the contract: 400 when
 /// the text is not TOML or a request value is wrong, 422 when valid TOML fails
 /// validation or policy.
@@ -189,7 +184,7 @@ pub fn failure_problem(failure: Failure) -> Problem {
                 .items
                 .iter()
                 .map(|d| ProblemError {
-                    kind: kind_name(&d.kind),
+                    kind: d.kind.as_str().to_owned(),
                     path: d.path.clone(),
                     line: Some(d.line),
                     column: Some(d.column),
@@ -310,8 +305,10 @@ pub async fn platform(State(state): State<AppState>) -> Response {
         loaded.json.clone(),
     )
         .into_response();
-    if let Ok(v) = HeaderValue::from_str(&loaded.version_id) {
-        response.headers_mut().insert(PLATFORM_VERSION_HEADER, v);
+    if let Some(v) = &loaded.version_header {
+        response
+            .headers_mut()
+            .insert(PLATFORM_VERSION_HEADER, v.clone());
     }
     response
 }

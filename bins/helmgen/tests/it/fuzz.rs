@@ -6,7 +6,8 @@ use proptest::prelude::*;
 
 use crate::{app, fixture, post, send};
 
-fn corpus() -> Vec<Vec<u8>> {
+/// Every app.toml fixture, read once for all the cases.
+static CORPUS: std::sync::LazyLock<Vec<Vec<u8>>> = std::sync::LazyLock::new(|| {
     let mut files = Vec::new();
     for dir in ["fixtures/app-toml/ok", "fixtures/app-toml/err"] {
         let mut names: Vec<_> = std::fs::read_dir(crate::repo().join(dir))
@@ -23,7 +24,7 @@ fn corpus() -> Vec<Vec<u8>> {
         }
     }
     files
-}
+});
 
 /// One edit of a fixture: overwrite, insert, delete or duplicate a slice.
 #[derive(Debug, Clone)]
@@ -132,8 +133,7 @@ proptest! {
 
     #[test]
     fn mutated_fixtures_never_5xx(pick in any::<prop::sample::Index>(), edits in prop::collection::vec(edit(), 1..6), uri in query()) {
-        let files = corpus();
-        let body = apply(files[pick.index(files.len())].clone(), &edits);
+        let body = apply(CORPUS[pick.index(CORPUS.len())].clone(), &edits);
         let (_, router) = app();
         let reply = runtime().block_on(send(&router, post(&uri, "application/toml", body)));
         assert_no_5xx(reply.status, &reply.body)?;
