@@ -411,30 +411,25 @@ pub fn plan(snapshots: &[Snapshot], options: &Options) -> Plan {
         .map(|s| s.cluster.clone())
         .collect();
 
-    // Group every record and live entry by service in one pass. A hash
-    // index keeps this linear in the number of records; the (far fewer)
-    // service names are sorted once at the end for a deterministic plan.
-    let mut index_of: HashMap<&str, usize> = HashMap::new();
-    let mut inputs: Vec<(&str, ServiceInput<'_>)> = Vec::new();
+    // Group every record and live entry by service in one pass; the hash
+    // map keeps this linear in the number of records, and the plan's
+    // BTreeMap orders the services.
+    let mut inputs: HashMap<&str, ServiceInput<'_>> = HashMap::new();
     for (cluster, snapshot) in reachable.iter().enumerate() {
         for record in &snapshot.records {
-            let service = record.spec.service.as_str();
-            let at = *index_of.entry(service).or_insert_with(|| {
-                inputs.push((service, ServiceInput::new(reachable.len())));
-                inputs.len() - 1
-            });
-            inputs[at].1.records[cluster].push(record);
+            inputs
+                .entry(record.spec.service.as_str())
+                .or_insert_with(|| ServiceInput::new(reachable.len()))
+                .records[cluster]
+                .push(record);
         }
         for (service, live) in &snapshot.live {
-            let service = service.as_str();
-            let at = *index_of.entry(service).or_insert_with(|| {
-                inputs.push((service, ServiceInput::new(reachable.len())));
-                inputs.len() - 1
-            });
-            inputs[at].1.live[cluster] = Some(live);
+            inputs
+                .entry(service.as_str())
+                .or_insert_with(|| ServiceInput::new(reachable.len()))
+                .live[cluster] = Some(live);
         }
     }
-    inputs.sort_unstable_by(|a, b| a.0.cmp(b.0));
 
     let services = inputs
         .into_iter()

@@ -637,18 +637,13 @@ impl Sim {
         }
         self.events.push(event);
         self.release = after;
-        match self.crash_after.take() {
-            Some(performed) => {
-                for action in actions.iter().take(performed) {
-                    self.execute(action);
-                }
-                self.crash();
-            }
-            None => {
-                for action in &actions {
-                    self.execute(action);
-                }
-            }
+        // A crash after `n` actions performs only those, then loses the rest.
+        let crash = self.crash_after.take();
+        for action in actions.iter().take(crash.unwrap_or(usize::MAX)) {
+            self.execute(action);
+        }
+        if crash.is_some() {
+            self.crash();
         }
     }
 
