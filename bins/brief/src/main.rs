@@ -287,8 +287,12 @@ impl App {
                     })
                     .collect();
                 let d = diff(&o.file, &n.file, &named);
-                // A client violation no change accounts for still breaks that client.
-                let breaking = d.changes.iter().any(|c| c.breaking) || !d.violations.is_empty();
+                let breaking = d.breaking();
+                let violations: Vec<Diagnostic> = d
+                    .violations
+                    .iter()
+                    .map(|(_, v)| v.diagnostic.clone())
+                    .collect();
                 match self.format {
                     Format::Json => {
                         // Spans as `file:line:column` next to the byte offsets.
@@ -306,11 +310,6 @@ impl App {
                                 }
                                 v
                             })
-                            .collect();
-                        let violations: Vec<Diagnostic> = d
-                            .violations
-                            .iter()
-                            .map(|(_, v)| v.diagnostic.clone())
                             .collect();
                         let v = serde_json::json!({
                             "changes": changes,
@@ -333,11 +332,6 @@ impl App {
                             };
                             outln!("{tag} {loc}: {}{who}", c.message);
                         }
-                        let violations: Vec<Diagnostic> = d
-                            .violations
-                            .iter()
-                            .map(|(_, v)| v.diagnostic.clone())
-                            .collect();
                         eprint!("{}", render::text(&violations, &self.sources, self.color));
                         let n = d.changes.iter().filter(|c| c.breaking).count();
                         eprintln!("{} changes, {n} breaking", d.changes.len());

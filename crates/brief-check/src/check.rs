@@ -342,19 +342,19 @@ fn required_cycles(schema: &Schema<'_>, file_id: usize, out: &mut Vec<Diagnostic
             })
             .collect()
     };
-    let edges: Vec<Vec<usize>> = messages
+    let targets: Vec<Vec<(usize, Span)>> = messages.iter().map(|m| targets(m)).collect();
+    let edges: Vec<Vec<usize>> = targets
         .iter()
-        .map(|m| targets(m).into_iter().map(|(i, _)| i).collect())
+        .map(|t| t.iter().map(|&(i, _)| i).collect())
         .collect();
     let comp = brief_syntax::graph::components(&edges);
-    let mut size = vec![0usize; messages.len()];
-    for &c in &comp {
-        size[c] += 1;
-    }
     for (i, m) in messages.iter().enumerate() {
-        let on_cycle = targets(m)
-            .into_iter()
-            .find(|&(t, _)| comp[t] == comp[i] && (size[comp[i]] > 1 || t == i));
+        // An edge within its own component is on a cycle (a self-edge, or a
+        // component of several messages, which a path links both ways).
+        let on_cycle = targets[i]
+            .iter()
+            .copied()
+            .find(|&(t, _)| comp[t] == comp[i]);
         if let Some((_, span)) = on_cycle {
             out.push(
                 Diagnostic::error(

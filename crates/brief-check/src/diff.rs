@@ -52,6 +52,14 @@ pub struct Diff {
     pub violations: Vec<(String, Violation)>,
 }
 
+impl Diff {
+    /// Whether the new schema breaks anything: a breaking change, or a
+    /// client violation that no change accounts for.
+    pub fn breaking(&self) -> bool {
+        self.changes.iter().any(|c| c.breaking) || !self.violations.is_empty()
+    }
+}
+
 /// Diffs `old` (file 0) against `new` (file 1); `clients` make breakage client-specific.
 pub fn diff(old: &File, new: &File, clients: &[NamedClient<'_>]) -> Diff {
     let (os, ns) = (Schema::new(old), Schema::new(new));

@@ -43,7 +43,11 @@ pub enum Error {
 
 /// `sha256:<hex>` of the canonical formatting of `file`.
 pub fn schema_hash(file: &brief_syntax::File) -> String {
-    let canonical = brief_syntax::fmt::format(file);
+    hash_of_canonical(&brief_syntax::fmt::format(file))
+}
+
+/// [`schema_hash`] of an already formatted (canonical) schema text.
+pub(crate) fn hash_of_canonical(canonical: &str) -> String {
     let digest = Sha256::digest(canonical.as_bytes());
     let mut hex = String::with_capacity(64);
     for b in digest {

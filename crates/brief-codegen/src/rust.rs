@@ -5,7 +5,7 @@
 //! rustfmt over the result when it is installed.
 
 use crate::names::{camel, screaming, snake};
-use crate::{Error, schema_hash};
+use crate::{Error, hash_of_canonical};
 use brief_syntax::{Doc, Field, File, ItemKind, Message, TypeKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -115,7 +115,9 @@ fn sig(out: &mut String, indent: &str, head: &str, params: &[String], tail: &str
 
 impl<'a> Gen<'a> {
     fn header(&mut self, opts: &RustOptions) -> Result<(), Error> {
-        let hash = schema_hash(self.file);
+        // Formatted once: hashed here, embedded as `SCHEMA` below.
+        let canonical = brief_syntax::fmt::format(self.file);
+        let hash = hash_of_canonical(&canonical);
         let what = match self.file.service() {
             Some(s) if opts.client => format!("client of service `{}`", s.name.value),
             Some(s) => format!("service `{}`", s.name.value),
@@ -152,7 +154,6 @@ impl<'a> Gen<'a> {
         let _ = writeln!(self.out, "pub const SCHEMA_HASH: &str =\n    {hash:?};\n");
         // The canonical schema, served at `GET /_brief/contract` and kept for
         // registries; a raw string with enough `#`s to hold any doc text.
-        let canonical = brief_syntax::fmt::format(self.file);
         let mut hashes = String::from("#");
         while canonical.contains(&format!("\"{hashes}")) {
             hashes.push('#');
