@@ -336,7 +336,7 @@ pub fn build(
     let environment = required("env", env, &mut errors);
     let image_tag = required("image_tag", image_tag, &mut errors);
     let strategy = strategy.and_then(|s| {
-        let parsed = Strategy::ALL.into_iter().find(|k| k.as_str() == s);
+        let parsed = Strategy::from_name(&s);
         if parsed.is_none() {
             let names: Vec<_> = Strategy::ALL.iter().map(|k| k.as_str()).collect();
             errors.push(

@@ -140,12 +140,9 @@ fn parse_version(s: &str) -> Result<u32, String> {
 }
 
 fn parse_strategy(s: &str) -> Result<app_toml::Strategy, String> {
-    app_toml::Strategy::ALL
-        .into_iter()
-        .find(|st| st.as_str() == s)
-        .ok_or_else(|| {
-            format!("unknown strategy `{s}`; expected one of simple, rolling, canary, blue-green")
-        })
+    app_toml::Strategy::from_name(s).ok_or_else(|| {
+        format!("unknown strategy `{s}`; expected one of simple, rolling, canary, blue-green")
+    })
 }
 
 #[cfg(test)]

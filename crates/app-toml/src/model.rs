@@ -250,6 +250,11 @@ impl Strategy {
         }
     }
 
+    /// Parses a strategy name as written in app.toml and on the command line.
+    pub fn from_name(name: &str) -> Option<Strategy> {
+        Strategy::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     /// Every strategy, in documentation order.
     pub const ALL: [Strategy; 4] = [
         Strategy::Simple,

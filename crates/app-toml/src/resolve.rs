@@ -261,7 +261,7 @@ fn build(root: &Table, name: &str, env: &str) -> App {
             .collect(),
         deploy: Deploy {
             strategy: string(deploy_t, "strategy")
-                .and_then(|s| Strategy::ALL.into_iter().find(|x| x.as_str() == s))
+                .and_then(|s| Strategy::from_name(&s))
                 .unwrap_or_default(),
             canary_steps: match deploy_t.get("canary_steps").and_then(Node::as_array) {
                 Some(items) => items

@@ -916,12 +916,9 @@ pub mod strategy_serde {
 
     /// Parses a strategy name as written in app.toml and on the command line.
     pub fn parse(name: &str) -> Result<Strategy, crate::Error> {
-        Strategy::ALL
-            .into_iter()
-            .find(|s| s.as_str() == name)
-            .ok_or_else(|| crate::Error::UnknownStrategy {
-                name: name.to_owned(),
-            })
+        Strategy::from_name(name).ok_or_else(|| crate::Error::UnknownStrategy {
+            name: name.to_owned(),
+        })
     }
 }
 
