@@ -220,20 +220,18 @@ pub fn failure_problem(failure: Failure) -> Problem {
             )
             .with_hint(format!("expected one of {}", known.join(", "))),
         ]),
-        Failure::Render(manifests::Error::Context(message)) => {
-            // The release context is made only of request values; name the
-            // parameter the message is about.
-            let param = [
-                ("cluster", "cluster"),
-                ("canary", "canary_weight"),
-                ("previous version", "previous_version"),
-                ("version", "version"),
-            ]
-            .into_iter()
-            .find(|(word, _)| message.contains(word))
-            .map(|(_, p)| format!("query.{p}"))
-            .unwrap_or_else(|| "query".to_owned());
-            bad_request(vec![ProblemError::at("query", param, message)])
+        Failure::Render(manifests::Error::Context { field, message }) => {
+            // The release context is made only of request values: the field
+            // at fault is a query parameter (`env` for the environment).
+            let param = match field {
+                "environment" => "env",
+                other => other,
+            };
+            bad_request(vec![ProblemError::at(
+                "query",
+                format!("query.{param}"),
+                message,
+            )])
         }
         Failure::Render(manifests::Error::Policy(violations)) => {
             // The image tag is a request value, not part of app.toml: a bad

@@ -90,8 +90,8 @@ pub(crate) fn render(global: &Global, args: &RenderArgs, color: bool) -> Result<
         RenderFailure::App(e @ app_toml::Error::UnknownEnvironment { .. }) => {
             Failure::usage(format!("error: {e}"))
         }
-        RenderFailure::Render(manifests::Error::Context(m)) => {
-            Failure::usage(format!("error: {m}"))
+        RenderFailure::Render(manifests::Error::Context { message, .. }) => {
+            Failure::usage(format!("error: {message}"))
         }
         RenderFailure::Render(e) => Failure::failed(format!(
             "error: {} cannot be deployed:\n{e}",

@@ -220,9 +220,15 @@ impl Rendered {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The release context does not fit the app or platform (unknown
-    /// cluster, environment mismatch, invalid tag).
-    #[error("{0}")]
-    Context(String),
+    /// cluster, environment mismatch, bad version or canary weight).
+    #[error("{message}")]
+    Context {
+        /// The [`ReleaseContext`] field at fault: `environment`, `cluster`,
+        /// `version`, `previous_version` or `canary_weight`.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The generated objects break platform policy; every violation is listed.
     #[error("{}", policy::display(.0))]
     Policy(Vec<Violation>),

@@ -45,48 +45,69 @@ pub(crate) fn check_context(
 ) -> Result<(), Error> {
     let app = &resolved.app;
     if ctx.environment != app.environment {
-        return Err(Error::Context(format!(
-            "the app was resolved for `{}` but the release is for `{}`",
-            app.environment, ctx.environment
-        )));
+        return Err(Error::Context {
+            field: "environment",
+            message: format!(
+                "the app was resolved for `{}` but the release is for `{}`",
+                app.environment, ctx.environment
+            ),
+        });
     }
     let Some(env) = platform.environment(&ctx.environment) else {
         let known: Vec<_> = platform.environments.keys().map(String::as_str).collect();
-        return Err(Error::Context(format!(
-            "unknown environment `{}` (expected one of {})",
-            ctx.environment,
-            known.join(", ")
-        )));
+        return Err(Error::Context {
+            field: "environment",
+            message: format!(
+                "unknown environment `{}` (expected one of {})",
+                ctx.environment,
+                known.join(", ")
+            ),
+        });
     };
     if !env.clusters.iter().any(|c| c.name == ctx.cluster) {
         let known: Vec<_> = env.clusters.iter().map(|c| c.name.as_str()).collect();
-        return Err(Error::Context(format!(
-            "unknown cluster `{}` in environment `{}` (expected one of {})",
-            ctx.cluster,
-            ctx.environment,
-            known.join(", ")
-        )));
+        return Err(Error::Context {
+            field: "cluster",
+            message: format!(
+                "unknown cluster `{}` in environment `{}` (expected one of {})",
+                ctx.cluster,
+                ctx.environment,
+                known.join(", ")
+            ),
+        });
     }
     if ctx.version == 0 {
-        return Err(Error::Context("release versions start at v1".into()));
+        return Err(Error::Context {
+            field: "version",
+            message: "release versions start at v1".into(),
+        });
     }
     if let Some(prev) = ctx.previous_version
         && prev >= ctx.version
     {
-        return Err(Error::Context(format!(
-            "the previous version v{prev} must be older than v{}",
-            ctx.version
-        )));
+        return Err(Error::Context {
+            field: "previous_version",
+            message: format!(
+                "the previous version v{prev} must be older than v{}",
+                ctx.version
+            ),
+        });
     }
     if let Some(w) = ctx.canary_weight {
         if ctx.strategy != Strategy::Canary {
-            return Err(Error::Context(format!(
-                "a canary weight needs the canary strategy, not `{}`",
-                ctx.strategy
-            )));
+            return Err(Error::Context {
+                field: "canary_weight",
+                message: format!(
+                    "a canary weight needs the canary strategy, not `{}`",
+                    ctx.strategy
+                ),
+            });
         }
         if w > 100 {
-            return Err(Error::Context(format!("canary weight {w} is over 100")));
+            return Err(Error::Context {
+                field: "canary_weight",
+                message: format!("canary weight {w} is over 100"),
+            });
         }
     }
     let mut violations = Vec::new();
