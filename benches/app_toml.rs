@@ -7,14 +7,9 @@
 use std::hint::black_box;
 use std::path::Path;
 
-use app_toml::{Date, ParseOptions, Vocabulary};
+use app_toml::{ParseOptions, Vocabulary};
 use criterion::{Criterion, criterion_group, criterion_main};
-
-/// The allocator the paas and helmgen binaries ship with (mimalloc);
-/// `--features system-alloc` measures with the system allocator instead.
-#[cfg(not(feature = "system-alloc"))]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+use paas_benches::TODAY;
 
 fn vocabulary() -> Vocabulary {
     let list = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
@@ -22,11 +17,7 @@ fn vocabulary() -> Vocabulary {
         engines: list(&["golang", "python", "node", "rust", "java", "php", "generic"]),
         sizes: list(&["xsmall", "small", "medium", "large", "xlarge"]),
         environments: list(&["prod", "staging", "dev", "local"]),
-        today: Date {
-            year: 2026,
-            month: 11,
-            day: 23,
-        },
+        today: TODAY,
     }
 }
 

@@ -19,27 +19,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app_toml::Date;
 use axum::body::Body;
 use axum::http::Request;
 use criterion::{Criterion, criterion_group, criterion_main};
 use helmgen::{AppState, Config};
 use http_body_util::BodyExt;
 use manifests::pipeline::{Request as RenderRequest, render_source};
+use paas_benches::TODAY;
 use platform_config::Platform;
 use tower::ServiceExt;
-
-/// The allocator the paas and helmgen binaries ship with (mimalloc);
-/// `--features system-alloc` measures with the system allocator instead.
-#[cfg(not(feature = "system-alloc"))]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-const TODAY: Date = Date {
-    year: 2026,
-    month: 11,
-    day: 23,
-};
 
 fn source() -> Vec<u8> {
     std::fs::read(

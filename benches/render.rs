@@ -10,22 +10,11 @@
 use std::hint::black_box;
 use std::path::Path;
 
-use app_toml::{Date, ParseOptions};
+use app_toml::ParseOptions;
 use criterion::{Criterion, criterion_group, criterion_main};
 use manifests::ReleaseContext;
+use paas_benches::TODAY;
 use platform_config::Platform;
-
-/// The allocator the paas and helmgen binaries ship with (mimalloc);
-/// `--features system-alloc` measures with the system allocator instead.
-#[cfg(not(feature = "system-alloc"))]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-const TODAY: Date = Date {
-    year: 2026,
-    month: 11,
-    day: 23,
-};
 
 fn fixtures() -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/app-toml/ok");
