@@ -264,15 +264,6 @@ fn reload(state: &AppState, path: Option<&Path>) {
     }
 }
 
-fn parse_date(text: &str) -> Option<app_toml::Date> {
-    let mut parts = text.splitn(3, '-');
-    let year = parts.next()?.parse().ok()?;
-    let month = parts.next()?.parse().ok()?;
-    let day = parts.next()?.parse().ok()?;
-    jiff::civil::Date::new(year as i16, month as i8, day as i8).ok()?;
-    Some(app_toml::Date { year, month, day })
-}
-
 fn run_impact(
     corpus: &Path,
     base: &Path,
@@ -282,7 +273,7 @@ fn run_impact(
 ) -> ExitCode {
     let today = match today {
         None => helmgen::system_today(),
-        Some(t) => match parse_date(t) {
+        Some(t) => match app_toml::Date::parse(t) {
             Some(d) => d,
             None => {
                 eprintln!("helmgen: --today `{t}` is not a date (YYYY-MM-DD)");

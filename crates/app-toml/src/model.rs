@@ -345,6 +345,13 @@ pub struct Date {
     pub day: u8,
 }
 
+impl Date {
+    /// Parses `YYYY-MM-DD` (a real calendar date), as `expires` is written.
+    pub fn parse(text: &str) -> Option<Date> {
+        crate::check::parse_date(text)
+    }
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
