@@ -339,9 +339,7 @@ pub fn analyse(corpus: &[CorpusFile], base: &Platform, head: &Platform, today: D
             if !failed(&imp.base) && !failed(&imp.head) {
                 compare(&base_objects, &head_objects, &mut imp);
             }
-            if matches!(imp.base, Outcome::Failed { .. })
-                && matches!(imp.head, Outcome::Failed { .. })
-            {
+            if failed(&imp.base) && failed(&imp.head) {
                 summary.failing_with_both += 1;
             }
             if imp.is_changed() {
@@ -385,10 +383,9 @@ fn compare(base: &BTreeMap<String, Value>, head: &BTreeMap<String, Value>, imp: 
                 }
             }
             Some(h) if h != b => {
-                let mut paths = Vec::new();
-                diff(&mut String::new(), b, h, &mut paths);
-                imp.immutable.extend(immutable_findings(key, b, h, &paths));
-                imp.security.extend(security_findings(key, b, h));
+                let (paths, immutable, security) = changes(key, b, h);
+                imp.immutable.extend(immutable);
+                imp.security.extend(security);
                 imp.changed.push(ObjectChange {
                     object: key.clone(),
                     paths,
@@ -404,12 +401,16 @@ fn compare(base: &BTreeMap<String, Value>, head: &BTreeMap<String, Value>, imp: 
 /// The immutable-field changes and security regressions between two
 /// versions of one object (`Kind/name`), as JSON values.
 pub fn findings(key: &str, base: &Value, head: &Value) -> (Vec<Finding>, Vec<Finding>) {
+    let (_, immutable, security) = changes(key, base, head);
+    (immutable, security)
+}
+
+/// The changed paths of one object and what they imply.
+fn changes(key: &str, base: &Value, head: &Value) -> (Vec<String>, Vec<Finding>, Vec<Finding>) {
     let mut paths = Vec::new();
     diff(&mut String::new(), base, head, &mut paths);
-    (
-        immutable_findings(key, base, head, &paths),
-        security_findings(key, base, head),
-    )
+    let immutable = immutable_findings(key, base, head, &paths);
+    (paths, immutable, security_findings(key, base, head))
 }
 
 fn kind_of(key: &str) -> &str {
@@ -651,10 +652,7 @@ fn strings(v: Option<&Value>) -> BTreeSet<&str> {
 
 fn containers(pod: &Value) -> BTreeMap<String, &Value> {
     let mut out = BTreeMap::new();
-    for (field, label) in [
-        ("initContainers", "initContainers"),
-        ("containers", "containers"),
-    ] {
+    for field in ["initContainers", "containers"] {
         if let Some(list) = pod.get(field).and_then(Value::as_array) {
             for (i, c) in list.iter().enumerate() {
                 let name = c
@@ -662,11 +660,21 @@ fn containers(pod: &Value) -> BTreeMap<String, &Value> {
                     .and_then(Value::as_str)
                     .map(str::to_owned)
                     .unwrap_or_else(|| i.to_string());
-                out.insert(format!("{label}[{name}]"), c);
+                out.insert(format!("{field}[{name}]"), c);
             }
         }
     }
     out
+}
+
+/// A field of a container's or pod's `securityContext`.
+fn sc<'v>(v: &'v Value, field: &str) -> Option<&'v Value> {
+    at(v, &["securityContext", field])
+}
+
+/// A container's security field, or the pod's when the container leaves it out.
+fn effective<'v>(container: &'v Value, pod: &'v Value, field: &str) -> Option<&'v Value> {
+    sc(container, field).or_else(|| sc(pod, field))
 }
 
 fn security_findings(key: &str, base: &Value, head: &Value) -> Vec<Finding> {
@@ -725,56 +733,40 @@ fn security_findings(key: &str, base: &Value, head: &Value) -> Vec<Finding> {
     let (cb, ch) = (containers(pb), containers(ph));
     for (name, b) in &cb {
         let Some(h) = ch.get(name) else { continue };
-        let sc = |v: &'_ Value, f: &str| at(v, &["securityContext", f]).cloned();
         let cp = |rest: &str| format!("{prefix}.{name}.{rest}");
         c.bool_kept(
             cp("securityContext.readOnlyRootFilesystem"),
-            sc(b, "readOnlyRootFilesystem").as_ref(),
-            sc(h, "readOnlyRootFilesystem").as_ref(),
+            sc(b, "readOnlyRootFilesystem"),
+            sc(h, "readOnlyRootFilesystem"),
             true,
         );
         c.bool_kept(
             cp("securityContext.allowPrivilegeEscalation"),
-            sc(b, "allowPrivilegeEscalation").as_ref(),
-            sc(h, "allowPrivilegeEscalation").as_ref(),
+            sc(b, "allowPrivilegeEscalation"),
+            sc(h, "allowPrivilegeEscalation"),
             false,
         );
         c.bool_not_enabled(
             cp("securityContext.privileged"),
-            sc(b, "privileged").as_ref(),
-            sc(h, "privileged").as_ref(),
+            sc(b, "privileged"),
+            sc(h, "privileged"),
         );
         // runAsNonRoot and seccomp are inherited from the pod when the
         // container does not set them: compare the effective values.
-        let effective = |cont: &Value, pod: &Value, f: &str| {
-            at(cont, &["securityContext", f])
-                .or_else(|| at(pod, &["securityContext", f]))
-                .cloned()
-        };
-        let (rb, rh) = (
-            effective(b, pb, "runAsNonRoot"),
-            effective(h, ph, "runAsNonRoot"),
-        );
         c.bool_kept(
             cp("securityContext.runAsNonRoot"),
-            rb.as_ref(),
-            rh.as_ref(),
+            effective(b, pb, "runAsNonRoot"),
+            effective(h, ph, "runAsNonRoot"),
             true,
         );
         let (ub, uh) = (effective(b, pb, "runAsUser"), effective(h, ph, "runAsUser"));
-        if ub.as_ref().and_then(Value::as_i64) != Some(0)
-            && uh.as_ref().and_then(Value::as_i64) == Some(0)
-        {
-            c.flag(cp("securityContext.runAsUser"), ub.as_ref(), uh.as_ref());
+        if ub.and_then(Value::as_i64) != Some(0) && uh.and_then(Value::as_i64) == Some(0) {
+            c.flag(cp("securityContext.runAsUser"), ub, uh);
         }
-        let (sb, sh) = (
-            effective(b, pb, "seccompProfile"),
-            effective(h, ph, "seccompProfile"),
-        );
         c.seccomp(
             cp("securityContext.seccompProfile"),
-            sb.as_ref(),
-            sh.as_ref(),
+            effective(b, pb, "seccompProfile"),
+            effective(h, ph, "seccompProfile"),
         );
         let drop_b = strings(at(b, &["securityContext", "capabilities", "drop"]));
         let drop_h = strings(at(h, &["securityContext", "capabilities", "drop"]));
