@@ -9,6 +9,7 @@ mod rustyvault;
 mod testserver;
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -38,6 +39,24 @@ impl Run {
     }
 }
 
+/// The vault2env binary with exactly `env` (plus a PATH), nothing inherited.
+pub fn vault2env<K: AsRef<OsStr>, V: AsRef<OsStr>>(env: &[(K, V)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vault2env"));
+    cmd.env_clear().env("PATH", "/usr/bin:/bin");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// A local TCP port nothing listens on (for a server started next).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
 /// A scratch directory with files for a run (JWT, CA bundle, ...).
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
@@ -46,15 +65,15 @@ pub fn scratch() -> tempfile::TempDir {
 /// Runs vault2env with exactly `env` (plus PATH) and `args`. When `args`
 /// has no command, the child is a shell that dumps its environment and core
 /// limit to files. Asserts that none of `secrets` appears in the output.
-pub fn run(env: &[(&str, &str)], args: &[&str], secrets: &[&str]) -> Run {
+pub fn run<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+    env: &[(K, V)],
+    args: &[&str],
+    secrets: &[&str],
+) -> Run {
     let dir = scratch();
     let out: PathBuf = dir.path().join("child-env");
     let core: PathBuf = dir.path().join("child-core");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vault2env"));
-    cmd.env_clear().env("PATH", "/usr/bin:/bin");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
+    let mut cmd = vault2env(env);
     let script = format!(
         "env -0 > '{}'; ulimit -c > '{}'",
         out.display(),

@@ -50,10 +50,7 @@ impl Drop for RustyVault {
 impl RustyVault {
     fn start(bin: &Path) -> RustyVault {
         let dir = scratch();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = crate::free_port();
         let config = dir.path().join("config.hcl");
         std::fs::write(
             &config,

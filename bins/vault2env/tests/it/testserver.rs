@@ -75,8 +75,10 @@ fn k8s_env(srv: &TestVault, dir: &tempfile::TempDir) -> Vec<(String, String)> {
     ]
 }
 
-fn as_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
-    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+/// Sets `key` in a run's environment, replacing an earlier value.
+fn set(env: &mut Vec<(String, String)>, key: &str, value: impl Into<String>) {
+    env.retain(|(k, _)| k != key);
+    env.push((key.into(), value.into()));
 }
 
 #[test]
@@ -89,7 +91,7 @@ fn kubernetes_auth_kv2_auto_list_and_hygiene() {
         "DB_PASSWORD, REDIS_PASSWORD".into(),
     ));
     env.push(("UNRELATED".into(), "kept".into()));
-    let r = run(&as_refs(&env), &[], SECRETS);
+    let r = run(&env, &[], SECRETS);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.child("DB_PASSWORD"), Some(DB_PASSWORD));
     assert_eq!(r.child("LOG_LEVEL"), Some("info-level"));
@@ -156,7 +158,7 @@ fn check_lists_names_only() {
     let srv = server().start();
     let dir = scratch();
     let env = k8s_env(&srv, &dir);
-    let r = run(&as_refs(&env), &["--check"], SECRETS);
+    let r = run(&env, &["--check"], SECRETS);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         r.stdout,
@@ -197,7 +199,7 @@ fn references_and_override_policy() {
         .copied()
         .chain(["postgres://shared-db-secret-url"])
         .collect();
-    let r = run(&as_refs(&env), &[], &secrets);
+    let r = run(&env, &[], &secrets);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         r.child("DATABASE_URL"),
@@ -215,12 +217,12 @@ fn references_and_override_policy() {
     );
 
     env.push(("VAULT2ENV_OVERRIDE".into(), "true".into()));
-    let r = run(&as_refs(&env), &[], &secrets);
+    let r = run(&env, &[], &secrets);
     assert_eq!(r.child("DB_PASSWORD"), Some(DB_PASSWORD));
 
     // A reference to a missing key is a missing secret.
     env.push(("OTHER_URL".into(), "vault:shared/db#nope".into()));
-    let r = run(&as_refs(&env), &[], &secrets);
+    let r = run(&env, &[], &secrets);
     assert_eq!(r.code, 78, "{}", r.stderr);
     assert!(
         r.stderr.contains("OTHER_URL") && r.stderr.contains("shared/db#nope"),
@@ -234,10 +236,9 @@ fn check_failure(srv: &TestVault, extra: &[(&str, &str)], code: i32, phrase: &st
     let dir = scratch();
     let mut env = k8s_env(srv, &dir);
     for (k, v) in extra {
-        env.retain(|(n, _)| n != k);
-        env.push(((*k).into(), (*v).into()));
+        set(&mut env, k, *v);
     }
-    let r = run(&as_refs(&env), &[], SECRETS);
+    let r = run(&env, &[], SECRETS);
     assert_eq!(r.code, code, "{extra:?}: {}", r.stderr);
     assert!(
         r.stderr.contains(phrase),
@@ -325,7 +326,6 @@ fn wrong_jwt_is_denied_and_never_printed_even_when_echoed() {
         ("VAULT2ENV_NAMESPACE", "billing".into()),
         ("VAULT2ENV_TOKEN_FILE", jwt.display().to_string()),
     ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let secrets: Vec<&str> = SECRETS.iter().copied().chain([wrong]).collect();
     let r = run(&env, &[], &secrets);
     assert_eq!(r.code, 77, "{}", r.stderr);
@@ -339,10 +339,7 @@ fn wrong_jwt_is_denied_and_never_printed_even_when_echoed() {
 #[test]
 fn unreachable_fails_closed_unless_optional() {
     // A port that was free a moment ago: connection refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let port = crate::free_port();
     let dir = scratch();
     let jwt = dir.path().join("token");
     std::fs::write(&jwt, JWT).expect("write");
@@ -382,7 +379,7 @@ fn transient_errors_are_retried_within_the_deadline() {
     let srv = server().fail_first(3, 503).chunked().start();
     let dir = scratch();
     let env = k8s_env(&srv, &dir);
-    let r = run(&as_refs(&env), &[], SECRETS);
+    let r = run(&env, &[], SECRETS);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.child("API_KEY"), Some(API_KEY), "chunked bodies decoded");
     assert_eq!(srv.requests().iter().filter(|q| q.status == 503).count(), 3);
@@ -391,10 +388,9 @@ fn transient_errors_are_retried_within_the_deadline() {
     let srv = server().fail_first(1000, 503).start();
     let dir = scratch();
     let mut env = k8s_env(&srv, &dir);
-    env.retain(|(k, _)| k != "VAULT2ENV_TIMEOUT");
-    env.push(("VAULT2ENV_TIMEOUT".into(), "700ms".into()));
+    set(&mut env, "VAULT2ENV_TIMEOUT", "700ms");
     let started = std::time::Instant::now();
-    let r = run(&as_refs(&env), &[], SECRETS);
+    let r = run(&env, &[], SECRETS);
     assert_eq!(r.code, 69, "{}", r.stderr);
     assert!(r.stderr.contains("HTTP 503"), "{}", r.stderr);
     assert!(
@@ -415,7 +411,7 @@ fn duplicate_names_across_paths_name_both() {
     let dir = scratch();
     let env = k8s_env(&srv, &dir);
     let secrets: Vec<&str> = SECRETS.iter().copied().chain(["dup-value-xyz"]).collect();
-    let r = run(&as_refs(&env), &[], &secrets);
+    let r = run(&env, &[], &secrets);
     assert_eq!(r.code, 64, "{}", r.stderr);
     assert!(
         r.stderr.contains("billing#DB_PASSWORD") && r.stderr.contains("billing/extra#DB_PASSWORD"),
@@ -468,21 +464,20 @@ fn tls_with_cacert_by_name_and_by_ip() {
     let ca = ca.display().to_string();
     for host in ["localhost", "127.0.0.1"] {
         let mut env = k8s_env(&srv, &dir);
-        env.retain(|(k, _)| k != "VAULT_ADDR");
-        env.push((
-            "VAULT_ADDR".into(),
+        set(
+            &mut env,
+            "VAULT_ADDR",
             format!("https://{host}:{}", srv.addr().port()),
-        ));
+        );
         env.push(("VAULT_CACERT".into(), ca.clone()));
-        let r = run(&as_refs(&env), &[], SECRETS);
+        let r = run(&env, &[], SECRETS);
         assert_eq!(r.code, 0, "{host}: {}", r.stderr);
         assert_eq!(r.child("DB_PASSWORD"), Some(DB_PASSWORD));
     }
     // Without the CA the server is not trusted: no secrets, no start.
     let mut env = k8s_env(&srv, &dir);
-    env.retain(|(k, _)| k != "VAULT2ENV_TIMEOUT");
-    env.push(("VAULT2ENV_TIMEOUT".into(), "500ms".into()));
-    let r = run(&as_refs(&env), &[], SECRETS);
+    set(&mut env, "VAULT2ENV_TIMEOUT", "500ms");
+    let r = run(&env, &[], SECRETS);
     assert_ne!(r.code, 0);
     assert!(r.child_env.is_none());
 }
@@ -492,24 +487,20 @@ fn exec_failures_are_126_and_127() {
     let srv = server().start();
     let dir = scratch();
     let env = k8s_env(&srv, &dir);
-    let r = run(&as_refs(&env), &["--", "/nonexistent/service"], SECRETS);
+    let r = run(&env, &["--", "/nonexistent/service"], SECRETS);
     assert_eq!(r.code, 127, "{}", r.stderr);
-    let r = run(&as_refs(&env), &["--", "no-such-command-anywhere"], SECRETS);
+    let r = run(&env, &["--", "no-such-command-anywhere"], SECRETS);
     assert_eq!(r.code, 127, "{}", r.stderr);
     let not_exec = dir.path().join("plain.txt");
     std::fs::write(&not_exec, "x").expect("write");
-    let r = run(
-        &as_refs(&env),
-        &["--", not_exec.to_str().expect("utf8")],
-        SECRETS,
-    );
+    let r = run(&env, &["--", not_exec.to_str().expect("utf8")], SECRETS);
     assert_eq!(r.code, 126, "{}", r.stderr);
     // The service's own exit code after exec.
-    let r = run(&as_refs(&env), &["--", "/bin/sh", "-c", "exit 7"], SECRETS);
+    let r = run(&env, &["--", "/bin/sh", "-c", "exit 7"], SECRETS);
     assert_eq!(r.code, 7);
     // Usage errors.
-    assert_eq!(run(&as_refs(&env), &["--bogus"], SECRETS).code, 64);
-    assert_eq!(run(&as_refs(&env), &["--init", "--"], SECRETS).code, 64);
+    assert_eq!(run(&env, &["--bogus"], SECRETS).code, 64);
+    assert_eq!(run(&env, &["--init", "--"], SECRETS).code, 64);
 }
 
 #[test]
@@ -517,16 +508,12 @@ fn init_mode_forwards_signals_reaps_and_exits_with_child_code() {
     let srv = server().start();
     let dir = scratch();
     let env = k8s_env(&srv, &dir);
-    let r = run(
-        &as_refs(&env),
-        &["--init", "--", "/bin/sh", "-c", "exit 3"],
-        SECRETS,
-    );
+    let r = run(&env, &["--init", "--", "/bin/sh", "-c", "exit 3"], SECRETS);
     assert_eq!(r.code, 3, "{}", r.stderr);
 
     // An orphaned grandchild does not keep init from exiting with the child's code.
     let r = run(
-        &as_refs(&env),
+        &env,
         &["--init", "--", "/bin/sh", "-c", "(sleep 0.2 &) ; exit 5"],
         SECRETS,
     );
@@ -538,12 +525,7 @@ fn init_mode_forwards_signals_reaps_and_exits_with_child_code() {
         "trap 'exit 42' TERM; touch '{}'; while :; do sleep 0.05; done",
         ready.display()
     );
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vault2env"));
-    cmd.env_clear().env("PATH", "/usr/bin:/bin");
-    for (k, v) in &env {
-        cmd.env(k, v);
-    }
-    let child = cmd
+    let child = crate::vault2env(&env)
         .args(["--init", "--", "/bin/sh", "-c", &script])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
