@@ -58,25 +58,3 @@ pub(crate) fn hash_of_canonical(canonical: &str) -> String {
 
 #[cfg(test)]
 mod tests;
-
-/// Runs `protoc` over `proto` when protoc is installed (test helper).
-#[cfg(test)]
-pub(crate) fn protoc_accepts(name: &str, proto: &str) -> Result<(), String> {
-    let dir = std::env::temp_dir().join(format!("brief-protoc-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let file = dir.join("x.proto");
-    std::fs::write(&file, proto).map_err(|e| e.to_string())?;
-    let out = std::process::Command::new("protoc")
-        .arg("-I")
-        .arg(&dir)
-        .arg("-o")
-        .arg("/dev/null")
-        .arg(&file)
-        .output();
-    let _ = std::fs::remove_dir_all(&dir);
-    match out {
-        Err(_) => Ok(()), // protoc not installed: CI installs it (.ci/setup.d/20-brief-protoc.sh)
-        Ok(o) if o.status.success() => Ok(()),
-        Ok(o) => Err(String::from_utf8_lossy(&o.stderr).into_owned()),
-    }
-}
