@@ -47,7 +47,10 @@ echo "RSS after warm-up: $(rss)"
 # CPU per request is robust to the noise of a shared machine, the rate is not.
 cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 CPU0=$(cpu)
-OUT=$("${LOAD[@]}" wrk -t2 -c32 -d"$DURATION" --latency -s benches/helmgen/post.lua "$URL")
+# wrk's own CPU, from GNU time when it is installed (Debian package `time`).
+WRKCPU=$(mktemp)
+if [ -x /usr/bin/time ]; then TIMEIT=(/usr/bin/time -o "$WRKCPU" -f '%U %S'); else TIMEIT=(); fi
+OUT=$("${TIMEIT[@]}" "${LOAD[@]}" wrk -t2 -c32 -d"$DURATION" --latency -s benches/helmgen/post.lua "$URL")
 CPU1=$(cpu)
 echo "$OUT"
 RPS=$(echo "$OUT" | awk '/Requests\/sec/ {print $2}')
@@ -56,6 +59,12 @@ P99=$(echo "$OUT" | awk '$1 == "99%" {print $2}')
 if [ "$PIN" = 1 ]; then BASE=$ONE; CORES="1 core, 1 thread"; else BASE=$TWO; CORES="2 threads"; fi
 python3 -c "import sys; r,t=float(sys.argv[1]),float(sys.argv[2]); print(f'wrk: {r:.0f} req/s, p99 {sys.argv[3]}; in-process ({sys.argv[4]}) {1e9/t:.0f} renders/s; ratio {r*t/1e9*100:.0f}% (target >= 80%)')" "$RPS" "$BASE" "$P99" "$CORES"
 python3 -c "import sys; c0,c1,n,one,hz=map(float,sys.argv[1:]); us=(c1-c0)/hz*1e6/n; print(f'server CPU: {us:.0f} us per request vs {one/1000:.0f} us per in-process render (1 thread): {one/1000/us*100:.0f}% of the server CPU is the render')" "$CPU0" "$CPU1" "$REQS" "$ONE" "$(getconf CLK_TCK)"
+if [ -s "$WRKCPU" ]; then
+  # Unpinned, wrk's CPU comes out of the same two cores, so even a server
+  # whose only cost is the render cannot exceed 2 cores / (render + wrk).
+  python3 -c "import sys; u,s=map(float,open(sys.argv[1]).read().split()); n,one,two=map(float,sys.argv[2:]); w=(u+s)*1e9/n; print(f'wrk CPU: {w/1000:.0f} us per request; unpinned ceiling for a server that only renders: 2 cores / ({one/1000:.0f} + {w/1000:.0f}) us = {2*two/(one+w)*100:.0f}% of the in-process rate')" "$WRKCPU" "$REQS" "$ONE" "$TWO"
+fi
+rm -f "$WRKCPU"
 echo "RSS after the wrk run: $(rss)"
 
 if [ "$SOAK_MINUTES" != 0 ]; then
