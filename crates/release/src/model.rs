@@ -489,7 +489,11 @@ pub enum Phase {
     /// retries; it is listed in [`ReleaseStatus::lagging`] and sync brings it.
     Incomplete,
     /// A failure before the point of no return: the new objects were removed
-    /// and the old version serves everywhere.
+    /// and the old version serves everywhere, except in the clusters listed
+    /// in [`ReleaseStatus::lagging`]: they may hold leftovers of the new
+    /// version, or (when their traffic was never confirmed back at 0%) still
+    /// send part of their traffic to it, in which case its objects are kept
+    /// there. Sync finishes both.
     Failed,
     /// Stopped by `abort` before the point of no return, with the same
     /// guarantees as [`Phase::Failed`].

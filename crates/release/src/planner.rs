@@ -1270,10 +1270,28 @@ impl Planner {
         }
     }
 
+    /// Deleting the new objects after traffic went back to 0% (or never
+    /// moved). A cluster whose 0% was never confirmed (given up in
+    /// `AbortTraffic`: it refused, or did not answer) may still send part of
+    /// its traffic to the new version, so its objects are kept: deleting
+    /// them would leave that traffic pointing at nothing (invariant 1). It
+    /// stays in [`crate::ReleaseStatus::lagging`] with the reason, and sync
+    /// finishes the job (the failed or aborted release is not
+    /// authoritative: sync sets the previous version's 100% and then
+    /// deletes the new one).
     fn start_abort_delete(&mut self, then: Phase) {
+        let from_traffic = matches!(self.r.status.step, Step::AbortTraffic { .. });
+        let number = self.r.spec.number;
         self.reset_clusters();
-        for state in self.r.status.clusters.values_mut() {
-            state.done = !state.applied;
+        for (name, state) in self.r.status.clusters.iter_mut() {
+            let unconfirmed = from_traffic && self.r.status.lagging.contains_key(name);
+            state.done = !state.applied || unconfirmed;
+            if unconfirmed && let Some(failure) = self.r.status.lagging.get_mut(name) {
+                failure.message = format!(
+                    "{}; traffic not confirmed back at 0%, objects of {number} kept",
+                    failure.message
+                );
+            }
         }
         self.goto(Step::AbortDelete { then });
         if self.all_done() {

@@ -230,3 +230,92 @@ fn the_status_is_written_before_the_first_switch() {
         Action::SwitchTraffic { weight: 100, .. }
     ));
 }
+
+fn deadline(release: &Release) -> Event {
+    Event::Timeout {
+        timer: release.status.timer.expect("a timer runs"),
+    }
+}
+
+/// Audit finding 1: a cluster that never confirmed 0% during an abort still
+/// sends part of its traffic to the canary, so the canary must not be
+/// deleted there; the cluster is left lagging with the reason.
+#[test]
+fn an_aborted_canary_is_kept_where_traffic_did_not_go_back_to_zero() {
+    let mut release = release(Strategy::Canary);
+    release.spec.options.max_retries = 0;
+    let (release, _) = run(
+        release,
+        &[
+            Event::Start {
+                at: Timestamp("t0".to_owned()),
+            },
+            Event::LeaseAcquired {
+                cluster: "a".to_owned(),
+            },
+            Event::LeaseAcquired {
+                cluster: "b".to_owned(),
+            },
+            Event::Ready {
+                cluster: "a".to_owned(),
+                object: deployment(),
+            },
+            Event::Ready {
+                cluster: "b".to_owned(),
+                object: deployment(),
+            },
+        ],
+    );
+    let first = release.spec.options.canary_steps[0];
+    let (release, _) = run(
+        release,
+        &[
+            Event::TrafficSwitched {
+                cluster: "a".to_owned(),
+                version: Version(2),
+                weight: first,
+            },
+            Event::TrafficSwitched {
+                cluster: "b".to_owned(),
+                version: Version(2),
+                weight: first,
+            },
+            Event::Abort,
+            Event::TrafficSwitched {
+                cluster: "a".to_owned(),
+                version: Version(2),
+                weight: 0,
+            },
+            Event::Failed {
+                cluster: "b".to_owned(),
+                object: None,
+                reason: Reason::Admission,
+                message: "webhook denied VirtualService".to_owned(),
+            },
+        ],
+    );
+    let timeout = deadline(&release);
+    let (release, actions) = step(release, &timeout);
+    let deletes: Vec<String> = actions
+        .iter()
+        .filter(|a| matches!(a, Action::Delete { .. }))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(deletes, ["a: delete v2"], "{actions:?}");
+    assert_eq!(release.status.clusters["b"].weight, first);
+    let (release, _) = run(
+        release,
+        &[Event::Deleted {
+            cluster: "a".to_owned(),
+            version: Version(2),
+        }],
+    );
+    assert_eq!(release.status.phase, Phase::Aborted);
+    let lagging = &release.status.lagging["b"];
+    assert_eq!(lagging.reason, Reason::Admission);
+    assert!(
+        lagging.message.contains("not confirmed back at 0%"),
+        "{lagging}"
+    );
+    assert_eq!(release.status.lagging.len(), 1);
+}
