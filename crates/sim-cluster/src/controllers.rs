@@ -1,0 +1,940 @@
+//! Simulated controllers, run on a timer: Deployment → ReplicaSet per
+//! pod-template hash → Pods, the kubelet's Pod status, Job completion, and
+//! the Events they emit.
+//!
+//! Every state is a function of the objects and of when things started
+//! (marks kept in the store, so they survive a restart), so a reconcile
+//! that finds nothing new writes nothing and resourceVersions stay put.
+//!
+//! Fault conventions on a container image's tag: `fail-pull*` never pulls,
+//! `crashloop*` crash-loops, `slow*` is ready only after
+//! [`Timing::slow_ready`]; a tag ending in `-in-<cluster>` has its effect
+//! only in that cluster.
+
+use crate::fields::Scope;
+use crate::resources::{self, ResourceInfo};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::store::{Op, Store, WriteRequest, now_ms};
+use crate::{Shared, Timing};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+#[cfg(test)]
+mod tests;
+
+const CONTROLLER: &str = "kube-controller-manager";
+const KUBELET: &str = "kubelet";
+
+/// What an image tag makes a container do in this cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Effect {
+    /// Starts and becomes ready after [`Timing::pod_ready`].
+    Healthy,
+    /// Ready only after [`Timing::slow_ready`].
+    Slow,
+    /// Exits with code 1 at every start: CrashLoopBackOff.
+    CrashLoop,
+    /// The image never pulls: ErrImagePull, then ImagePullBackOff.
+    FailPull,
+}
+
+/// The effect of an image in cluster `cluster`.
+pub fn image_effect(image: &str, cluster: &str) -> Effect {
+    let without_digest = image.split('@').next().unwrap_or_default();
+    let last_part = without_digest.rsplit('/').next().unwrap_or_default();
+    let Some((_, tag)) = last_part.rsplit_once(':') else {
+        return Effect::Healthy;
+    };
+    let effect = if tag.starts_with("fail-pull") {
+        Effect::FailPull
+    } else if tag.starts_with("crashloop") {
+        Effect::CrashLoop
+    } else if tag.starts_with("slow") {
+        Effect::Slow
+    } else {
+        return Effect::Healthy;
+    };
+    let here = format!("-in-{cluster}");
+    if tag.ends_with(&here) || !tag.contains("-in-") {
+        effect
+    } else {
+        Effect::Healthy
+    }
+}
+
+/// Runs the controllers until `stop` changes.
+pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(shared.timing.tick) => reconcile(&shared.store, &shared.name, &shared.timing, now_ms()),
+        }
+    }
+}
+
+struct Ctx<'a> {
+    store: &'a Store,
+    cluster: &'a str,
+    timing: &'a Timing,
+    now: i64,
+}
+
+/// One pass of every controller at time `now` (ms since the epoch).
+pub fn reconcile(store: &Store, cluster: &str, timing: &Timing, now: i64) {
+    let ctx = Ctx {
+        store,
+        cluster,
+        timing,
+        now,
+    };
+    let deployments = resources::builtin("apps", "deployments");
+    for d in all(store, &deployments) {
+        reconcile_deployment(&ctx, &d);
+    }
+    let replicasets = resources::builtin("apps", "replicasets");
+    for rs in all(store, &replicasets) {
+        reconcile_replicaset(&ctx, &rs);
+    }
+    let jobs = resources::builtin("batch", "jobs");
+    for job in all(store, &jobs) {
+        reconcile_job(&ctx, &job);
+    }
+    for pod in all(store, &resources::builtin("", "pods")) {
+        reconcile_pod(&ctx, &pod);
+    }
+    // Second pass so Deployment status sees this tick's pod states.
+    for rs in all(store, &replicasets) {
+        replicaset_status(&ctx, &rs);
+    }
+    for d in all(store, &deployments) {
+        deployment_status(&ctx, &d);
+    }
+}
+
+fn all(store: &Store, info: &ResourceInfo) -> Vec<Value> {
+    store
+        .list(
+            info,
+            None,
+            &LabelSelector::default(),
+            &FieldSelector::default(),
+        )
+        .0
+}
+
+fn meta<'a>(obj: &'a Value, key: &str) -> &'a str {
+    obj["metadata"][key].as_str().unwrap_or_default()
+}
+
+fn owned_by<'a>(objects: &'a [Value], owner_uid: &str) -> impl Iterator<Item = &'a Value> {
+    objects.iter().filter(move |o| {
+        o["metadata"]["ownerReferences"]
+            .as_array()
+            .is_some_and(|refs| refs.iter().any(|r| r["uid"].as_str() == Some(owner_uid)))
+    })
+}
+
+fn owner_ref(obj: &Value) -> Value {
+    json!({
+        "apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": obj["metadata"]["name"],
+        "uid": obj["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true,
+    })
+}
+
+fn in_namespace(store: &Store, info: &ResourceInfo, ns: &str) -> Vec<Value> {
+    store
+        .list(
+            info,
+            Some(ns),
+            &LabelSelector::default(),
+            &FieldSelector::default(),
+        )
+        .0
+}
+
+fn write(
+    ctx: &Ctx<'_>,
+    info: &ResourceInfo,
+    ns: &str,
+    name: &str,
+    scope: Scope,
+    manager: &str,
+    op: Op,
+) {
+    let req = WriteRequest {
+        scope,
+        manager: manager.into(),
+        dry_run: false,
+        op,
+    };
+    // A conflict with a concurrent client write is retried next tick.
+    let _ = ctx.store.write(info, ns, name, req);
+}
+
+/// Replaces an object's status when it differs.
+fn put_status(ctx: &Ctx<'_>, info: &ResourceInfo, obj: &Value, status: Value, manager: &str) {
+    if obj["status"] == status {
+        return;
+    }
+    let mut body = obj.clone();
+    body["status"] = status;
+    let scope = if info.status_subresource {
+        Scope::Status
+    } else {
+        Scope::Main {
+            status_subresource: false,
+        }
+    };
+    write(
+        ctx,
+        info,
+        meta(obj, "namespace"),
+        meta(obj, "name"),
+        scope,
+        manager,
+        Op::Replace(body),
+    );
+}
+
+/// RFC 3339 (seconds) of a millisecond timestamp.
+fn time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+fn fnv(text: &str) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in text.bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash
+}
+
+/// The `pod-template-hash` of a template, in the safe alphabet the
+/// controller uses.
+pub fn template_hash(template: &Value) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut n = fnv(&serde_json::to_string(template).unwrap_or_default());
+    let mut out = String::new();
+    while n > 0 || out.is_empty() {
+        out.push(ALPHABET[(n % 27) as usize] as char);
+        n /= 27;
+    }
+    out
+}
+
+fn ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn reconcile_deployment(ctx: &Ctx<'_>, d: &Value) {
+    let (ns, name, uid) = (meta(d, "namespace"), meta(d, "name"), meta(d, "uid"));
+    let desired = d["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
+    let template = &d["spec"]["template"];
+    let hash = template_hash(template);
+    let rs_info = resources::builtin("apps", "replicasets");
+    let sets = in_namespace(ctx.store, &rs_info, ns);
+    let owned: Vec<&Value> = owned_by(&sets, uid).collect();
+    let new_name = format!("{name}-{hash}");
+    ctx.store
+        .mark_once(&format!("rollout/{hash}/{uid}"), ctx.now);
+    match owned.iter().find(|rs| meta(rs, "name") == new_name) {
+        None => {
+            let revision = owned
+                .iter()
+                .filter_map(|rs| {
+                    rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+                        .as_str()?
+                        .parse::<i64>()
+                        .ok()
+                })
+                .max()
+                .unwrap_or(0)
+                + 1;
+            let mut labels = template["metadata"]["labels"].clone();
+            labels["pod-template-hash"] = json!(hash);
+            let mut selector = d["spec"]["selector"].clone();
+            selector["matchLabels"]["pod-template-hash"] = json!(hash);
+            let mut rs_template = template.clone();
+            rs_template["metadata"]["labels"] = labels.clone();
+            let rs = json!({
+                "apiVersion": "apps/v1", "kind": "ReplicaSet",
+                "metadata": {
+                    "name": new_name, "namespace": ns, "labels": labels,
+                    "annotations": {"deployment.kubernetes.io/revision": revision.to_string()},
+                    "ownerReferences": [owner_ref(d)],
+                },
+                "spec": {"replicas": desired, "selector": selector, "template": rs_template},
+            });
+            write(
+                ctx,
+                &rs_info,
+                ns,
+                &new_name,
+                Scope::Main {
+                    status_subresource: true,
+                },
+                CONTROLLER,
+                Op::Create(rs),
+            );
+            event(
+                ctx,
+                d,
+                "Normal",
+                "ScalingReplicaSet",
+                &format!("Scaled up replica set {new_name} from 0 to {desired}"),
+                1,
+                ctx.now,
+                CONTROLLER,
+            );
+        }
+        Some(rs) => {
+            if rs["spec"]["replicas"].as_i64() != Some(desired) {
+                scale(ctx, &rs_info, rs, desired);
+            }
+        }
+    }
+    // Old ReplicaSets go to zero once the new one is fully available
+    // (surge-style rolling update), or at once for Recreate.
+    let new_available = owned
+        .iter()
+        .find(|rs| meta(rs, "name") == new_name)
+        .and_then(|rs| rs["status"]["availableReplicas"].as_i64())
+        .unwrap_or(0);
+    let recreate = d["spec"]["strategy"]["type"].as_str() == Some("Recreate");
+    if recreate || new_available >= desired {
+        for rs in owned.iter().filter(|rs| meta(rs, "name") != new_name) {
+            if rs["spec"]["replicas"].as_i64() != Some(0) {
+                scale(ctx, &rs_info, rs, 0);
+                let from = rs["spec"]["replicas"].as_i64().unwrap_or(0);
+                event(
+                    ctx,
+                    d,
+                    "Normal",
+                    "ScalingReplicaSet",
+                    &format!(
+                        "Scaled down replica set {} from {from} to 0",
+                        meta(rs, "name")
+                    ),
+                    1,
+                    ctx.now,
+                    CONTROLLER,
+                );
+            }
+        }
+    }
+}
+
+fn scale(ctx: &Ctx<'_>, info: &ResourceInfo, rs: &Value, replicas: i64) {
+    write(
+        ctx,
+        info,
+        meta(rs, "namespace"),
+        meta(rs, "name"),
+        Scope::Main {
+            status_subresource: true,
+        },
+        CONTROLLER,
+        Op::MergePatch(json!({"spec": {"replicas": replicas}})),
+    );
+}
+
+fn reconcile_replicaset(ctx: &Ctx<'_>, rs: &Value) {
+    let (ns, uid) = (meta(rs, "namespace"), meta(rs, "uid"));
+    let desired = rs["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
+    let pod_info = resources::builtin("", "pods");
+    let pods = in_namespace(ctx.store, &pod_info, ns);
+    let mut mine: Vec<&Value> = owned_by(&pods, uid).collect();
+    let count = i64::try_from(mine.len()).unwrap_or(i64::MAX);
+    for _ in count..desired {
+        create_pod(ctx, rs, &rs["spec"]["template"], json!({}));
+    }
+    if count > desired {
+        mine.sort_by_key(|p| std::cmp::Reverse(meta(p, "creationTimestamp").to_string()));
+        for pod in mine
+            .iter()
+            .take(usize::try_from(count - desired).unwrap_or(0))
+        {
+            let _ = ctx
+                .store
+                .delete(&pod_info, ns, meta(pod, "name"), false, false);
+        }
+    }
+}
+
+fn create_pod(ctx: &Ctx<'_>, owner: &Value, template: &Value, extra_labels: Value) {
+    let pod_info = resources::builtin("", "pods");
+    let ns = meta(owner, "namespace");
+    let name = format!("{}-{}", meta(owner, "name"), crate::server::random_suffix());
+    let mut labels = template["metadata"]["labels"].clone();
+    if !labels.is_object() {
+        labels = json!({});
+    }
+    crate::merge::merge_patch(&mut labels, &extra_labels);
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": labels, "ownerReferences": [owner_ref(owner)]},
+        "spec": template["spec"],
+    });
+    let req = WriteRequest {
+        scope: Scope::Main {
+            status_subresource: true,
+        },
+        manager: CONTROLLER.into(),
+        dry_run: false,
+        op: Op::Create(pod),
+    };
+    if let Ok((created, _)) = ctx.store.write(&pod_info, ns, &name, req) {
+        ctx.store
+            .mark_once(&format!("pod/{}", meta(&created, "uid")), ctx.now);
+    }
+}
+
+fn replicaset_status(ctx: &Ctx<'_>, rs: &Value) {
+    let Ok(rs) = ctx.store.get(
+        &resources::builtin("apps", "replicasets"),
+        meta(rs, "namespace"),
+        meta(rs, "name"),
+    ) else {
+        return;
+    };
+    let pods = in_namespace(
+        ctx.store,
+        &resources::builtin("", "pods"),
+        meta(&rs, "namespace"),
+    );
+    let mine: Vec<&Value> = owned_by(&pods, meta(&rs, "uid")).collect();
+    let ready = mine.iter().filter(|p| pod_ready(p)).count();
+    let status = json!({
+        "replicas": mine.len(),
+        "fullyLabeledReplicas": mine.len(),
+        "readyReplicas": ready,
+        "availableReplicas": ready,
+        "observedGeneration": rs["metadata"]["generation"],
+    });
+    put_status(
+        ctx,
+        &resources::builtin("apps", "replicasets"),
+        &rs,
+        status,
+        CONTROLLER,
+    );
+}
+
+fn pod_ready(pod: &Value) -> bool {
+    pod["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
+}
+
+/// `maxUnavailable` of a rolling update, resolved against `desired`.
+fn max_unavailable(d: &Value, desired: i64) -> i64 {
+    match &d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] {
+        Value::Number(n) => n.as_i64().unwrap_or(0),
+        Value::String(s) => s
+            .strip_suffix('%')
+            .and_then(|p| p.parse::<i64>().ok())
+            .map_or(0, |p| desired * p / 100),
+        _ if d["spec"]["strategy"]["type"].as_str() == Some("Recreate") => desired,
+        _ => desired * 25 / 100,
+    }
+}
+
+fn condition(
+    old: &Value,
+    kind: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    now: &str,
+) -> Value {
+    let previous = old["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == kind))
+        .cloned();
+    let same_status = previous.as_ref().is_some_and(|p| p["status"] == status);
+    let same_reason = same_status
+        && previous
+            .as_ref()
+            .is_some_and(|p| p["reason"] == reason && p["message"] == message);
+    let transition = match &previous {
+        Some(p) if same_status => p["lastTransitionTime"].clone(),
+        _ => json!(now),
+    };
+    let update = match &previous {
+        Some(p) if same_reason => p["lastUpdateTime"].clone(),
+        _ => json!(now),
+    };
+    json!({"type": kind, "status": status, "lastUpdateTime": update, "lastTransitionTime": transition, "reason": reason, "message": message})
+}
+
+fn deployment_status(ctx: &Ctx<'_>, d: &Value) {
+    let info = resources::builtin("apps", "deployments");
+    let Ok(d) = ctx.store.get(&info, meta(d, "namespace"), meta(d, "name")) else {
+        return;
+    };
+    let desired = d["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
+    let hash = template_hash(&d["spec"]["template"]);
+    let new_name = format!("{}-{hash}", meta(&d, "name"));
+    let sets = in_namespace(
+        ctx.store,
+        &resources::builtin("apps", "replicasets"),
+        meta(&d, "namespace"),
+    );
+    let owned: Vec<&Value> = owned_by(&sets, meta(&d, "uid")).collect();
+    let sum = |key: &str| {
+        owned
+            .iter()
+            .map(|rs| rs["status"][key].as_i64().unwrap_or(0))
+            .sum::<i64>()
+    };
+    let (replicas, ready, available) = (
+        sum("replicas"),
+        sum("readyReplicas"),
+        sum("availableReplicas"),
+    );
+    let new_rs = owned.iter().find(|rs| meta(rs, "name") == new_name);
+    let updated = new_rs.map_or(0, |rs| rs["status"]["replicas"].as_i64().unwrap_or(0));
+    let new_available = new_rs.map_or(0, |rs| {
+        rs["status"]["availableReplicas"].as_i64().unwrap_or(0)
+    });
+    let old = &d["status"];
+    let now = time(ctx.now);
+    let available_cond = if available >= desired - max_unavailable(&d, desired) {
+        condition(
+            old,
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+            &now,
+        )
+    } else {
+        condition(
+            old,
+            "Available",
+            "False",
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+            &now,
+        )
+    };
+    let started = ctx
+        .store
+        .mark(&format!("rollout/{hash}/{}", meta(&d, "uid")))
+        .unwrap_or(ctx.now);
+    let deadline_ms = d["spec"]["progressDeadlineSeconds"]
+        .as_i64()
+        .unwrap_or(600)
+        .saturating_mul(1000);
+    let complete = updated == desired && new_available >= desired && replicas == desired;
+    let progressing = if complete {
+        condition(
+            old,
+            "Progressing",
+            "True",
+            "NewReplicaSetAvailable",
+            &format!("ReplicaSet \"{new_name}\" has successfully progressed."),
+            &now,
+        )
+    } else if ctx.now - started > deadline_ms {
+        condition(
+            old,
+            "Progressing",
+            "False",
+            "ProgressDeadlineExceeded",
+            &format!("ReplicaSet \"{new_name}\" has timed out progressing."),
+            &now,
+        )
+    } else if new_rs.is_none() || updated == 0 {
+        condition(
+            old,
+            "Progressing",
+            "True",
+            "NewReplicaSetCreated",
+            &format!("Created new replica set \"{new_name}\""),
+            &now,
+        )
+    } else {
+        condition(
+            old,
+            "Progressing",
+            "True",
+            "ReplicaSetUpdated",
+            &format!("ReplicaSet \"{new_name}\" is progressing."),
+            &now,
+        )
+    };
+    let status = json!({
+        "observedGeneration": d["metadata"]["generation"],
+        "replicas": replicas,
+        "updatedReplicas": updated,
+        "readyReplicas": ready,
+        "availableReplicas": available,
+        "unavailableReplicas": (replicas - available).max(0),
+        "conditions": [available_cond, progressing],
+    });
+    put_status(ctx, &info, &d, status, CONTROLLER);
+}
+
+/// Creates or updates an Event about `involved`; unchanged events are not
+/// rewritten.
+#[allow(clippy::too_many_arguments)]
+fn event(
+    ctx: &Ctx<'_>,
+    involved: &Value,
+    kind: &str,
+    reason: &str,
+    message: &str,
+    count: i64,
+    first_ms: i64,
+    component: &str,
+) {
+    let info = resources::builtin("", "events");
+    let ns = meta(involved, "namespace");
+    let name = format!(
+        "{}.{:08x}",
+        meta(involved, "name"),
+        fnv(&format!("{reason}/{message}"))
+    );
+    let existing = ctx.store.get(&info, ns, &name).ok();
+    if existing
+        .as_ref()
+        .is_some_and(|e| e["count"].as_i64() == Some(count))
+    {
+        return;
+    }
+    let first = existing
+        .as_ref()
+        .and_then(|e| e["firstTimestamp"].as_str().map(str::to_string))
+        .unwrap_or_else(|| time(first_ms));
+    let body = json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": name, "namespace": ns},
+        "involvedObject": {
+            "apiVersion": involved["apiVersion"], "kind": involved["kind"], "name": involved["metadata"]["name"],
+            "namespace": ns, "uid": involved["metadata"]["uid"],
+        },
+        "reason": reason, "message": message, "type": kind, "count": count,
+        "firstTimestamp": first, "lastTimestamp": time(ctx.now),
+        "source": {"component": component}, "reportingComponent": component, "reportingInstance": ctx.cluster,
+    });
+    let op = match existing {
+        Some(_) => Op::Apply {
+            config: body,
+            force: true,
+        },
+        None => Op::Create(body),
+    };
+    write(
+        ctx,
+        &info,
+        ns,
+        &name,
+        Scope::Main {
+            status_subresource: false,
+        },
+        component,
+        op,
+    );
+}
+
+/// The effect of the worst container of a pod spec.
+fn spec_effect(spec: &Value, cluster: &str) -> Vec<(String, String, Effect)> {
+    spec["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let image = c["image"].as_str().unwrap_or_default().to_string();
+            let effect = image_effect(&image, cluster);
+            (
+                c["name"].as_str().unwrap_or_default().to_string(),
+                image,
+                effect,
+            )
+        })
+        .collect()
+}
+
+fn reconcile_pod(ctx: &Ctx<'_>, pod: &Value) {
+    let uid = meta(pod, "uid");
+    let created = ctx.store.mark_once(&format!("pod/{uid}"), ctx.now);
+    let elapsed = ctx.now - created;
+    let t = ctx.timing;
+    let containers = spec_effect(&pod["spec"], ctx.cluster);
+    let job_pod = pod["metadata"]["labels"]["batch.kubernetes.io/job-name"].is_string();
+    let started = elapsed >= ms(t.pod_ready);
+    let start_time = time(created + ms(t.pod_ready));
+    let mut statuses = Vec::new();
+    let mut all_ready = true;
+    let mut pulling_failed = false;
+    let mut all_done = true;
+    let pod_ref = format!("{}_{}({uid})", meta(pod, "name"), meta(pod, "namespace"));
+    for (name, image, effect) in &containers {
+        let retries = if started {
+            (elapsed - ms(t.pod_ready)) / ms(t.crash_restart).max(1)
+        } else {
+            0
+        };
+        let (state, ready, restarts, last_state) = if !started {
+            (
+                json!({"waiting": {"reason": "ContainerCreating"}}),
+                false,
+                0,
+                json!({}),
+            )
+        } else {
+            match effect {
+                Effect::FailPull => {
+                    pulling_failed = true;
+                    let pull_error =
+                        format!("failed to pull and unpack image \"{image}\": not found");
+                    event(
+                        ctx,
+                        pod,
+                        "Warning",
+                        "Failed",
+                        &format!(
+                            "Failed to pull image \"{image}\": rpc error: code = NotFound desc = {pull_error}"
+                        ),
+                        retries + 1,
+                        created + ms(t.pod_ready),
+                        KUBELET,
+                    );
+                    let waiting = if retries == 0 {
+                        json!({"waiting": {"reason": "ErrImagePull", "message": format!("rpc error: code = NotFound desc = {pull_error}")}})
+                    } else {
+                        event(
+                            ctx,
+                            pod,
+                            "Normal",
+                            "BackOff",
+                            &format!("Back-off pulling image \"{image}\""),
+                            retries,
+                            created + ms(t.pod_ready) + ms(t.crash_restart),
+                            KUBELET,
+                        );
+                        json!({"waiting": {"reason": "ImagePullBackOff", "message": format!("Back-off pulling image \"{image}\"")}})
+                    };
+                    (waiting, false, 0, json!({}))
+                }
+                Effect::CrashLoop => {
+                    let restarts = retries + 1;
+                    event(
+                        ctx,
+                        pod,
+                        "Warning",
+                        "BackOff",
+                        &format!("Back-off restarting failed container {name} in pod {pod_ref}"),
+                        restarts,
+                        created + ms(t.pod_ready),
+                        KUBELET,
+                    );
+                    let last_start = created + ms(t.pod_ready) + retries * ms(t.crash_restart);
+                    (
+                        json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!("back-off 10s restarting failed container={name} pod={pod_ref}")}}),
+                        false,
+                        restarts,
+                        json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": time(last_start), "finishedAt": time(last_start)}}),
+                    )
+                }
+                Effect::Healthy | Effect::Slow => {
+                    let ready_after = if *effect == Effect::Slow {
+                        t.slow_ready
+                    } else {
+                        t.pod_ready
+                    };
+                    let run_for = if *effect == Effect::Slow {
+                        t.slow_ready.max(t.job_duration)
+                    } else {
+                        t.job_duration
+                    };
+                    if job_pod && elapsed >= ms(t.pod_ready) + ms(run_for) {
+                        let finished = time(created + ms(t.pod_ready) + ms(run_for));
+                        (
+                            json!({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": start_time, "finishedAt": finished}}),
+                            false,
+                            0,
+                            json!({}),
+                        )
+                    } else {
+                        all_done = false;
+                        (
+                            json!({"running": {"startedAt": start_time}}),
+                            elapsed >= ms(ready_after),
+                            0,
+                            json!({}),
+                        )
+                    }
+                }
+            }
+        };
+        if !matches!(effect, Effect::Healthy | Effect::Slow) || !started {
+            all_done = false;
+        }
+        all_ready &= ready;
+        statuses.push(json!({
+            "name": name, "image": image, "imageID": "", "ready": ready, "started": state.get("running").is_some(),
+            "restartCount": restarts, "state": state, "lastState": last_state,
+        }));
+    }
+    let phase = if !started || pulling_failed {
+        "Pending"
+    } else if job_pod && all_done {
+        "Succeeded"
+    } else {
+        "Running"
+    };
+    let ready_time = if all_ready {
+        time(created + ms(t.pod_ready))
+    } else {
+        time(created)
+    };
+    let flag = |b: bool| if b { "True" } else { "False" };
+    let ready_cond = |kind: &str| {
+        let mut c = json!({"type": kind, "status": flag(all_ready && phase == "Running"), "lastTransitionTime": ready_time});
+        if !(all_ready && phase == "Running") {
+            c["reason"] = json!(if phase == "Succeeded" {
+                "PodCompleted"
+            } else {
+                "ContainersNotReady"
+            });
+        }
+        c
+    };
+    let ip_hash = fnv(uid);
+    let status = json!({
+        "phase": phase,
+        "conditions": [
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": time(created)},
+            {"type": "Initialized", "status": "True", "lastTransitionTime": time(created)},
+            ready_cond("ContainersReady"),
+            ready_cond("Ready"),
+        ],
+        "hostIP": "10.0.0.1",
+        "podIP": format!("10.244.{}.{}", (ip_hash >> 8) & 0xff, ip_hash & 0xff),
+        "startTime": time(created),
+        "containerStatuses": statuses,
+        "qosClass": "BestEffort",
+    });
+    put_status(ctx, &resources::builtin("", "pods"), pod, status, KUBELET);
+}
+
+fn reconcile_job(ctx: &Ctx<'_>, job: &Value) {
+    let info = resources::builtin("batch", "jobs");
+    let terminal = job["status"]["conditions"].as_array().is_some_and(|cs| {
+        cs.iter()
+            .any(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True")
+    });
+    if terminal || job["spec"]["suspend"].as_bool() == Some(true) {
+        return;
+    }
+    let (ns, name, uid) = (meta(job, "namespace"), meta(job, "name"), meta(job, "uid"));
+    let started = ctx.store.mark_once(&format!("job/{uid}"), ctx.now);
+    let pods = in_namespace(ctx.store, &resources::builtin("", "pods"), ns);
+    let mine: Vec<&Value> = owned_by(&pods, uid).collect();
+    if mine.is_empty() {
+        let labels = json!({
+            "job-name": name, "batch.kubernetes.io/job-name": name,
+            "controller-uid": uid, "batch.kubernetes.io/controller-uid": uid,
+        });
+        create_pod(ctx, job, &job["spec"]["template"], labels);
+    }
+    let t = ctx.timing;
+    let elapsed = ctx.now - started;
+    let completions = job["spec"]["completions"].as_i64().unwrap_or(1).max(1);
+    let backoff_limit = job["spec"]["backoffLimit"].as_i64().unwrap_or(6).max(0);
+    let effect = spec_effect(&job["spec"]["template"]["spec"], ctx.cluster)
+        .into_iter()
+        .map(|(_, _, e)| e)
+        .max()
+        .unwrap_or(Effect::Healthy);
+    let now = time(ctx.now);
+    let start_time = time(started);
+    let deadline = job["spec"]["activeDeadlineSeconds"]
+        .as_i64()
+        .map(|s| s.saturating_mul(1000));
+    let failed_status = |failed: i64, reason: &str, message: &str| {
+        json!({
+            "startTime": start_time, "active": 0, "failed": failed, "ready": 0, "terminating": 0,
+            "conditions": [
+                {"type": "FailureTarget", "status": "True", "reason": reason, "message": message, "lastProbeTime": now, "lastTransitionTime": now},
+                {"type": "Failed", "status": "True", "reason": reason, "message": message, "lastProbeTime": now, "lastTransitionTime": now},
+            ],
+        })
+    };
+    let failures = if effect == Effect::CrashLoop && elapsed >= ms(t.pod_ready) {
+        (elapsed - ms(t.pod_ready)) / ms(t.crash_restart).max(1) + 1
+    } else {
+        0
+    };
+    let run_for = ms(t.pod_ready)
+        + if effect == Effect::Slow {
+            ms(t.slow_ready.max(t.job_duration))
+        } else {
+            ms(t.job_duration)
+        };
+    let status = if deadline.is_some_and(|d| elapsed > d) {
+        event(
+            ctx,
+            job,
+            "Warning",
+            "DeadlineExceeded",
+            "Job was active longer than specified deadline",
+            1,
+            ctx.now,
+            CONTROLLER,
+        );
+        failed_status(
+            failures,
+            "DeadlineExceeded",
+            "Job was active longer than specified deadline",
+        )
+    } else if failures > backoff_limit {
+        event(
+            ctx,
+            job,
+            "Warning",
+            "BackoffLimitExceeded",
+            "Job has reached the specified backoff limit",
+            1,
+            ctx.now,
+            CONTROLLER,
+        );
+        failed_status(
+            failures,
+            "BackoffLimitExceeded",
+            "Job has reached the specified backoff limit",
+        )
+    } else if matches!(effect, Effect::Healthy | Effect::Slow) && elapsed >= run_for {
+        event(
+            ctx,
+            job,
+            "Normal",
+            "Completed",
+            "Job completed",
+            1,
+            ctx.now,
+            CONTROLLER,
+        );
+        json!({
+            "startTime": start_time, "completionTime": now, "active": 0, "succeeded": completions, "ready": 0, "terminating": 0,
+            "conditions": [
+                {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "lastProbeTime": now, "lastTransitionTime": now},
+                {"type": "Complete", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "lastProbeTime": now, "lastTransitionTime": now},
+            ],
+        })
+    } else {
+        let mut s = json!({"startTime": start_time, "active": 1, "ready": 0, "terminating": 0});
+        if failures > 0 {
+            s["failed"] = json!(failures);
+        }
+        s
+    };
+    put_status(ctx, &info, job, status, CONTROLLER);
+}

@@ -1,0 +1,216 @@
+use super::*;
+use serde_json::json;
+
+const NOW: &str = "2026-01-01T00:00:00Z";
+
+fn writer(manager: &str) -> Writer<'_> {
+    Writer {
+        manager,
+        api_version: "apps/v1",
+        scope: Scope::Main {
+            status_subresource: true,
+        },
+        now: NOW,
+    }
+}
+
+fn deployment(image: &str, replicas: Option<i64>) -> Value {
+    let mut d = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "ns", "labels": {"app": "web"}},
+        "spec": {"template": {"spec": {"containers": [
+            {"name": "app", "image": image, "ports": [{"containerPort": 8080}]}
+        ]}}}
+    });
+    if let Some(r) = replicas {
+        d["spec"]["replicas"] = json!(r);
+    }
+    d
+}
+
+/// Checks the fieldsV1 encoding of an object's field set against a literal.
+fn check(obj: Value, expect: Value) {
+    let set = to_field_set(&scoped(
+        &obj,
+        Scope::Main {
+            status_subresource: true,
+        },
+    ));
+    let encoded = encode_fields(&set);
+    assert_eq!(
+        encoded,
+        expect,
+        "{}",
+        serde_json::to_string_pretty(&encoded).unwrap_or_default()
+    );
+    assert_eq!(
+        decode_fields(&encoded),
+        set,
+        "decode(encode(set)) must give the set back"
+    );
+}
+
+#[test]
+fn fields_v1_uses_documented_format() {
+    check(
+        deployment("nginx:1", Some(2)),
+        json!({
+            "f:metadata": {"f:labels": {"f:app": {}}},
+            "f:spec": {
+                "f:replicas": {},
+                "f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"app\"}": {
+                    ".": {}, "f:image": {}, "f:name": {},
+                    "f:ports": {"k:{\"containerPort\":8080,\"protocol\":\"TCP\"}": {".": {}, "f:containerPort": {}}}
+                }}}}
+            }
+        }),
+    );
+}
+
+#[test]
+fn service_ports_key_by_port_and_other_lists_are_atomic() {
+    check(
+        json!({"metadata": {"name": "s"}, "spec": {"ports": [{"port": 80, "protocol": "UDP"}], "args": ["a"]}}),
+        json!({"f:spec": {"f:args": {}, "f:ports": {"k:{\"port\":80,\"protocol\":\"UDP\"}": {".": {}, "f:port": {}, "f:protocol": {}}}}}),
+    );
+}
+
+#[test]
+fn apply_conflicts_with_other_manager_on_different_value() {
+    let first = apply(
+        &json!({"metadata": {"name": "web"}}),
+        &deployment("nginx:1", Some(2)),
+        writer("paas"),
+        false,
+    )
+    .unwrap();
+    // Same value from another manager: shared ownership, no conflict.
+    let shared = apply(
+        &first,
+        &deployment("nginx:1", Some(2)),
+        writer("other"),
+        false,
+    )
+    .unwrap();
+    assert_eq!(parse_managed(&shared).len(), 2);
+    // A different value: a conflict naming field and manager.
+    let err = apply(
+        &first,
+        &deployment("nginx:1", Some(3)),
+        writer("other"),
+        false,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        vec![Conflict {
+            field: ".spec.replicas".into(),
+            manager: "paas".into(),
+            api_version: "apps/v1".into()
+        }]
+    );
+    assert_eq!(
+        conflict_message(&err),
+        "Apply failed with 1 conflict: conflict with \"paas\" using apps/v1: .spec.replicas"
+    );
+    // Forced: the field changes owner.
+    let forced = apply(
+        &first,
+        &deployment("nginx:1", Some(3)),
+        writer("other"),
+        true,
+    )
+    .unwrap();
+    assert_eq!(forced["spec"]["replicas"], json!(3));
+    let entries = parse_managed(&forced);
+    let paas = entries.iter().find(|e| e.manager == "paas").unwrap();
+    let replicas = vec![
+        Element::Field("spec".into()),
+        Element::Field("replicas".into()),
+    ];
+    assert!(!paas.fields.contains(&replicas));
+    assert!(
+        entries
+            .iter()
+            .find(|e| e.manager == "other")
+            .unwrap()
+            .fields
+            .contains(&replicas)
+    );
+}
+
+#[test]
+fn apply_removes_fields_the_manager_stopped_applying() {
+    let first = apply(
+        &json!({"metadata": {"name": "web"}}),
+        &deployment("nginx:1", Some(2)),
+        writer("paas"),
+        false,
+    )
+    .unwrap();
+    let second = apply(&first, &deployment("nginx:1", None), writer("paas"), false).unwrap();
+    assert_eq!(second["spec"].get("replicas"), None);
+    // Unless another manager owns it too.
+    let shared = apply(
+        &first,
+        &json!({"spec": {"replicas": 2}}),
+        writer("hpa"),
+        false,
+    )
+    .unwrap();
+    let kept = apply(&shared, &deployment("nginx:1", None), writer("paas"), false).unwrap();
+    assert_eq!(kept["spec"]["replicas"], json!(2));
+}
+
+#[test]
+fn update_takes_ownership_without_conflict() {
+    let first = apply(
+        &json!({"metadata": {"name": "web"}}),
+        &deployment("nginx:1", Some(2)),
+        writer("paas"),
+        false,
+    )
+    .unwrap();
+    let mut changed = first.clone();
+    changed["spec"]["replicas"] = json!(5);
+    let updated = record_update(Some(&first), &changed, writer("kubectl"));
+    let entries = parse_managed(&updated);
+    let kubectl = entries.iter().find(|e| e.manager == "kubectl").unwrap();
+    assert_eq!(kubectl.operation, "Update");
+    assert_eq!(
+        encode_fields(&kubectl.fields),
+        json!({"f:spec": {"f:replicas": {}}})
+    );
+    // The applier now conflicts with the updater.
+    let err = apply(
+        &updated,
+        &deployment("nginx:1", Some(2)),
+        writer("paas"),
+        false,
+    )
+    .unwrap_err();
+    assert_eq!(err[0].manager, "kubectl");
+}
+
+#[test]
+fn remove_and_lookup_keyed_items() {
+    let mut d = deployment("nginx:1", Some(1));
+    let path = vec![
+        Element::Field("spec".into()),
+        Element::Field("template".into()),
+        Element::Field("spec".into()),
+        Element::Field("containers".into()),
+        Element::Key("{\"name\":\"app\"}".into()),
+    ];
+    assert_eq!(
+        value_at(&d, &path).and_then(|c| c["image"].as_str()),
+        Some("nginx:1")
+    );
+    assert_eq!(
+        display_path(&path),
+        ".spec.template.spec.containers[name=\"app\"]"
+    );
+    assert!(remove_at(&mut d, &path));
+    assert_eq!(d["spec"]["template"]["spec"]["containers"], json!([]));
+    assert!(!remove_at(&mut d, &path));
+}
