@@ -1,0 +1,584 @@
+//! The REST verbs: resourceVersion and generation, conflicts, selectors,
+//! the status subresource, patches, dry run, namespaces, errors, discovery.
+
+use crate::support::*;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+fn cm(name: &str, labels: serde_json::Value) -> ConfigMap {
+    typed(
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels}, "data": {"k": "v"}}),
+    )
+}
+
+fn rv(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> u64 {
+    meta.resource_version.as_deref().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn generation_changes_only_with_spec_and_resource_version_with_every_change() {
+    let sim = start("a").await;
+    let api: Api<Deployment> = Api::namespaced(sim.client.clone(), "default");
+    let created = api
+        .create(
+            &PostParams::default(),
+            &typed(deployment("web", "nginx:1", 1)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.metadata.generation, Some(1));
+    assert!(created.metadata.uid.is_some() && created.metadata.creation_timestamp.is_some());
+    let pp = PatchParams::default();
+
+    let labelled = api
+        .patch(
+            "web",
+            &pp,
+            &Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        labelled.metadata.generation,
+        Some(1),
+        "metadata changes keep the generation"
+    );
+    assert!(rv(&labelled.metadata) > rv(&created.metadata));
+
+    let scaled = api
+        .patch("web", &pp, &Patch::Merge(json!({"spec": {"replicas": 3}})))
+        .await
+        .unwrap();
+    assert_eq!(scaled.metadata.generation, Some(2));
+
+    let same = api
+        .patch("web", &pp, &Patch::Merge(json!({"spec": {"replicas": 3}})))
+        .await
+        .unwrap();
+    assert_eq!(
+        same.metadata.resource_version,
+        api.get("web").await.unwrap().metadata.resource_version
+    );
+    assert!(rv(&same.metadata) >= rv(&scaled.metadata));
+    assert_eq!(same.metadata.generation, Some(2));
+}
+
+#[tokio::test]
+async fn stale_replace_is_a_conflict() {
+    let sim = start("a").await;
+    let api: Api<ConfigMap> = Api::namespaced(sim.client.clone(), "default");
+    let first = api
+        .create(&PostParams::default(), &cm("c", json!({})))
+        .await
+        .unwrap();
+    let mut changed = first.clone();
+    changed.data = Some([("k".to_string(), "new".to_string())].into());
+    let replaced = api
+        .replace("c", &PostParams::default(), &changed)
+        .await
+        .unwrap();
+    assert_ne!(
+        replaced.metadata.resource_version,
+        first.metadata.resource_version
+    );
+
+    let status = status(api.replace("c", &PostParams::default(), &changed).await);
+    assert_eq!((status.code, status.reason.as_str()), (409, "Conflict"));
+    assert!(
+        status.message.contains("the object has been modified"),
+        "{}",
+        status.message
+    );
+}
+
+#[tokio::test]
+async fn errors_are_status_objects() {
+    let sim = start("a").await;
+    let api: Api<ConfigMap> = Api::namespaced(sim.client.clone(), "default");
+    let missing = status(api.get("nope").await);
+    assert_eq!((missing.code, missing.reason.as_str()), (404, "NotFound"));
+    assert_eq!(missing.message, "configmaps \"nope\" not found");
+    assert_eq!(
+        missing.details.as_ref().map(|d| d.name.as_str()),
+        Some("nope")
+    );
+    assert!(missing.is_failure());
+
+    api.create(&PostParams::default(), &cm("c", json!({})))
+        .await
+        .unwrap();
+    let exists = status(
+        api.create(&PostParams::default(), &cm("c", json!({})))
+            .await,
+    );
+    assert_eq!(
+        (exists.code, exists.reason.as_str()),
+        (409, "AlreadyExists")
+    );
+
+    let invalid = status(
+        api.create(&PostParams::default(), &cm("Bad_Name", json!({})))
+            .await,
+    );
+    assert_eq!((invalid.code, invalid.reason.as_str()), (422, "Invalid"));
+    assert!(
+        invalid.message.contains("metadata.name"),
+        "{}",
+        invalid.message
+    );
+    let causes = invalid.details.map(|d| d.causes).unwrap_or_default();
+    assert_eq!(causes[0].field, "metadata.name");
+
+    let no_selector = deployment("web", "nginx:1", 1);
+    let mut bad = no_selector.clone();
+    bad["spec"]["template"]["metadata"]["labels"] = json!({"app": "other"});
+    let deployments: Api<Deployment> = Api::namespaced(sim.client.clone(), "default");
+    let mismatch = status(
+        deployments
+            .create(&PostParams::default(), &typed(bad))
+            .await,
+    );
+    assert_eq!(mismatch.code, 422);
+    assert!(
+        mismatch
+            .message
+            .contains("`selector` does not match template `labels`"),
+        "{}",
+        mismatch.message
+    );
+
+    let wrong_kind = status(
+        request(
+            &sim.client,
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            "application/json",
+            r#"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"x"}}"#,
+        )
+        .await,
+    );
+    assert_eq!(
+        (wrong_kind.code, wrong_kind.reason.as_str()),
+        (400, "BadRequest")
+    );
+    let bad_json = status(
+        request(
+            &sim.client,
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            "application/json",
+            "{nope",
+        )
+        .await,
+    );
+    assert_eq!(bad_json.code, 400);
+    let huge = format!(
+        r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"big"}},"data":{{"k":"{}"}}}}"#,
+        "x".repeat(4 << 20)
+    );
+    let too_big = status(
+        request(
+            &sim.client,
+            "POST",
+            "/api/v1/namespaces/default/configmaps",
+            "application/json",
+            &huge,
+        )
+        .await,
+    );
+    assert_eq!(too_big.code, 413);
+    let unknown = status(
+        request(
+            &sim.client,
+            "GET",
+            "/apis/nope.io/v1/things",
+            "application/json",
+            "",
+        )
+        .await,
+    );
+    assert_eq!(unknown.code, 404);
+    let media = status(
+        request(
+            &sim.client,
+            "PATCH",
+            "/api/v1/namespaces/default/configmaps/c",
+            "text/plain",
+            "{}",
+        )
+        .await,
+    );
+    assert_eq!(
+        (media.code, media.reason.as_str()),
+        (415, "UnsupportedMediaType")
+    );
+    let method = status(
+        request(
+            &sim.client,
+            "PUT",
+            "/api/v1/namespaces/default/configmaps",
+            "application/json",
+            "{}",
+        )
+        .await,
+    );
+    assert_eq!(
+        (method.code, method.reason.as_str()),
+        (405, "MethodNotAllowed")
+    );
+}
+
+#[tokio::test]
+async fn namespaces_hold_their_objects() {
+    let sim = start("a").await;
+    let in_missing: Api<ConfigMap> = Api::namespaced(sim.client.clone(), "team");
+    let missing = status(
+        in_missing
+            .create(&PostParams::default(), &cm("c", json!({})))
+            .await,
+    );
+    assert_eq!(missing.code, 404);
+    assert_eq!(missing.message, "namespaces \"team\" not found");
+
+    let namespaces: Api<Namespace> = Api::all(sim.client.clone());
+    let ns = namespaces
+        .create(
+            &PostParams::default(),
+            &typed(json!({"metadata": {"name": "team"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ns.status.and_then(|s| s.phase).as_deref(), Some("Active"));
+    in_missing
+        .create(&PostParams::default(), &cm("c", json!({})))
+        .await
+        .unwrap();
+    namespaces
+        .delete("team", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert_eq!(status(in_missing.get("c").await).code, 404);
+    let all: Api<ConfigMap> = Api::all(sim.client.clone());
+    assert!(
+        all.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .all(|c| c.metadata.namespace.as_deref() != Some("team"))
+    );
+}
+
+#[tokio::test]
+async fn label_and_field_selectors() {
+    let sim = start("a").await;
+    let api: Api<ConfigMap> = Api::namespaced(sim.client.clone(), "default");
+    for (name, labels) in [
+        ("a", json!({"app": "web", "tier": "front"})),
+        ("b", json!({"app": "web"})),
+        ("c", json!({"app": "db"})),
+    ] {
+        api.create(&PostParams::default(), &cm(name, labels))
+            .await
+            .unwrap();
+    }
+    let check = |selector: &'static str, expect: &'static [&'static str]| {
+        let api = api.clone();
+        async move {
+            let list = api
+                .list(&ListParams::default().labels(selector))
+                .await
+                .unwrap();
+            let names: Vec<String> = list
+                .items
+                .iter()
+                .filter_map(|c| c.metadata.name.clone())
+                .collect();
+            assert_eq!(names, expect, "selector {selector}");
+        }
+    };
+    check("app=web", &["a", "b"]).await;
+    check("app!=web", &["c"]).await;
+    check("app in (db, other)", &["c"]).await;
+    check("app notin (db)", &["a", "b"]).await;
+    check("tier", &["a"]).await;
+    check("!tier", &["b", "c"]).await;
+    check("app=web,!tier", &["b"]).await;
+
+    let by_name = api
+        .list(&ListParams::default().fields("metadata.name=b"))
+        .await
+        .unwrap();
+    assert_eq!(by_name.items.len(), 1);
+    assert!(
+        by_name
+            .metadata
+            .resource_version
+            .is_some_and(|rv| !rv.is_empty())
+    );
+    let bad = status(api.list(&ListParams::default().labels("app in web")).await);
+    assert_eq!((bad.code, bad.reason.as_str()), (400, "BadRequest"));
+    let unsupported = status(api.list(&ListParams::default().fields("data.k=v")).await);
+    assert_eq!(unsupported.code, 400);
+}
+
+#[tokio::test]
+async fn status_is_written_only_through_its_subresource() {
+    let sim = start("a").await;
+    // Paused reconciliation is not available; a Deployment of zero replicas
+    // keeps the controller's status stable enough to compare.
+    let api: Api<Deployment> = Api::namespaced(sim.client.clone(), "default");
+    let mut with_status = deployment("web", "nginx:1", 0);
+    with_status["status"] = json!({"replicas": 42});
+    let created = api
+        .create(&PostParams::default(), &typed(with_status))
+        .await
+        .unwrap();
+    assert_ne!(
+        created.status.and_then(|s| s.replicas),
+        Some(42),
+        "status in a create is ignored"
+    );
+
+    let pp = PatchParams::default();
+    let main = api
+        .patch(
+            "web",
+            &pp,
+            &Patch::Merge(json!({"status": {"replicas": 42}})),
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        main.status.and_then(|s| s.replicas),
+        Some(42),
+        "status through the main resource is ignored"
+    );
+
+    let patched = api
+        .patch_status(
+            "web",
+            &pp,
+            &Patch::Merge(json!({"spec": {"replicas": 9}, "status": {"collisionCount": 7}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.status.and_then(|s| s.collision_count), Some(7));
+    assert_eq!(
+        patched.spec.and_then(|s| s.replicas),
+        Some(0),
+        "spec through /status is ignored"
+    );
+    assert_eq!(patched.metadata.generation, Some(1));
+}
+
+#[tokio::test]
+async fn merge_strategic_and_json_patches() {
+    let sim = start("a").await;
+    let api: Api<Deployment> = Api::namespaced(sim.client.clone(), "default");
+    api.create(
+        &PostParams::default(),
+        &typed(deployment("web", "nginx:1", 1)),
+    )
+    .await
+    .unwrap();
+    let strategic = Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [
+        {"name": "sidecar", "image": "envoy:1"}
+    ]}}}}));
+    let d = api
+        .patch("web", &PatchParams::default(), &strategic)
+        .await
+        .unwrap();
+    let containers = raw(&d)["spec"]["template"]["spec"]["containers"].clone();
+    assert_eq!(
+        containers.as_array().map(Vec::len),
+        Some(2),
+        "strategic merge adds by name: {containers}"
+    );
+
+    let merge = Patch::Merge(
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "only", "image": "x:1"}]}}}}),
+    );
+    let d = api
+        .patch("web", &PatchParams::default(), &merge)
+        .await
+        .unwrap();
+    assert_eq!(
+        raw(&d)["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "merge patch replaces lists"
+    );
+
+    let body = r#"[{"op":"replace","path":"/spec/replicas","value":4},{"op":"add","path":"/metadata/labels/extra","value":"1"}]"#;
+    let text = request(
+        &sim.client,
+        "PATCH",
+        "/apis/apps/v1/namespaces/default/deployments/web",
+        "application/json-patch+json",
+        body,
+    )
+    .await
+    .unwrap();
+    let d: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(d["spec"]["replicas"], 4);
+    assert_eq!(d["metadata"]["labels"]["extra"], "1");
+    let failing = r#"[{"op":"test","path":"/spec/replicas","value":5}]"#;
+    let err = status(
+        request(
+            &sim.client,
+            "PATCH",
+            "/apis/apps/v1/namespaces/default/deployments/web",
+            "application/json-patch+json",
+            failing,
+        )
+        .await,
+    );
+    assert_eq!(err.code, 422);
+}
+
+#[tokio::test]
+async fn dry_run_changes_nothing() {
+    let sim = start("a").await;
+    let api: Api<ConfigMap> = Api::namespaced(sim.client.clone(), "default");
+    let before = sim_rv(&api).await;
+    let answered = api
+        .create(
+            &PostParams {
+                dry_run: true,
+                ..Default::default()
+            },
+            &cm("c", json!({})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answered.metadata.name.as_deref(), Some("c"));
+    assert_eq!(status(api.get("c").await).code, 404);
+
+    api.create(&PostParams::default(), &cm("c", json!({})))
+        .await
+        .unwrap();
+    let after_create = sim_rv(&api).await;
+    assert!(after_create > before);
+    let patched = api
+        .patch(
+            "c",
+            &PatchParams::default().dry_run(),
+            &Patch::Merge(json!({"data": {"k": "changed"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.data.unwrap()["k"], "changed");
+    let applied = api
+        .patch(
+            "c",
+            &PatchParams::apply("paas").dry_run().force(),
+            &Patch::Apply(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": "applied"}}),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(applied.data.unwrap()["k"], "applied");
+    api.delete(
+        "c",
+        &DeleteParams {
+            dry_run: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(api.get("c").await.unwrap().data.unwrap()["k"], "v");
+    assert_eq!(sim_rv(&api).await, after_create);
+    let invalid = status(
+        api.create(
+            &PostParams {
+                dry_run: true,
+                ..Default::default()
+            },
+            &cm("Bad", json!({})),
+        )
+        .await,
+    );
+    assert_eq!(invalid.code, 422, "a dry run still validates");
+}
+
+async fn sim_rv(api: &Api<ConfigMap>) -> u64 {
+    api.list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn discovery_lists_the_kinds() {
+    let sim = start("a").await;
+    let version = sim.client.apiserver_version().await.unwrap();
+    assert_eq!(
+        (version.major.as_str(), version.minor.as_str()),
+        ("1", "33")
+    );
+    let core = sim.client.list_core_api_versions().await.unwrap();
+    assert_eq!(core.versions, ["v1"]);
+    let core_resources = sim.client.list_core_api_resources("v1").await.unwrap();
+    let names: Vec<&str> = core_resources
+        .resources
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    for expected in [
+        "namespaces",
+        "configmaps",
+        "secrets",
+        "services",
+        "serviceaccounts",
+        "pods",
+        "pods/status",
+        "events",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    let groups = sim.client.list_api_groups().await.unwrap();
+    let group_names: Vec<&str> = groups.groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(
+        group_names,
+        [
+            "apps",
+            "batch",
+            "policy",
+            "autoscaling",
+            "networking.k8s.io",
+            "gateway.networking.k8s.io",
+            "coordination.k8s.io",
+            "apiextensions.k8s.io"
+        ]
+    );
+    let apps = sim
+        .client
+        .list_api_group_resources("apps/v1")
+        .await
+        .unwrap();
+    let deployments = apps
+        .resources
+        .iter()
+        .find(|r| r.name == "deployments")
+        .unwrap();
+    assert!(deployments.namespaced && deployments.kind == "Deployment");
+    assert!(deployments.verbs.iter().any(|v| v == "watch"));
+    assert!(
+        apps.resources
+            .iter()
+            .any(|r| r.name == "deployments/status")
+    );
+}
