@@ -252,6 +252,7 @@ async fn route(
                             ApiError::bad_request("timeoutSeconds must be a non-negative integer")
                         })?,
                     bookmarks: query.flag("allowWatchBookmarks"),
+                    send_initial_events: query.flag("sendInitialEvents"),
                 };
                 return watch::serve(shared.clone(), params);
             }

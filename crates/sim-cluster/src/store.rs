@@ -326,9 +326,12 @@ impl Store {
     /// Sets a controller mark if it is not set yet; returns its value.
     pub fn mark_once(&self, key: &str, value: i64) -> i64 {
         let mut inner = self.lock();
-        let v = *inner.state.marks.entry(key.to_string()).or_insert(value);
+        if let Some(existing) = inner.state.marks.get(key) {
+            return *existing;
+        }
+        inner.state.marks.insert(key.to_string(), value);
         self.dirty.store(true, Ordering::SeqCst);
-        v
+        value
     }
 
     /// Creates, replaces, patches or applies one object. Returns the object
@@ -608,6 +611,24 @@ impl Store {
                         .and_then(|m| m.get(&name))
                     {
                         queue.extend(objects.keys().map(|n| (r.clone(), name.clone(), n.clone())));
+                    }
+                }
+            }
+            // Deleting a CRD deletes every object of its resources.
+            if info.plural == "customresourcedefinitions" && info.group == "apiextensions.k8s.io" {
+                for r in resources::from_crd(&object) {
+                    for (obj_ns, objects) in inner
+                        .state
+                        .objects
+                        .get(&r.storage_key())
+                        .into_iter()
+                        .flatten()
+                    {
+                        queue.extend(
+                            objects
+                                .keys()
+                                .map(|n| (r.clone(), obj_ns.clone(), n.clone())),
+                        );
                     }
                 }
             }

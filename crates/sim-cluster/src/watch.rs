@@ -40,6 +40,9 @@ pub struct Params {
     pub timeout: Option<u64>,
     /// `allowWatchBookmarks`.
     pub bookmarks: bool,
+    /// `sendInitialEvents`: start with the current objects whatever the
+    /// resourceVersion, then a BOOKMARK marking the end of them.
+    pub send_initial_events: bool,
 }
 
 impl Params {
@@ -87,6 +90,7 @@ pub fn serve(shared: Arc<Shared>, params: Params) -> Result<Response, ApiError> 
     let store = &shared.store;
     let mut pending = VecDeque::new();
     let start = match params.resource_version.as_deref() {
+        _ if params.send_initial_events => None,
         None | Some("" | "0") => None,
         Some(rv) => Some(
             rv.parse::<u64>()
@@ -107,6 +111,15 @@ pub fn serve(shared: Arc<Shared>, params: Params) -> Result<Response, ApiError> 
                     .into_iter()
                     .map(|o| json!({"type": "ADDED", "object": o})),
             );
+            if params.send_initial_events {
+                pending.push_back(json!({"type": "BOOKMARK", "object": {
+                    "kind": params.info.kind, "apiVersion": params.info.api_version(),
+                    "metadata": {
+                        "resourceVersion": rv.to_string(),
+                        "annotations": {"k8s.io/initial-events-end": "true"},
+                    },
+                }}));
+            }
             rv
         }
     };
@@ -140,7 +153,6 @@ pub fn serve(shared: Arc<Shared>, params: Params) -> Result<Response, ApiError> 
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "application/json")
-        .header(header::TRANSFER_ENCODING, "chunked")
         .body(body)
         .map_err(|e| ApiError::bad_request(e.to_string()))
 }

@@ -229,3 +229,30 @@ async fn kubeconfig_has_a_context_per_cluster() {
         ]
     );
 }
+
+#[tokio::test]
+async fn streaming_list_ends_initial_events_with_a_bookmark() {
+    let sim = start("a").await;
+    let api: Api<ConfigMap> = Api::namespaced(sim.client.clone(), "default");
+    api.create(&PostParams::default(), &cm("one"))
+        .await
+        .unwrap();
+    let params = WatchParams::streaming_lists().timeout(2);
+    let mut stream = api.watch(&params, "").await.unwrap().boxed();
+    match stream.next().await {
+        Some(Ok(WatchEvent::Added(c))) => assert_eq!(c.metadata.name.as_deref(), Some("one")),
+        other => panic!("expected the existing object first, got {other:?}"),
+    }
+    match stream.next().await {
+        Some(Ok(WatchEvent::Bookmark(b))) => {
+            assert_eq!(
+                b.metadata
+                    .annotations
+                    .get("k8s.io/initial-events-end")
+                    .map(String::as_str),
+                Some("true")
+            );
+        }
+        other => panic!("expected the end-of-initial-events bookmark, got {other:?}"),
+    }
+}

@@ -135,12 +135,30 @@ async fn release_crd_lifecycle() {
         .await
         .unwrap();
     assert_eq!(status(releases.get("web-v1").await).code, 404);
+
+    // Deleting the CRD deletes its objects: a re-created CRD starts empty.
+    let left = json!({"apiVersion": "paas.io/v1", "kind": "Release", "metadata": {"name": "web-v2"}, "spec": {"number": 2}});
+    releases
+        .patch("web-v2", &PatchParams::apply("paas"), &Patch::Apply(left))
+        .await
+        .unwrap();
     crds.delete("releases.paas.io", &DeleteParams::default())
         .await
         .unwrap();
     assert_eq!(
         status(releases.list(&ListParams::default()).await).code,
         404
+    );
+    crds.create(&PostParams::default(), &release_crd())
+        .await
+        .unwrap();
+    assert!(
+        releases
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
     );
 }
 

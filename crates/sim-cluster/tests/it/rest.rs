@@ -57,11 +57,27 @@ async fn generation_changes_only_with_spec_and_resource_version_with_every_chang
         .patch("web", &pp, &Patch::Merge(json!({"spec": {"replicas": 3}})))
         .await
         .unwrap();
-    assert_eq!(
-        same.metadata.resource_version,
-        api.get("web").await.unwrap().metadata.resource_version
-    );
     assert!(rv(&same.metadata) >= rv(&scaled.metadata));
+    // A write that changes nothing keeps the resourceVersion (a ConfigMap:
+    // no controller writes to it meanwhile).
+    let cms: Api<ConfigMap> = Api::namespaced(sim.client.clone(), "default");
+    let c = cms
+        .create(&PostParams::default(), &cm("c", json!({})))
+        .await
+        .unwrap();
+    let unchanged = cms
+        .patch("c", &pp, &Patch::Merge(json!({"data": {"k": "v"}})))
+        .await
+        .unwrap();
+    assert_eq!(
+        unchanged.metadata.resource_version,
+        c.metadata.resource_version
+    );
+    let changed = cms
+        .patch("c", &pp, &Patch::Merge(json!({"data": {"k": "w"}})))
+        .await
+        .unwrap();
+    assert!(rv(&changed.metadata) > rv(&c.metadata));
     assert_eq!(same.metadata.generation, Some(2));
 }
 
