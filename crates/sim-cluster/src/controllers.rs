@@ -14,7 +14,7 @@
 use crate::fields::Scope;
 use crate::resources::{self, ResourceInfo};
 use crate::selector::{FieldSelector, LabelSelector};
-use crate::store::{Op, Store, WriteRequest, now_ms};
+use crate::store::{Op, Store, WriteRequest, now_ms, set_path};
 use crate::{Shared, Timing};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -226,9 +226,18 @@ pub fn template_hash(template: &Value) -> String {
     out
 }
 
+/// Milliseconds of a delay, capped at ten years so sums with timestamps
+/// cannot overflow.
 fn ms(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    const TEN_YEARS: i64 = 10 * 365 * 24 * 3600 * 1000;
+    i64::try_from(d.as_millis())
+        .unwrap_or(TEN_YEARS)
+        .min(TEN_YEARS)
 }
+
+/// At most this many pods are created per ReplicaSet and tick, so an
+/// absurd replica count cannot stall the cluster.
+const PODS_PER_TICK: i64 = 50;
 
 fn reconcile_deployment(ctx: &Ctx<'_>, d: &Value) {
     let (ns, name, uid) = (meta(d, "namespace"), meta(d, "name"), meta(d, "uid"));
@@ -255,11 +264,18 @@ fn reconcile_deployment(ctx: &Ctx<'_>, d: &Value) {
                 .unwrap_or(0)
                 + 1;
             let mut labels = template["metadata"]["labels"].clone();
-            labels["pod-template-hash"] = json!(hash);
+            if !labels.is_object() {
+                labels = json!({});
+            }
+            set_path(&mut labels, &["pod-template-hash"], json!(hash));
             let mut selector = d["spec"]["selector"].clone();
-            selector["matchLabels"]["pod-template-hash"] = json!(hash);
+            set_path(
+                &mut selector,
+                &["matchLabels", "pod-template-hash"],
+                json!(hash),
+            );
             let mut rs_template = template.clone();
-            rs_template["metadata"]["labels"] = labels.clone();
+            set_path(&mut rs_template, &["metadata", "labels"], labels.clone());
             let rs = json!({
                 "apiVersion": "apps/v1", "kind": "ReplicaSet",
                 "metadata": {
@@ -349,7 +365,7 @@ fn reconcile_replicaset(ctx: &Ctx<'_>, rs: &Value) {
     let pods = in_namespace(ctx.store, &pod_info, ns);
     let mut mine: Vec<&Value> = owned_by(&pods, uid).collect();
     let count = i64::try_from(mine.len()).unwrap_or(i64::MAX);
-    for _ in count..desired {
+    for _ in count..desired.min(count.saturating_add(PODS_PER_TICK)) {
         create_pod(ctx, rs, &rs["spec"]["template"], json!({}));
     }
     if count > desired {
@@ -438,9 +454,9 @@ fn max_unavailable(d: &Value, desired: i64) -> i64 {
         Value::String(s) => s
             .strip_suffix('%')
             .and_then(|p| p.parse::<i64>().ok())
-            .map_or(0, |p| desired * p / 100),
+            .map_or(0, |p| desired.saturating_mul(p.clamp(0, 100)) / 100),
         _ if d["spec"]["strategy"]["type"].as_str() == Some("Recreate") => desired,
-        _ => desired * 25 / 100,
+        _ => desired.saturating_mul(25) / 100,
     }
 }
 
@@ -489,8 +505,13 @@ fn deployment_status(ctx: &Ctx<'_>, d: &Value) {
     let sum = |key: &str| {
         owned
             .iter()
-            .map(|rs| rs["status"][key].as_i64().unwrap_or(0))
-            .sum::<i64>()
+            .map(|rs| {
+                rs["status"][key]
+                    .as_i64()
+                    .unwrap_or(0)
+                    .clamp(0, i64::from(i32::MAX))
+            })
+            .fold(0i64, i64::saturating_add)
     };
     let (replicas, ready, available) = (
         sum("replicas"),
@@ -504,7 +525,7 @@ fn deployment_status(ctx: &Ctx<'_>, d: &Value) {
     });
     let old = &d["status"];
     let now = time(ctx.now);
-    let available_cond = if available >= desired - max_unavailable(&d, desired) {
+    let available_cond = if available >= desired.saturating_sub(max_unavailable(&d, desired)) {
         condition(
             old,
             "Available",
@@ -575,7 +596,7 @@ fn deployment_status(ctx: &Ctx<'_>, d: &Value) {
         "updatedReplicas": updated,
         "readyReplicas": ready,
         "availableReplicas": available,
-        "unavailableReplicas": (replicas - available).max(0),
+        "unavailableReplicas": replicas.saturating_sub(available).max(0),
         "conditions": [available_cond, progressing],
     });
     put_status(ctx, &info, &d, status, CONTROLLER);

@@ -278,7 +278,7 @@ async fn route(
                 _ => match body["metadata"]["generateName"].as_str() {
                     Some(prefix) if !prefix.is_empty() => {
                         let name = format!("{prefix}{}", random_suffix());
-                        body["metadata"]["name"] = json!(name);
+                        crate::store::set_path(&mut body, &["metadata", "name"], json!(name));
                         name
                     }
                     _ => {

@@ -719,6 +719,21 @@ fn metadata_mut(obj: &mut Value) -> &mut Map<String, Value> {
     }
 }
 
+/// Sets `value` at `path`, turning whatever is in the way into objects
+/// (client data can hold a string where an object belongs; indexing it
+/// would panic).
+pub fn set_path(obj: &mut Value, path: &[&str], value: Value) {
+    let mut cur = obj;
+    for key in path {
+        if !cur.is_object() {
+            *cur = Value::Object(Map::new());
+        }
+        let Value::Object(map) = cur else { return };
+        cur = map.entry((*key).to_string()).or_insert(Value::Null);
+    }
+    *cur = value;
+}
+
 fn set_or_remove(obj: &mut Value, key: &str, value: Option<Value>) {
     if let Some(map) = obj.as_object_mut() {
         set_or_remove_map(map, key, value);
@@ -919,6 +934,18 @@ fn validate(info: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
             format!("Invalid value: {name:?}: {SUBDOMAIN_MSG}"),
         ));
     }
+    for key in ["labels", "annotations"] {
+        let value = &obj["metadata"][key];
+        let strings = value
+            .as_object()
+            .is_some_and(|m| m.values().all(Value::is_string));
+        if !value.is_null() && !strings {
+            causes.push((
+                format!("metadata.{key}"),
+                "Invalid value: must be a map of string keys to string values".into(),
+            ));
+        }
+    }
     if let Some(labels) = obj["metadata"]["labels"].as_object() {
         for (k, v) in labels {
             let text = format!("{k}={}", v.as_str().unwrap_or("<non-string>"));
@@ -935,6 +962,24 @@ fn validate(info: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
             causes.extend(resources::validate_crd(obj))
         }
         ("apps", "Deployment" | "ReplicaSet") => {
+            let replicas = &obj["spec"]["replicas"];
+            if !replicas.is_null()
+                && !replicas
+                    .as_i64()
+                    .is_some_and(|r| (0..=i64::from(i32::MAX)).contains(&r))
+            {
+                causes.push((
+                    "spec.replicas".into(),
+                    format!("Invalid value: {replicas}: must be a non-negative 32-bit integer"),
+                ));
+            }
+            let template_meta = &obj["spec"]["template"]["metadata"];
+            if !template_meta.is_null() && !template_meta.is_object() {
+                causes.push((
+                    "spec.template.metadata".into(),
+                    "Invalid value: must be an object".into(),
+                ));
+            }
             let selector = &obj["spec"]["selector"]["matchLabels"];
             let template_labels = &obj["spec"]["template"]["metadata"]["labels"];
             match selector.as_object() {
