@@ -24,6 +24,9 @@ pub struct ResourceInfo {
     pub status_subresource: bool,
     /// Short names advertised in discovery.
     pub short_names: Vec<String>,
+    /// Whether the server keeps `metadata.generation` (kinds with a spec;
+    /// not ConfigMaps, Secrets, Pods, Events...).
+    pub generation: bool,
 }
 
 impl ResourceInfo {
@@ -154,6 +157,20 @@ const BUILTINS: &[Builtin] = &[
     ),
 ];
 
+/// The built-in kinds whose registry strategy maintains `generation`.
+const WITH_GENERATION: &[&str] = &[
+    "Deployment",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "NetworkPolicy",
+    "Ingress",
+    "HTTPRoute",
+    "CustomResourceDefinition",
+];
+
 /// The built-in resources, in discovery order.
 pub fn builtins() -> Vec<ResourceInfo> {
     BUILTINS
@@ -168,6 +185,7 @@ pub fn builtins() -> Vec<ResourceInfo> {
                 namespaced: *namespaced,
                 status_subresource: *status,
                 short_names: short.iter().map(|s| (*s).to_string()).collect(),
+                generation: WITH_GENERATION.contains(kind),
             },
         )
         .collect()
@@ -193,6 +211,7 @@ pub fn builtin(group: &str, plural: &str) -> ResourceInfo {
             namespaced: true,
             status_subresource: false,
             short_names: Vec::new(),
+            generation: false,
         })
 }
 
@@ -234,6 +253,7 @@ pub fn from_crd(crd: &Value) -> Vec<ResourceInfo> {
                 namespaced,
                 status_subresource: v["subresources"]["status"].is_object(),
                 short_names: short_names.clone(),
+                generation: true,
             })
         })
         .collect()
@@ -332,4 +352,49 @@ pub fn group_list(resources: &[ResourceInfo]) -> Value {
         })
         .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+/// The aggregated discovery document (`apidiscovery.k8s.io/v2`
+/// `APIGroupDiscoveryList`) of `/api` (`core` true) or `/apis`.
+pub fn aggregated(resources: &[ResourceInfo], core: bool) -> Value {
+    let mut groups: Vec<(String, Vec<(String, Vec<Value>)>)> = Vec::new();
+    for r in resources.iter().filter(|r| r.group.is_empty() == core) {
+        let gvk = json!({"group": r.group, "version": r.version, "kind": r.kind});
+        let mut entry = json!({
+            "resource": r.plural,
+            "responseKind": gvk,
+            "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
+            "singularResource": r.singular,
+            "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+            "shortNames": r.short_names,
+        });
+        if r.status_subresource {
+            entry["subresources"] = json!([{"subresource": "status", "responseKind": gvk, "verbs": ["get", "patch", "update"]}]);
+        }
+        let versions = match groups.iter_mut().find(|(g, _)| *g == r.group) {
+            Some((_, versions)) => versions,
+            None => {
+                groups.push((r.group.clone(), Vec::new()));
+                match groups.last_mut() {
+                    Some((_, versions)) => versions,
+                    None => continue,
+                }
+            }
+        };
+        match versions.iter_mut().find(|(v, _)| *v == r.version) {
+            Some((_, list)) => list.push(entry),
+            None => versions.push((r.version.clone(), vec![entry])),
+        }
+    }
+    let items: Vec<Value> = groups
+        .into_iter()
+        .map(|(name, versions)| {
+            let versions: Vec<Value> = versions
+                .into_iter()
+                .map(|(version, resources)| json!({"version": version, "resources": resources, "freshness": "Current"}))
+                .collect();
+            json!({"metadata": {"name": name}, "versions": versions})
+        })
+        .collect();
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
 }

@@ -19,6 +19,10 @@ use axum::response::Response;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
+/// The media type of an aggregated discovery document.
+const AGGREGATED_CONTENT_TYPE: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
 /// Largest request body accepted (the real API server's limit is 3 MiB).
 pub const BODY_LIMIT: usize = 3 * 1024 * 1024;
 
@@ -116,6 +120,13 @@ async fn route(
     body: Body,
 ) -> Result<Response, ApiError> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // Aggregated discovery (one document for all groups) when the client
+    // asks for it in Accept, as kube's `Discovery::run_aggregated` does.
+    let aggregated = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("as=APIGroupDiscoveryList"));
     let query = Query::parse(query)?;
     let store = &shared.store;
     let ok = |v: Value| Ok(json_response(StatusCode::OK, &v));
@@ -137,6 +148,19 @@ async fn route(
             }));
         }
         ["healthz" | "readyz" | "livez"] => return Ok(Response::new(Body::from("ok"))),
+        ["api" | "apis"] if aggregated => {
+            let document = resources::aggregated(&store.all_resources(), segments[0] == "api");
+            return if method == Method::GET {
+                let bytes = serde_json::to_vec(&document).unwrap_or_default();
+                Ok(axum::response::IntoResponse::into_response((
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, AGGREGATED_CONTENT_TYPE)],
+                    bytes,
+                )))
+            } else {
+                discovery(document)
+            };
+        }
         ["api"] => {
             return discovery(json!({
                 "kind": "APIVersions", "versions": ["v1"],

@@ -503,7 +503,11 @@ impl Store {
                     meta.remove("resourceVersion");
                 }
             }
-            meta.insert("generation".into(), json!(generation));
+            if info.generation {
+                meta.insert("generation".into(), json!(generation));
+            } else {
+                meta.remove("generation");
+            }
             meta.remove("selfLink");
         }
         default_object(info, &mut new);

@@ -747,3 +747,52 @@ async fn malformed_input_is_refused_without_harm() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn kube_discovery_plain_and_aggregated() {
+    use kube::discovery::{Discovery, Scope};
+    let sim = start("a").await;
+    let gvk = kube::api::GroupVersionKind::gvk("apps", "v1", "Deployment");
+    for aggregated in [false, true] {
+        let discovery = Discovery::new(sim.client.clone());
+        let discovery = if aggregated {
+            discovery.run_aggregated().await
+        } else {
+            discovery.run().await
+        }
+        .unwrap();
+        let (resource, caps) = discovery
+            .resolve_gvk(&gvk)
+            .unwrap_or_else(|| panic!("aggregated={aggregated}"));
+        assert_eq!(resource.plural, "deployments");
+        assert_eq!(caps.scope, Scope::Namespaced);
+        assert!(
+            caps.subresources
+                .iter()
+                .any(|(r, _)| r.plural == "deployments/status" || r.plural == "status"),
+            "{:?}",
+            caps.subresources
+        );
+        let core = kube::api::GroupVersionKind::gvk("", "v1", "ConfigMap");
+        assert!(
+            discovery.resolve_gvk(&core).is_some(),
+            "aggregated={aggregated}"
+        );
+        let namespace = discovery
+            .resolve_gvk(&kube::api::GroupVersionKind::gvk("", "v1", "Namespace"))
+            .unwrap();
+        assert_eq!(namespace.1.scope, Scope::Cluster);
+        assert!(discovery.has_group("gateway.networking.k8s.io"));
+    }
+}
+
+#[tokio::test]
+async fn generation_only_for_kinds_that_keep_it() {
+    let sim = start("a").await;
+    let cms: Api<ConfigMap> = Api::namespaced(sim.client.clone(), "default");
+    let c = cms
+        .create(&PostParams::default(), &cm("c", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(c.metadata.generation, None, "ConfigMaps have no generation");
+}
