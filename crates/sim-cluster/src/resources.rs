@@ -354,10 +354,13 @@ pub fn group_list(resources: &[ResourceInfo]) -> Value {
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
+/// One version's resource entries in the aggregated document.
+type VersionEntries = (String, Vec<Value>);
+
 /// The aggregated discovery document (`apidiscovery.k8s.io/v2`
 /// `APIGroupDiscoveryList`) of `/api` (`core` true) or `/apis`.
 pub fn aggregated(resources: &[ResourceInfo], core: bool) -> Value {
-    let mut groups: Vec<(String, Vec<(String, Vec<Value>)>)> = Vec::new();
+    let mut groups: Vec<(String, Vec<VersionEntries>)> = Vec::new();
     for r in resources.iter().filter(|r| r.group.is_empty() == core) {
         let gvk = json!({"group": r.group, "version": r.version, "kind": r.kind});
         let mut entry = json!({
