@@ -233,6 +233,11 @@ fn secret_var(host: &dyn Host, name: &str) -> Result<Option<Sensitive>, Error> {
     }
 }
 
+/// The longest `VAULT2ENV_TIMEOUT` accepted: a start-up deadline beyond a
+/// day is a configuration mistake, and a bound keeps every deadline
+/// computation far from `Instant`'s limits.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
 /// Parses `60s`, `1500ms`, `2m`, `1h` or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
@@ -362,11 +367,19 @@ impl Config {
         }
         let timeout = match non_empty(host, "VAULT2ENV_TIMEOUT") {
             None => Duration::from_secs(60),
-            Some(t) => parse_duration(&t).filter(|d| !d.is_zero()).ok_or_else(|| {
-                Error::Config(format!(
-                    "VAULT2ENV_TIMEOUT {t:?} is not a duration like 60s, 500ms or 2m"
-                ))
-            })?,
+            Some(t) => {
+                let d = parse_duration(&t).filter(|d| !d.is_zero()).ok_or_else(|| {
+                    Error::Config(format!(
+                        "VAULT2ENV_TIMEOUT {t:?} is not a duration like 60s, 500ms or 2m"
+                    ))
+                })?;
+                if d > MAX_TIMEOUT {
+                    return Err(Error::Config(format!(
+                        "VAULT2ENV_TIMEOUT {t:?} is longer than the maximum of 24h"
+                    )));
+                }
+                d
+            }
         };
         let required = non_empty(host, "VAULT2ENV_REQUIRED")
             .map(|r| {

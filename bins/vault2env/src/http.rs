@@ -102,7 +102,9 @@ impl Client {
         deadline: Instant,
         per_try: Duration,
     ) -> Result<Response, TransportError> {
-        let until = deadline.min(Instant::now() + per_try);
+        let until = Instant::now()
+            .checked_add(per_try)
+            .map_or(deadline, |t| t.min(deadline));
         if let Some(mut conn) = self.conn.take() {
             match exchange(&mut conn, &self.addr, req, until) {
                 Ok((resp, keep)) => {

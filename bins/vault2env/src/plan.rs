@@ -87,7 +87,9 @@ pub fn prepare(host: &dyn Host, cfg: &Config, started: Instant) -> Result<(Vault
 
 /// Resolves the host and logs in: the first half of [`prepare`].
 fn connect(host: &dyn Host, cfg: &Config, started: Instant) -> Result<Vault, Error> {
-    let deadline = started + cfg.timeout;
+    let deadline = started.checked_add(cfg.timeout).ok_or_else(|| {
+        Error::Config("VAULT2ENV_TIMEOUT is too long for this system's clock".into())
+    })?;
     let tls = match cfg.addr.scheme {
         Scheme::Https => Some(crate::tls::client_config(host, cfg.cacert.as_deref())?),
         Scheme::Http => None,
@@ -97,6 +99,11 @@ fn connect(host: &dyn Host, cfg: &Config, started: Instant) -> Result<Vault, Err
     let mut vault = Vault::new(Client::new(cfg.addr.clone(), ips, tls), deadline);
     vault.login(&cfg.auth)?;
     Ok(vault)
+}
+
+/// Whether waiting `wait` from `now` would reach `deadline` (overflow counts as reaching it).
+pub(crate) fn past(now: Instant, wait: std::time::Duration, deadline: Instant) -> bool {
+    now.checked_add(wait).is_none_or(|t| t >= deadline)
 }
 
 /// Name resolution is retried like requests: DNS may lag behind a pod start.
@@ -113,7 +120,7 @@ fn resolve_with_retry(
             Ok(ips) if !ips.is_empty() => return Ok(ips),
             Ok(_) => {}
             Err(e) => {
-                if Instant::now() + wait >= deadline {
+                if past(Instant::now(), wait, deadline) {
                     return Err(Error::Unreachable {
                         attempts,
                         last: format!("resolve {name}: {e}"),
@@ -121,7 +128,7 @@ fn resolve_with_retry(
                 }
             }
         }
-        if Instant::now() + wait >= deadline {
+        if past(Instant::now(), wait, deadline) {
             return Err(Error::Unreachable {
                 attempts,
                 last: format!("resolve {name}: no address"),

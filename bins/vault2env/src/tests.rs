@@ -83,6 +83,19 @@ fn durations_parse() {
     assert_eq!(parse_duration("5d"), None);
 }
 
+#[test]
+fn the_longest_timeout_is_a_day() {
+    let c = Config::from_host(&base().with_var("VAULT2ENV_TIMEOUT", "24h")).expect("24h is fine");
+    assert_eq!(c.timeout, crate::config::MAX_TIMEOUT);
+    let now = std::time::Instant::now();
+    assert!(crate::plan::past(now, Duration::MAX, now));
+    assert!(!crate::plan::past(
+        now,
+        Duration::from_secs(1),
+        now + Duration::from_secs(2)
+    ));
+}
+
 fn base() -> MapHost {
     MapHost::new()
         .with_var("VAULT_ADDR", "http://127.0.0.1:8200")
@@ -130,6 +143,14 @@ fn config_errors_are_usage_errors() {
         (
             base().with_var("VAULT2ENV_TIMEOUT", "forever"),
             "VAULT2ENV_TIMEOUT",
+        ),
+        (
+            base().with_var("VAULT2ENV_TIMEOUT", "18446744073709551615"),
+            "VAULT2ENV_TIMEOUT",
+        ),
+        (
+            base().with_var("VAULT2ENV_TIMEOUT", "25h"),
+            "maximum of 24h",
         ),
         (
             base().with_var("VAULT2ENV_OVERRIDE", "maybe"),

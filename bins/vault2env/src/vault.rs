@@ -168,7 +168,7 @@ impl Vault {
             };
             let now = Instant::now();
             let wait = jitter(backoff);
-            if now + wait >= self.deadline {
+            if crate::plan::past(now, wait, self.deadline) {
                 return Err(Error::Unreachable {
                     attempts: tries,
                     last,
@@ -443,8 +443,11 @@ impl Vault {
             token: Some(token.expose()),
             body: None,
         };
-        let deadline = Instant::now() + Duration::from_secs(2);
-        match self.http.send(&req, deadline, Duration::from_secs(2)) {
+        let budget = Duration::from_secs(2);
+        let Some(deadline) = Instant::now().checked_add(budget) else {
+            return Err("the clock cannot represent the revocation deadline".into());
+        };
+        match self.http.send(&req, deadline, budget) {
             Ok(resp) => {
                 self.requests += 1;
                 Ok(resp.status)

@@ -306,6 +306,13 @@ fn failures_have_the_exit_codes_of_the_spec() {
         "VAULT2ENV_TIMEOUT",
     );
     check_failure(&srv, &[("VAULT2ENV_KV_MOUNT", "kv")], 77, "mount lookup");
+    // A timeout too large for the clock was a panic (exit 101/134), not a usage error.
+    check_failure(
+        &srv,
+        &[("VAULT2ENV_TIMEOUT", "18446744073709551615")],
+        64,
+        "VAULT2ENV_TIMEOUT",
+    );
     check_failure(
         &srv,
         &[("DB_URL", "vault:billing/old#OLD_THING")],
