@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use crate::config::{Address, Scheme};
 
-/// Largest response body accepted (Vault answers are small).
-const MAX_BODY: usize = 16 << 20;
+/// Largest response body accepted (Vault answers are small); a larger one
+/// is a protocol error.
+pub const MAX_BODY: usize = 32 << 20;
 /// Largest header section accepted.
 const MAX_HEADERS: usize = 64 << 10;
 
@@ -173,7 +174,7 @@ fn server_name(host: &str) -> Result<rustls::pki_types::ServerName<'static>, Tra
         .map_err(|_| TransportError(format!("invalid tls server name {host:?}")))
 }
 
-enum Failure {
+pub(crate) enum Failure {
     /// Nothing of a response was read: safe to retry on a new connection.
     BeforeResponse(TransportError),
     /// The response broke off.
@@ -226,10 +227,20 @@ fn exchange(
     // The request held the token; drop our copy of the bytes promptly.
     out.fill(0);
 
+    read_response(conn, req.method)
+}
+
+/// Reads one response (status line, headers, body) from `r`; returns it and
+/// whether the connection may be reused. Never panics, whatever the bytes:
+/// sizes are checked against [`MAX_BODY`] before anything is allocated.
+pub(crate) fn read_response(
+    r: &mut impl BufRead,
+    method: &str,
+) -> Result<(Response, bool), Failure> {
     let before = |e: io::Error| Failure::BeforeResponse(e.into());
     let during = |e: TransportError| Failure::During(e);
     let mut line = String::new();
-    let n = read_line(conn, &mut line).map_err(before)?;
+    let n = read_line(r, &mut line).map_err(before)?;
     if n == 0 {
         return Err(Failure::BeforeResponse(TransportError(
             "connection closed".into(),
@@ -243,8 +254,8 @@ fn exchange(
     let mut header_bytes = 0usize;
     loop {
         line.clear();
-        let n = read_line(conn, &mut line).map_err(|e| during(e.into()))?;
-        header_bytes += n;
+        let n = read_line(r, &mut line).map_err(|e| during(e.into()))?;
+        header_bytes = header_bytes.saturating_add(n);
         if n == 0 || header_bytes > MAX_HEADERS {
             return Err(during(TransportError("malformed http headers".into())));
         }
@@ -267,22 +278,22 @@ fn exchange(
             }
         }
     }
-    let no_body = req.method == "HEAD" || status == 204 || status == 304 || status / 100 == 1;
+    let no_body = method == "HEAD" || status == 204 || status == 304 || status / 100 == 1;
     let body = if no_body {
         Vec::new()
     } else if chunked {
-        read_chunked(conn).map_err(during)?
+        read_chunked(r).map_err(during)?
     } else if let Some(len) = content_length {
         if len > MAX_BODY {
             return Err(during(TransportError("response too large".into())));
         }
         let mut b = vec![0; len];
-        conn.read_exact(&mut b).map_err(|e| during(e.into()))?;
+        r.read_exact(&mut b).map_err(|e| during(e.into()))?;
         b
     } else {
         close = true;
         let mut b = Vec::new();
-        conn.take(MAX_BODY as u64 + 1)
+        r.take(MAX_BODY as u64 + 1)
             .read_to_end(&mut b)
             .map_err(|e| during(e.into()))?;
         if b.len() > MAX_BODY {
@@ -346,12 +357,14 @@ fn read_chunked(r: &mut impl BufRead) -> Result<Vec<u8>, TransportError> {
                 }
             }
         }
-        if body.len() + size > MAX_BODY {
-            return Err(TransportError("response too large".into()));
-        }
+        // Checked: a chunk size near usize::MAX must not wrap past the cap.
         let start = body.len();
-        body.resize(start + size, 0);
-        r.read_exact(&mut body[start..])?;
+        let end = start
+            .checked_add(size)
+            .filter(|end| *end <= MAX_BODY)
+            .ok_or_else(|| TransportError("response too large".into()))?;
+        body.resize(end, 0);
+        r.read_exact(&mut body[start..end])?;
         line.clear();
         read_line(r, &mut line)?;
     }

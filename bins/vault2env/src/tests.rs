@@ -419,3 +419,75 @@ fn no_async_runtime_in_the_dependencies() {
         );
     }
 }
+
+/// Parses raw response bytes; `Ok(status, body length)` or the error text.
+fn parse_http(bytes: &[u8]) -> Result<(u16, usize), String> {
+    match crate::http::read_response(&mut &bytes[..], "GET") {
+        Ok((r, _)) => Ok((r.status, r.body.len())),
+        Err(crate::http::Failure::BeforeResponse(e) | crate::http::Failure::During(e)) => Err(e.0),
+    }
+}
+
+#[test]
+fn http_responses_with_absurd_sizes_are_errors_not_panics() {
+    let ok = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+    assert_eq!(parse_http(ok), Ok((200, 2)));
+    // The audit's case: one byte, then a chunk size that wraps usize.
+    let wrap =
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\nffffffffffffffff\r\n";
+    assert_eq!(parse_http(wrap), Err("response too large".into()));
+    let big = format!(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+        crate::http::MAX_BODY + 1
+    );
+    assert_eq!(parse_http(big.as_bytes()), Err("response too large".into()));
+    let long = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+        crate::http::MAX_BODY + 1
+    );
+    assert_eq!(
+        parse_http(long.as_bytes()),
+        Err("response too large".into())
+    );
+    let huge = "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999999\r\n\r\n";
+    assert!(parse_http(huge.as_bytes()).is_err());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// Arbitrary bytes never panic the response parser.
+    #[test]
+    fn http_parser_never_panics_on_random_bytes(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+    ) {
+        let _ = parse_http(&bytes);
+    }
+
+    /// Chunked bodies with random chunk sizes and contents (many near the
+    /// limits of usize) never panic either.
+    #[test]
+    fn http_parser_never_panics_on_random_chunks(
+        chunks in proptest::collection::vec(
+            (
+                proptest::prop_oneof![
+                    0usize..64,
+                    proptest::prelude::Just(usize::MAX),
+                    (usize::MAX - 64)..=usize::MAX,
+                    proptest::prelude::Just(crate::http::MAX_BODY),
+                ],
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            ),
+            0..6,
+        ),
+        status in 100u16..600,
+    ) {
+        let mut raw = format!("HTTP/1.1 {status} X\r\nTransfer-Encoding: chunked\r\n\r\n").into_bytes();
+        for (size, data) in chunks {
+            raw.extend_from_slice(format!("{size:x}\r\n").as_bytes());
+            raw.extend_from_slice(&data);
+            raw.extend_from_slice(b"\r\n");
+        }
+        let _ = parse_http(&raw);
+    }
+}
