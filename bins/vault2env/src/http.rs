@@ -45,8 +45,83 @@ impl From<io::Error> for TransportError {
     }
 }
 
-trait Stream: Read + Write + Send {}
-impl<T: Read + Write + Send> Stream for T {}
+/// A TCP socket that enforces an absolute deadline on every read and write:
+/// each call first checks the deadline, then bounds the socket by the time
+/// left. A server that trickles one byte at a time therefore cannot stretch
+/// a request past its deadline (a per-read timeout alone would let it).
+struct Timed {
+    tcp: TcpStream,
+    until: Instant,
+}
+
+impl Timed {
+    fn left(&self) -> io::Result<Duration> {
+        let left = self.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "deadline reached"));
+        }
+        Ok(left)
+    }
+}
+
+impl Read for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.left()?;
+        self.tcp.set_read_timeout(Some(left))?;
+        self.tcp.read(buf)
+    }
+}
+
+impl Write for Timed {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let left = self.left()?;
+        self.tcp.set_write_timeout(Some(left))?;
+        self.tcp.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
+/// Plain TCP or TLS over a [`Timed`] socket (TLS reads the socket through
+/// the wrapper too, so the handshake and every record obey the deadline).
+enum Transport {
+    Plain(Timed),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, Timed>>),
+}
+
+impl Transport {
+    fn set_until(&mut self, until: Instant) {
+        match self {
+            Transport::Plain(t) => t.until = until,
+            Transport::Tls(s) => s.sock.until = until,
+        }
+    }
+}
+
+impl Read for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(t) => t.read(buf),
+            Transport::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Transport {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(t) => t.write(buf),
+            Transport::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Transport::Plain(t) => t.flush(),
+            Transport::Tls(s) => s.flush(),
+        }
+    }
+}
 
 /// A client for one Vault address.
 pub struct Client {
@@ -56,11 +131,9 @@ pub struct Client {
     conn: Option<Conn>,
 }
 
-/// An open connection: the buffered (maybe TLS) stream and a handle on its
-/// socket to set timeouts through.
+/// An open connection: the buffered (maybe TLS) stream over a [`Timed`] socket.
 struct Conn {
-    reader: BufReader<Box<dyn Stream>>,
-    socket: TcpStream,
+    reader: BufReader<Transport>,
 }
 
 impl std::fmt::Debug for Client {
@@ -141,14 +214,14 @@ impl Client {
             match TcpStream::connect_timeout(&sa, left) {
                 Ok(tcp) => {
                     let _ = tcp.set_nodelay(true);
-                    let socket = tcp.try_clone()?;
-                    let stream: Box<dyn Stream> = match (&self.addr.scheme, &self.tls) {
-                        (Scheme::Http, _) => Box::new(tcp),
+                    let tcp = Timed { tcp, until };
+                    let stream = match (&self.addr.scheme, &self.tls) {
+                        (Scheme::Http, _) => Transport::Plain(tcp),
                         (Scheme::Https, Some(cfg)) => {
                             let name = server_name(&self.addr.host)?;
                             let conn = rustls::ClientConnection::new(cfg.clone(), name)
                                 .map_err(|e| TransportError(format!("tls: {e}")))?;
-                            Box::new(rustls::StreamOwned::new(conn, tcp))
+                            Transport::Tls(Box::new(rustls::StreamOwned::new(conn, tcp)))
                         }
                         (Scheme::Https, None) => {
                             return Err(TransportError("https without a tls configuration".into()));
@@ -156,7 +229,6 @@ impl Client {
                     };
                     return Ok(Conn {
                         reader: BufReader::with_capacity(16 << 10, stream),
-                        socket,
                     });
                 }
                 Err(e) => last = TransportError(format!("connect {sa}: {e}")),
@@ -192,12 +264,8 @@ fn exchange(
     if left.is_zero() {
         return Err(Failure::BeforeResponse(TransportError("timed out".into())));
     }
-    // Socket timeouts bound each read and write; the deadline bounds the sum
-    // only approximately, which is fine for a handful of small requests.
-    c.socket
-        .set_read_timeout(Some(left))
-        .and_then(|_| c.socket.set_write_timeout(Some(left)))
-        .map_err(|e| Failure::BeforeResponse(e.into()))?;
+    // Every read and write of this exchange checks `until` (see [`Timed`]).
+    c.reader.get_mut().set_until(until);
     let conn = &mut c.reader;
 
     let mut head = format!(

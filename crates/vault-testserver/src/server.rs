@@ -70,6 +70,7 @@ pub struct TestVaultBuilder {
     chunked: bool,
     echo_errors: bool,
     no_ui_mounts: bool,
+    trickle: Option<(String, Duration)>,
 }
 
 impl TestVaultBuilder {
@@ -200,6 +201,13 @@ impl TestVaultBuilder {
         self
     }
 
+    /// A slow server: the response to `path` (after `/v1/`) is written one
+    /// byte at a time with `pause` between bytes.
+    pub fn trickle(mut self, path: &str, pause: Duration) -> Self {
+        self.trickle = Some((path.to_owned(), pause));
+        self
+    }
+
     /// Answers 404 on `sys/internal/ui/mounts` like an older server.
     pub fn without_ui_mounts(mut self) -> Self {
         self.no_ui_mounts = true;
@@ -221,6 +229,7 @@ impl TestVaultBuilder {
             chunked: self.chunked,
             echo_errors: self.echo_errors,
             no_ui_mounts: self.no_ui_mounts,
+            trickle: self.trickle,
         });
         let stop = Arc::new(AtomicBool::new(false));
         let (s2, stop2) = (shared.clone(), stop.clone());
@@ -261,6 +270,7 @@ struct Shared {
     chunked: bool,
     echo_errors: bool,
     no_ui_mounts: bool,
+    trickle: Option<(String, Duration)>,
 }
 
 /// A running test server.
@@ -461,6 +471,17 @@ fn serve(shared: &Shared, stream: impl Read + Write) {
             out.push_str(&format!("Content-Length: {}\r\n\r\n{text}", text.len()));
         }
         let w = r.get_mut();
+        if let Some((slow, pause)) = &shared.trickle
+            && *slow == path
+        {
+            for b in out.as_bytes() {
+                if w.write_all(&[*b]).and_then(|_| w.flush()).is_err() {
+                    return;
+                }
+                thread::sleep(*pause);
+            }
+            continue;
+        }
         if w.write_all(out.as_bytes()).and_then(|_| w.flush()).is_err() {
             return;
         }

@@ -407,6 +407,44 @@ fn transient_errors_are_retried_within_the_deadline() {
 }
 
 #[test]
+fn a_trickling_server_cannot_stretch_the_deadline() {
+    // Login answered one byte every 100 ms (about a minute in all): the
+    // total deadline of 1 s ends it, not a per-read timeout.
+    let srv = server()
+        .trickle("auth/kubernetes/login", Duration::from_millis(100))
+        .start();
+    let dir = scratch();
+    let mut env = k8s_env(&srv, &dir);
+    set(&mut env, "VAULT2ENV_TIMEOUT", "1s");
+    let started = std::time::Instant::now();
+    let r = run(&env, &[], SECRETS);
+    assert_eq!(r.code, 69, "{}", r.stderr);
+    assert!(r.child_env.is_none());
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "took {:?}: the deadline was stretched",
+        started.elapsed()
+    );
+
+    // Revocation has its own 2 s budget, which a trickle cannot stretch
+    // either (its 204 answer alone would take about 14 s).
+    let srv = server()
+        .trickle("auth/token/revoke-self", Duration::from_millis(200))
+        .start();
+    let env = k8s_env(&srv, &dir);
+    let started = std::time::Instant::now();
+    let r = run(&env, &[], SECRETS);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.child("DB_PASSWORD"), Some(DB_PASSWORD));
+    assert!(r.stderr.contains("token revocation failed"), "{}", r.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "took {:?}: revocation was stretched",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn duplicate_names_across_paths_name_both() {
     let srv = server()
         .put(
