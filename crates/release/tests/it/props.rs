@@ -1,8 +1,14 @@
 //! Properties: the planner under random strategies, event orders and fault
 //! schedules (unreachable clusters, failed rollouts, early deadlines, crash
-//! and resume, commands at random times), checked by the simulator against
+//! and resume, commands at random times, clusters that answer but refuse
+//! the switch, the cleanup or the abort), checked by the simulator against
 //! the five invariants and the reference model. A failure prints the
 //! scenario as Rust code and the delivered events as a `vec![..]`.
+//!
+//! The weights favour canaries, aborts and refusals: those are the schedules
+//! where a planner that ignores an abort or a failure, or leaves a cluster
+//! behind silently, shows. With the default 256 cases, each such mutation
+//! of the planner fails this property (checked with several seeds).
 
 use app_toml::Strategy as Rollout;
 use proptest::prelude::*;
@@ -11,11 +17,12 @@ use release::Reason;
 use crate::sim::{Command, Fault, Scenario, simulate};
 
 fn strategy() -> impl Strategy<Value = Rollout> {
+    // Canaries weigh more: they have the most states to abort or fail in.
     prop_oneof![
-        Just(Rollout::Simple),
-        Just(Rollout::Rolling),
-        Just(Rollout::Canary),
-        Just(Rollout::BlueGreen),
+        2 => Just(Rollout::Simple),
+        1 => Just(Rollout::Rolling),
+        3 => Just(Rollout::Canary),
+        1 => Just(Rollout::BlueGreen),
     ]
 }
 
@@ -31,20 +38,23 @@ fn reason() -> impl Strategy<Value = Reason> {
 
 fn fault() -> impl Strategy<Value = Fault> {
     prop_oneof![
-        6 => Just(Fault::None),
+        5 => Just(Fault::None),
         1 => reason().prop_map(Fault::FailRollout),
         1 => any::<bool>().prop_map(|returns| Fault::DownBeforeSwitch { returns }),
         1 => any::<bool>().prop_map(|returns| Fault::DownAfterSwitch { returns }),
-        1 => reason().prop_map(Fault::FailUnderCanary),
+        2 => reason().prop_map(Fault::FailUnderCanary),
         1 => Just(Fault::Wiped),
+        2 => any::<bool>().prop_map(|forever| Fault::RefuseAfterSwitch { forever }),
+        1 => any::<bool>().prop_map(|forever| Fault::RefuseCleanup { forever }),
+        3 => any::<bool>().prop_map(|forever| Fault::RefuseAbort { forever }),
     ]
 }
 
 fn command() -> impl Strategy<Value = Command> {
     prop_oneof![
-        Just(Command::Abort),
-        Just(Command::Promote),
-        (0u8..=100).prop_map(Command::SetWeight),
+        2 => Just(Command::Abort),
+        1 => Just(Command::Promote),
+        1 => (0u8..=100).prop_map(Command::SetWeight),
     ]
 }
 
@@ -53,12 +63,12 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         strategy(),
         1usize..=3,
         any::<bool>(),
-        any::<bool>(),
+        prop::bool::weighted(0.8),
         any::<bool>(),
         prop::bool::weighted(0.1),
         prop::bool::weighted(0.1),
         prop::collection::vec(fault(), 3),
-        prop::collection::vec((0u16..30, command()), 0..3),
+        prop::collection::vec((0u16..40, command()), 0..4),
         prop::bool::weighted(0.2),
         prop::collection::vec((0u16..40, 0u8..6), 0..3),
         prop::collection::vec(any::<u16>(), 1..12),
@@ -102,10 +112,9 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 
 proptest! {
     // 256 cases by default; `PROPTEST_CASES=20000` for a deep run.
-    #![proptest_config(ProptestConfig {
-        failure_persistence: None,
-        .. ProptestConfig::default()
-    })]
+    // A failing case is also saved beside this file
+    // (`props.proptest-regressions`, committed) and replayed first.
+    #![proptest_config(ProptestConfig::default())]
 
     /// The five invariants and the reference model on every trace.
     #[test]
@@ -116,7 +125,8 @@ proptest! {
 }
 
 /// The properties are not vacuous: the generated schedules reach every
-/// ending, cross crashes, and leave clusters behind.
+/// ending, cross crashes, and leave clusters behind (also clusters that
+/// answer but keep refusing, after the switch and during an abort).
 #[test]
 fn generated_schedules_cover_every_ending() {
     use std::collections::BTreeMap;
@@ -138,6 +148,24 @@ fn generated_schedules_cover_every_ending() {
         if report.events.contains(&release::Event::Resume) {
             *endings.entry("crash-resumed".to_owned()).or_default() += 1;
         }
+        let lagging_reachable = status
+            .lagging
+            .keys()
+            .any(|c| status.clusters.get(c).is_some_and(|s| s.reachable));
+        if status.phase == release::Phase::Incomplete && lagging_reachable {
+            *endings
+                .entry("incomplete-with-a-reachable-cluster-behind".to_owned())
+                .or_default() += 1;
+        }
+        if matches!(
+            status.phase,
+            release::Phase::Failed | release::Phase::Aborted
+        ) && lagging_reachable
+        {
+            *endings
+                .entry("wound-down-with-a-reachable-cluster-behind".to_owned())
+                .or_default() += 1;
+        }
         if status.step == release::Step::Done
             && scenario.strategy == Rollout::Canary
             && status.phase == release::Phase::Aborted
@@ -158,6 +186,8 @@ fn generated_schedules_cover_every_ending() {
         "aborted",
         "crash-resumed",
         "canary-aborted-with-traffic",
+        "incomplete-with-a-reachable-cluster-behind",
+        "wound-down-with-a-reachable-cluster-behind",
     ] {
         assert!(
             endings.get(ending).copied().unwrap_or(0) > 0,

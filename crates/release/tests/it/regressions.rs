@@ -228,3 +228,122 @@ fn deadline_lost_in_a_crash_before_its_status_write() {
         order: vec![0],
     });
 }
+
+/// Audit finding 1 in the simulator: a cluster refuses every attempt to
+/// send its canary traffic back to 0% during an abort; the canary's objects
+/// stay there (a delete would leave 5% of its traffic pointing at nothing)
+/// and the cluster is reported lagging with the refusal.
+#[test]
+fn abort_keeps_the_canary_where_traffic_never_went_back_to_zero() {
+    let scenario = Scenario {
+        strategy: Strategy::Canary,
+        clusters: 2,
+        manual: false,
+        previous: true,
+        traffic_only: false,
+        lease_held: false,
+        deadline_early: false,
+        faults: vec![Fault::None, Fault::RefuseAbort { forever: true }],
+        commands: vec![(12, Command::Abort)],
+        abort_at_gate: false,
+        crashes: vec![],
+        order: vec![0],
+    };
+    check_scenario(scenario.clone());
+    let report = simulate(&scenario);
+    let status = &report.release.status;
+    assert_eq!(status.phase, Phase::Aborted, "{}", report.transcript);
+    assert_eq!(
+        status.lagging.keys().collect::<Vec<_>>(),
+        ["dc-b"],
+        "{}",
+        report.transcript
+    );
+    assert_eq!(status.lagging["dc-b"].reason, Reason::Admission);
+    assert!(
+        !report.transcript.contains("dc-b: delete v6"),
+        "{}",
+        report.transcript
+    );
+}
+
+/// Audit findings 2 and 6: after the point of no return a cluster that
+/// answers but keeps refusing the switch is retried, then reported lagging
+/// with the refusal, and the release ends `incomplete` (invariant 4 holds
+/// through invariant 3: every other cluster serves the new version).
+#[test]
+fn a_reachable_cluster_that_keeps_refusing_the_switch_ends_incomplete() {
+    let scenario = Scenario {
+        strategy: Strategy::Simple,
+        clusters: 3,
+        manual: false,
+        previous: true,
+        traffic_only: false,
+        lease_held: false,
+        deadline_early: false,
+        faults: vec![
+            Fault::None,
+            Fault::RefuseAfterSwitch { forever: true },
+            Fault::RefuseCleanup { forever: false },
+        ],
+        commands: vec![],
+        abort_at_gate: false,
+        crashes: vec![(20, 2)],
+        order: vec![3, 1],
+    };
+    check_scenario(scenario.clone());
+    let report = simulate(&scenario);
+    let status = &report.release.status;
+    assert_eq!(status.phase, Phase::Incomplete);
+    assert_eq!(status.lagging.keys().collect::<Vec<_>>(), ["dc-b"]);
+    assert_eq!(status.lagging["dc-b"].reason, Reason::Admission);
+    assert!(status.clusters["dc-b"].reachable);
+}
+
+/// Audit finding 2: a failure under a canary weight is a failure before the
+/// point of no return; the reference model knows it from the delivered
+/// `Failed`, not from the planner's status.
+#[test]
+fn a_canary_failure_delivered_before_the_switch_fails_the_release() {
+    let scenario = Scenario {
+        strategy: Strategy::Canary,
+        clusters: 2,
+        manual: false,
+        previous: true,
+        traffic_only: false,
+        lease_held: false,
+        deadline_early: false,
+        faults: vec![
+            Fault::FailUnderCanary(Reason::CrashLoopBackOff),
+            Fault::None,
+        ],
+        commands: vec![],
+        abort_at_gate: false,
+        crashes: vec![],
+        order: vec![0],
+    };
+    check_scenario(scenario.clone());
+    assert_eq!(simulate(&scenario).release.status.phase, Phase::Failed);
+}
+
+/// Found by a deep run of the new schedules: `canary -p 0` is not an abort;
+/// a cluster that refuses that 0% switch fails the release like any failure
+/// before the point of no return (the reference model counts the delivered
+/// refusal).
+#[test]
+fn a_refused_canary_weight_of_zero_fails_the_release() {
+    check_scenario(Scenario {
+        strategy: Strategy::Canary,
+        clusters: 2,
+        manual: false,
+        previous: true,
+        traffic_only: false,
+        lease_held: false,
+        deadline_early: false,
+        faults: vec![Fault::RefuseAbort { forever: false }, Fault::None],
+        commands: vec![(9, Command::SetWeight(0))],
+        abort_at_gate: false,
+        crashes: vec![],
+        order: vec![0],
+    });
+}

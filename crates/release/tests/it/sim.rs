@@ -3,6 +3,12 @@
 //! the schedule. It checks the five invariants of the spec on every step of
 //! every trace and compares the outcome with a naive reference model.
 //!
+//! The reference model never reads the planner's status: what it needs
+//! besides the fault schedule (was an abort, a canary failure, a refusal or
+//! the early deadline delivered before the point of no return?) comes from
+//! what the simulator put on the wire: the events it delivered, whether a
+//! crash lost them, and whether a switch to 100% had been emitted before.
+//!
 //! A failing schedule prints itself as Rust code (its `Debug` is a
 //! `Scenario { .. }` expression), so it can be pasted into
 //! `regressions.rs` as `check_scenario(..)`; the report also prints the
@@ -44,6 +50,28 @@ pub enum Fault {
     /// sync's job; the planner must fail cleanly and leave the others on the
     /// old version.
     Wiped,
+    /// The cluster answers but refuses the switch to 100% (an admission
+    /// webhook denies the route): once, or `forever`. After the point of no
+    /// return the planner must retry it and, when it keeps refusing, report
+    /// it lagging and end `incomplete` (never silently done).
+    RefuseAfterSwitch {
+        /// Refuses every attempt.
+        forever: bool,
+    },
+    /// The cluster answers but refuses to delete the old version in cleanup
+    /// (once, or `forever`).
+    RefuseCleanup {
+        /// Refuses every attempt.
+        forever: bool,
+    },
+    /// The cluster answers but refuses what an abort asks of it (traffic
+    /// back to 0%, deleting the new version, restoring the old one): once,
+    /// or `forever`. It must end in `lagging` with the reason, and the new
+    /// version must never be deleted where traffic still goes to it.
+    RefuseAbort {
+        /// Refuses every attempt.
+        forever: bool,
+    },
 }
 
 /// A command a person gives after `after` delivered events.
@@ -104,6 +132,15 @@ impl fmt::Debug for Fault {
                 write!(f, "Fault::FailUnderCanary({})", reason_code(reason))
             }
             Fault::Wiped => write!(f, "Fault::Wiped"),
+            Fault::RefuseAfterSwitch { forever } => {
+                write!(f, "Fault::RefuseAfterSwitch {{ forever: {forever} }}")
+            }
+            Fault::RefuseCleanup { forever } => {
+                write!(f, "Fault::RefuseCleanup {{ forever: {forever} }}")
+            }
+            Fault::RefuseAbort { forever } => {
+                write!(f, "Fault::RefuseAbort {{ forever: {forever} }}")
+            }
         }
     }
 }
@@ -268,50 +305,69 @@ pub enum Expected {
     },
 }
 
-/// The naive reference model: the outcome follows from the faults alone,
-/// whatever the order of events: any failure before the switch, a cluster
-/// that never comes back before it, an early deadline, a lease held
-/// elsewhere or an abort that came before the switch means the old version
-/// stays; otherwise the new version serves everywhere except in clusters
-/// that went down for good after the switch.
-///
-/// Three facts depend on the order of events and are observed by the
-/// simulator, not computed here: whether an abort, a canary's failure and
-/// the early deadline took effect (their status was written) before the
-/// switch was ordered. A failure still in flight when someone promotes, or a
-/// command or timeout whose handling was lost in a crash, is never seen by
-/// the planner.
-pub fn reference(
-    scenario: &Scenario,
-    clusters: &[String],
-    abort_before_switch: bool,
-    canary_failure_before_switch: bool,
-    early_deadline_before_switch: bool,
-) -> Expected {
+/// What the simulator itself put on the wire before the point of no return,
+/// the facts the reference model needs besides the faults. Each is derived
+/// from the events the simulator delivered and the actions it saw, never
+/// from the status the planner wrote in reaction: an event counts when it
+/// was delivered before any switch to 100% had been emitted, and not lost
+/// (a crash that performed none of the deployer's actions for that event
+/// loses it, as a real deployer would).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// An `abort` was delivered before the switch.
+    pub abort: bool,
+    /// A canary's pods failed (the `Failed` was delivered) before the switch.
+    pub canary_failure: bool,
+    /// The early deadline of the application stage was delivered before the
+    /// switch, while objects of the new version were still not reported ready.
+    pub early_deadline: bool,
+    /// A cluster's refusal was delivered before the switch with no abort
+    /// delivered before it (a `canary -p 0` refused by a cluster whose fault
+    /// is to refuse 0%: a failure like any other).
+    pub refusal: bool,
+}
+
+/// The naive reference model: the outcome follows from the faults and the
+/// observed deliveries, whatever the order of events: a lease held
+/// elsewhere, a failed rollout, a cluster that never comes back before the
+/// switch, a wiped cluster, a canary failure or the early deadline delivered
+/// before the switch mean the release fails; an abort delivered before the
+/// switch means it is aborted; otherwise the new version serves everywhere
+/// except in clusters that went down for good after the switch, keep
+/// refusing the switch, or keep refusing to delete the old version.
+pub fn reference(scenario: &Scenario, clusters: &[String], observed: Observed) -> Expected {
     let fails = scenario.lease_held
-        || early_deadline_before_switch
-        || canary_failure_before_switch
+        || observed.early_deadline
+        || observed.canary_failure
+        || observed.refusal
         || scenario.faults.iter().any(|f| {
             matches!(
                 f,
                 Fault::FailRollout(_) | Fault::DownBeforeSwitch { returns: false } | Fault::Wiped
             )
         });
-    if fails || abort_before_switch {
+    if fails || observed.abort {
         let mut phases = Vec::new();
         if fails {
             phases.push(Phase::Failed);
         }
-        if abort_before_switch {
+        if observed.abort {
             phases.push(Phase::Aborted);
         }
         return Expected::Backward { phases };
     }
+    let cleanup_deletes =
+        scenario.previous && (scenario.strategy != Strategy::Rolling || scenario.traffic_only);
     let lagging = scenario
         .faults
         .iter()
         .zip(clusters)
-        .filter(|(f, _)| matches!(f, Fault::DownAfterSwitch { returns: false }))
+        .filter(|(f, _)| match f {
+            Fault::DownAfterSwitch { returns: false } => true,
+            Fault::RefuseAfterSwitch { forever: true } => true,
+            Fault::RefuseCleanup { forever: true } => cleanup_deletes,
+            _ => false,
+        })
         .map(|(_, c)| c.clone())
         .collect();
     Expected::Forward { lagging }
@@ -319,6 +375,14 @@ pub fn reference(
 
 /// The message of a failure under a canary weight (so the simulator knows it when it delivers it).
 const CANARY_FAILURE: &str = "back-off restarting failed container";
+/// A refused switch (an admission webhook denies the route).
+const REFUSED_ROUTE: &str = "admission webhook denied the route";
+/// A refused deletion.
+const REFUSED_DELETE: &str = "deletion refused by policy";
+/// A refused restore.
+const REFUSED_RESTORE: &str = "exceeded quota";
+/// The messages of every refusal the simulator sends.
+const REFUSALS: [&str; 3] = [REFUSED_ROUTE, REFUSED_DELETE, REFUSED_RESTORE];
 
 /// One cluster of the simulated world.
 #[derive(Debug, Clone)]
@@ -390,22 +454,17 @@ struct Sim {
     ready_reported: BTreeSet<(String, ObjectRef)>,
     new: Version,
     old: Option<Version>,
+    /// An `Apply` of the new version was performed somewhere.
     applied_new: bool,
+    /// An `Apply`/`WaitReady` of the application stage reached a cluster.
+    application_started: bool,
+    /// A switch to 100% was emitted by a step that was not lost in a crash
+    /// (the planner's point of no return, seen from the wire).
     switched_100: bool,
-    abort_before_switch: bool,
-    canary_failure_before_switch: bool,
+    /// The next delivered timeout is the injected early deadline.
     early_deadline: bool,
-    early_deadline_before_switch: bool,
-    handling: Handling,
-}
-
-/// The kind of event being handled, for the reference model.
-#[derive(Debug, Clone, Copy)]
-enum Handling {
-    Abort,
-    CanaryFailure,
-    EarlyDeadline,
-    Other,
+    /// What was delivered before the switch (for the reference model).
+    observed: Observed,
 }
 
 fn new_release(scenario: &Scenario) -> Release {
@@ -470,12 +529,10 @@ pub fn simulate(scenario: &Scenario) -> Report {
         new,
         old,
         applied_new: false,
+        application_started: false,
         switched_100: false,
-        abort_before_switch: false,
-        canary_failure_before_switch: false,
         early_deadline: false,
-        early_deadline_before_switch: false,
-        handling: Handling::Other,
+        observed: Observed::default(),
     };
     sim.run();
     sim.final_checks();
@@ -529,12 +586,16 @@ impl Sim {
                 self.deliver(event);
                 continue;
             }
+            // The early deadline: once the application stage reached the
+            // clusters, before the switch, while the simulator has not yet
+            // reported every object of the new version ready (all decided
+            // from the wire, not from the planner's status).
             if self.scenario.deadline_early
                 && !early_done
-                && self.release.status.step
-                    == (Step::Rollout {
-                        stage: Stage::Application,
-                    })
+                && !finished
+                && self.application_started
+                && !self.switched_100
+                && !self.all_application_ready()
                 && let Some(timer) = self.timer.take()
             {
                 early_done = true;
@@ -618,16 +679,27 @@ impl Sim {
             self.ready_reported
                 .insert((cluster.clone(), object.clone()));
         }
-        // What the planner may react to counts once its status write is done
-        // (a crash before it loses the event, as it would in a deployer).
-        self.handling = match &event {
-            Event::Abort => Handling::Abort,
-            Event::Failed { message, .. } if message == CANARY_FAILURE => Handling::CanaryFailure,
-            Event::Timeout { .. } if std::mem::take(&mut self.early_deadline) => {
-                Handling::EarlyDeadline
+        // A crash after `n` actions performs only those, then loses the
+        // rest; with none performed the event itself is lost (the deployer
+        // died before it could persist or do anything about it).
+        let crash = self.crash_after.take();
+        let lost = crash == Some(0);
+        let early_deadline = std::mem::take(&mut self.early_deadline);
+        if !lost && !self.switched_100 {
+            match &event {
+                Event::Abort => self.observed.abort = true,
+                Event::Failed { message, .. } if message == CANARY_FAILURE => {
+                    self.observed.canary_failure = true;
+                }
+                Event::Timeout { .. } if early_deadline => self.observed.early_deadline = true,
+                Event::Failed { message, .. }
+                    if REFUSALS.contains(&message.as_str()) && !self.observed.abort =>
+                {
+                    self.observed.refusal = true;
+                }
+                _ => {}
             }
-            _ => Handling::Other,
-        };
+        }
         let before = self.release.clone();
         let (after, actions) = step(before.clone(), &event);
         self.check_step(&before, &event, &after, &actions);
@@ -637,8 +709,13 @@ impl Sim {
         }
         self.events.push(event);
         self.release = after;
-        // A crash after `n` actions performs only those, then loses the rest.
-        let crash = self.crash_after.take();
+        if !lost
+            && actions
+                .iter()
+                .any(|a| matches!(a, Action::SwitchTraffic { weight: 100, .. }))
+        {
+            self.switched_100 = true;
+        }
         for action in actions.iter().take(crash.unwrap_or(usize::MAX)) {
             self.execute(action);
         }
@@ -744,6 +821,75 @@ impl Sim {
         }
     }
 
+    /// A cluster that answers but refuses this action (its fault says so):
+    /// the `Failed` it reports instead of doing it.
+    fn refusal(&mut self, index: usize, action: &Action) -> Option<Event> {
+        let (forever, object, reason, message) = match (&self.world[index].fault, action) {
+            (Fault::RefuseAfterSwitch { forever }, Action::SwitchTraffic { weight: 100, .. }) => (
+                *forever,
+                ObjectRef::new("networking.istio.io/v1", "VirtualService", "web", "web"),
+                Reason::Admission,
+                REFUSED_ROUTE,
+            ),
+            (Fault::RefuseCleanup { forever }, Action::Delete { version, .. })
+                if Some(*version) == self.old =>
+            {
+                (
+                    *forever,
+                    ObjectRef::new("apps/v1", "Deployment", "web", &format!("web-{version}")),
+                    Reason::Other("Forbidden".to_owned()),
+                    REFUSED_DELETE,
+                )
+            }
+            (Fault::RefuseAbort { forever }, Action::SwitchTraffic { weight: 0, .. }) => (
+                *forever,
+                ObjectRef::new("networking.istio.io/v1", "VirtualService", "web", "web"),
+                Reason::Admission,
+                REFUSED_ROUTE,
+            ),
+            (Fault::RefuseAbort { forever }, Action::Delete { version, .. })
+                if *version == self.new =>
+            {
+                (
+                    *forever,
+                    ObjectRef::new("apps/v1", "Deployment", "web", &format!("web-{version}")),
+                    Reason::Other("Forbidden".to_owned()),
+                    REFUSED_DELETE,
+                )
+            }
+            (Fault::RefuseAbort { forever }, Action::Restore { .. }) => (
+                *forever,
+                ObjectRef::new("apps/v1", "Deployment", "web", "web"),
+                Reason::Quota,
+                REFUSED_RESTORE,
+            ),
+            _ => return None,
+        };
+        let cluster = &mut self.world[index];
+        if cluster.fault_fired && !forever {
+            return None;
+        }
+        cluster.fault_fired = true;
+        Some(Event::Failed {
+            cluster: cluster.name.clone(),
+            object: Some(object),
+            reason,
+            message: message.to_owned(),
+        })
+    }
+
+    /// Every application object of the new version was reported ready by
+    /// the simulator in every cluster.
+    fn all_application_ready(&self) -> bool {
+        let spec = &self.release.spec;
+        spec.clusters.iter().all(|cluster| {
+            spec.objects(cluster, Stage::Application).iter().all(|o| {
+                self.ready_reported
+                    .contains(&(cluster.clone(), o.reference.clone()))
+            })
+        })
+    }
+
     fn cluster_index(&self, name: &str) -> Option<usize> {
         self.world.iter().position(|c| c.name == name)
     }
@@ -761,22 +907,12 @@ impl Sim {
             match action {
                 Action::StartTimer { timer, .. } => self.timer = Some(*timer),
                 // The adapter stores the release the planner returned.
-                Action::WriteStatus { .. } => {
-                    match serde_json::to_string(&self.release) {
-                        Ok(json) => self.persisted = json,
-                        Err(e) => self
-                            .violations
-                            .push(format!("status does not serialise: {e}")),
-                    }
-                    if !self.switched_100 {
-                        match self.handling {
-                            Handling::Abort => self.abort_before_switch = true,
-                            Handling::CanaryFailure => self.canary_failure_before_switch = true,
-                            Handling::EarlyDeadline => self.early_deadline_before_switch = true,
-                            Handling::Other => {}
-                        }
-                    }
-                }
+                Action::WriteStatus { .. } => match serde_json::to_string(&self.release) {
+                    Ok(json) => self.persisted = json,
+                    Err(e) => self
+                        .violations
+                        .push(format!("status does not serialise: {e}")),
+                },
                 _ => {}
             }
             return;
@@ -787,6 +923,18 @@ impl Sim {
                 .push(format!("action for unknown cluster {cluster}"));
             return;
         };
+        if matches!(
+            action,
+            Action::Apply {
+                stage: Stage::Application,
+                ..
+            } | Action::WaitReady {
+                stage: Stage::Application,
+                ..
+            }
+        ) {
+            self.application_started = true;
+        }
         // Faults that fire when a stage reaches the cluster.
         let trigger = matches!(
             (&self.world[index].fault, action),
@@ -808,8 +956,23 @@ impl Sim {
             self.world[index].fault_fired = true;
             self.world[index].up = false;
         }
+        // 1. Never order the deletion of a version that still receives
+        // traffic there (whether or not the cluster then performs it).
+        if let Action::Delete { version, .. } = action
+            && let Some((to, weight, stable)) = self.world[index].traffic
+            && ((to == *version && weight > 0) || (stable == Some(*version) && weight < 100))
+        {
+            self.violations.push(format!(
+                "{cluster}: delete of {version} ordered while it still receives traffic \
+                 ({weight}% to {to}, rest to {stable:?})"
+            ));
+        }
         let up = self.world[index].up;
         let strategy = self.scenario.strategy;
+        if up && let Some(refusal) = self.refusal(index, action) {
+            self.queue.push(refusal);
+            return;
+        }
         match action {
             Action::AcquireLease { holder, .. } => {
                 if !up {
@@ -842,6 +1005,7 @@ impl Sim {
                 if *version == self.new {
                     self.applied_new = true;
                 }
+
                 let c = &mut self.world[index];
                 if strategy == Strategy::Rolling
                     && let Some(old) = self.old
@@ -919,11 +1083,6 @@ impl Sim {
                 weight,
                 ..
             } => {
-                // The switch was ordered: from here the reference model
-                // counts the release as past its point of no return.
-                if *weight == 100 {
-                    self.switched_100 = true;
-                }
                 if !up {
                     return self.unreachable(&cluster);
                 }
@@ -973,7 +1132,7 @@ impl Sim {
         }
     }
 
-    /// Invariant 4 and the reference model, on the final state.
+    /// Invariants 3 and 4 and the reference model, on the final state.
     fn final_checks(&mut self) {
         let status = self.release.status.clone();
         if !status.phase.is_finished() {
@@ -984,19 +1143,50 @@ impl Sim {
             return;
         }
         let clusters = self.release.spec.clusters.clone();
-        let expected = reference(
-            &self.scenario,
-            &clusters,
-            self.abort_before_switch,
-            self.canary_failure_before_switch,
-            self.early_deadline_before_switch,
-        );
+        let expected = reference(&self.scenario, &clusters, self.observed);
         let new = self.new;
         let old = self.old;
         let side_by_side =
             self.scenario.strategy != Strategy::Rolling || self.scenario.traffic_only;
+        let reported: BTreeSet<String> = status.lagging.keys().cloned().collect();
+        // 3. A cluster left behind is recorded with its own name and a
+        // reason; one that answers names what it refused, not "unreachable".
+        for (name, failure) in &status.lagging {
+            if &failure.cluster != name {
+                self.violations
+                    .push(format!("lagging {name} carries a failure of {failure}"));
+            }
+            let up = self.world.iter().any(|c| &c.name == name && c.up);
+            if up && failure.reason == Reason::Unreachable {
+                self.violations.push(format!(
+                    "{name} answers but is reported lagging as unreachable ({failure})"
+                ));
+            }
+        }
+        // 1. At the end, traffic only goes to versions whose objects exist
+        // (rolling updates one Deployment in place: its traffic follows it).
+        for c in &self.world {
+            let wiped = c.fault == Fault::Wiped && c.fault_fired;
+            if wiped || !side_by_side {
+                continue;
+            }
+            if let Some((to, weight, stable)) = c.traffic {
+                let missing = (weight > 0 && !c.objects.contains_key(&to))
+                    || (weight < 100 && stable.is_some_and(|s| !c.objects.contains_key(&s)));
+                if missing {
+                    self.violations.push(format!(
+                        "{}: traffic {weight}% to {to}, rest to {stable:?}, but objects {:?}",
+                        c.name,
+                        c.objects.keys().collect::<Vec<_>>()
+                    ));
+                }
+            }
+        }
         match &expected {
             Expected::Forward { lagging } => {
+                // 4. with 3: a cluster that keeps refusing (or is gone) after
+                // the point of no return makes the release `incomplete` and
+                // is listed, never `succeeded` with it silently behind.
                 let phase = if lagging.is_empty() {
                     Phase::Succeeded
                 } else {
@@ -1008,10 +1198,16 @@ impl Sim {
                         status.phase, status.failures
                     ));
                 }
-                let reported: BTreeSet<String> = status.lagging.keys().cloned().collect();
                 if &reported != lagging {
                     self.violations.push(format!(
                         "reference expects lagging {lagging:?}, planner reports {reported:?}"
+                    ));
+                }
+                if self.scenario.traffic_only == self.applied_new {
+                    self.violations.push(format!(
+                        "objects of {new} applied: {} (a traffic-only rollback applies nothing, \
+                         any other release applies its objects)",
+                        self.applied_new
                     ));
                 }
                 for c in &self.world {
@@ -1062,24 +1258,27 @@ impl Sim {
                         }
                         continue;
                     }
-                    if c.serving() != old {
-                        self.violations.push(format!(
-                            "{}: serves {:?} after a failed release, not the old {old:?}",
-                            c.name,
-                            c.serving()
-                        ));
-                    }
+                    let behind = reported.contains(&c.name);
+                    // 2. The old version is never removed before the switch
+                    // (rolling replaces it in place; a cluster whose
+                    // restore was refused is reported instead).
                     if let Some(old) = old
                         && !c.objects.contains_key(&old)
+                        && (side_by_side || !behind)
                     {
                         self.violations
                             .push(format!("{}: the old version {old} was removed", c.name));
                     }
+                    // 3. Anything other than "the old version serves, the new
+                    // one is gone" must be reported.
                     let leftover = !self.scenario.traffic_only && c.objects.contains_key(&new);
-                    if leftover && !status.lagging.contains_key(&c.name) {
+                    if (c.serving() != old || leftover) && !behind {
                         self.violations.push(format!(
-                            "{}: objects of the failed {new} left behind silently",
-                            c.name
+                            "{}: left behind silently after a failed release (serves {:?}, \
+                             objects {:?})",
+                            c.name,
+                            c.serving(),
+                            c.objects.keys().collect::<Vec<_>>()
                         ));
                     }
                     if c.up && c.lease.as_deref() == Some("web-v6") {
@@ -1093,7 +1292,6 @@ impl Sim {
                 }
             }
         }
-        let _ = self.applied_new;
     }
 }
 

@@ -269,10 +269,9 @@ fn snapshots(env: &Env) -> Vec<Snapshot> {
 
 proptest! {
     // 256 cases by default; `PROPTEST_CASES=20000` for a deep run.
-    #![proptest_config(ProptestConfig {
-        failure_persistence: None,
-        .. ProptestConfig::default()
-    })]
+    // A failing case is also saved beside this file
+    // (`props.proptest-regressions`, committed) and replayed first.
+    #![proptest_config(ProptestConfig::default())]
 
     /// Performing sync's actions and running sync again gives no actions,
     /// and the clusters end where the reference model says.
