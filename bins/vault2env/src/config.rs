@@ -101,6 +101,13 @@ impl Address {
         if host.is_empty() {
             return Err(bad("has no host"));
         }
+        if authority.starts_with('[') {
+            if host.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err(bad("has an invalid IPv6 address in brackets"));
+            }
+        } else if host.parse::<std::net::Ipv4Addr>().is_err() {
+            check_hostname(&host).map_err(|why| bad(&why))?;
+        }
         Ok(Address {
             scheme,
             host,
@@ -108,6 +115,43 @@ impl Address {
             prefix: prefix.to_owned(),
         })
     }
+}
+
+/// Checks a DNS host name: labels of 1 to 63 ASCII letters, digits, `-` or
+/// `_` (no leading or trailing `-`), 253 bytes at most, one optional
+/// trailing dot. A name that breaks these rules can never resolve, so it is
+/// a configuration error rather than something to retry until the deadline.
+fn check_hostname(host: &str) -> Result<(), String> {
+    if !host.is_ascii() {
+        return Err(
+            "has a host name that is not ASCII: write internationalised names in punycode (xn--...)"
+                .into(),
+        );
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    if name.len() > 253 {
+        return Err("has a host name longer than 253 bytes".into());
+    }
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Err("has a host name with an empty label".into());
+        }
+        if label.len() > 63 {
+            return Err("has a host name label longer than 63 bytes".into());
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(
+                "has a host name with characters other than letters, digits, - and _".into(),
+            );
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("has a host name label that starts or ends with -".into());
+        }
+    }
+    Ok(())
 }
 
 /// How to log in.

@@ -65,7 +65,9 @@ pub enum Error {
         /// Vault's (redacted) error messages, prefixed with ": ", or empty.
         detail: String,
     },
-    /// Vault answered with something that is not the documented shape.
+    /// Vault (or whatever listens at `VAULT_ADDR`) answered, but not with
+    /// the documented shape: malformed HTTP, an unexpected status, a body
+    /// that is not Vault's JSON, a rejected TLS certificate.
     #[error("unexpected response from vault for {path}: {reason}")]
     Protocol {
         /// The API path.
@@ -108,5 +110,14 @@ impl Error {
             Error::LoginDenied { .. } | Error::Denied { .. } => EXIT_DENIED,
             Error::Missing(_) => EXIT_MISSING,
         }
+    }
+
+    /// Whether Vault was merely unreachable (connection refused or reset,
+    /// timeouts, no DNS answer, retryable statuses until the deadline): the
+    /// only case `VAULT2ENV_OPTIONAL=true` starts the service without
+    /// secrets. A server that answered wrongly ([`Error::Protocol`]) also
+    /// exits 69 but never counts as unreachable.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Error::Unreachable { .. })
     }
 }

@@ -31,17 +31,47 @@ pub struct Response {
 
 /// A transport failure (no usable HTTP response).
 #[derive(Debug)]
-pub struct TransportError(pub String);
+pub struct TransportError {
+    /// What happened (no secret: built from addresses and I/O errors only).
+    pub message: String,
+    /// `true` when something answered, but not with usable HTTP (malformed
+    /// response, oversized body, TLS certificate rejected): retrying will
+    /// not help and Vault is not merely unreachable. `false` for connection
+    /// failures and timeouts.
+    pub wrong_answer: bool,
+}
+
+impl TransportError {
+    /// Connection refused or reset, timeout: the server was not reached.
+    pub fn unreachable(message: impl Into<String>) -> Self {
+        TransportError {
+            message: message.into(),
+            wrong_answer: false,
+        }
+    }
+    /// Something answered, but not with usable HTTP.
+    pub fn wrong(message: impl Into<String>) -> Self {
+        TransportError {
+            message: message.into(),
+            wrong_answer: true,
+        }
+    }
+}
 
 impl std::fmt::Display for TransportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 impl From<io::Error> for TransportError {
     fn from(e: io::Error) -> Self {
-        TransportError(e.to_string())
+        // rustls reports certificate and protocol failures as InvalidData.
+        if e.kind() == io::ErrorKind::InvalidData {
+            TransportError::wrong(e.to_string())
+        } else {
+            TransportError::unreachable(e.to_string())
+        }
     }
 }
 
@@ -204,11 +234,11 @@ impl Client {
     }
 
     fn connect(&self, until: Instant) -> Result<Conn, TransportError> {
-        let mut last = TransportError("no address".into());
+        let mut last = TransportError::unreachable("no address");
         for ip in &self.ips {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(TransportError("timed out".into()));
+                return Err(TransportError::unreachable("timed out"));
             }
             let sa = SocketAddr::new(*ip, self.addr.port);
             match TcpStream::connect_timeout(&sa, left) {
@@ -220,18 +250,18 @@ impl Client {
                         (Scheme::Https, Some(cfg)) => {
                             let name = server_name(&self.addr.host)?;
                             let conn = rustls::ClientConnection::new(cfg.clone(), name)
-                                .map_err(|e| TransportError(format!("tls: {e}")))?;
+                                .map_err(|e| TransportError::wrong(format!("tls: {e}")))?;
                             Transport::Tls(Box::new(rustls::StreamOwned::new(conn, tcp)))
                         }
                         (Scheme::Https, None) => {
-                            return Err(TransportError("https without a tls configuration".into()));
+                            return Err(TransportError::wrong("https without a tls configuration"));
                         }
                     };
                     return Ok(Conn {
                         reader: BufReader::with_capacity(16 << 10, stream),
                     });
                 }
-                Err(e) => last = TransportError(format!("connect {sa}: {e}")),
+                Err(e) => last = TransportError::unreachable(format!("connect {sa}: {e}")),
             }
         }
         Err(last)
@@ -243,7 +273,7 @@ fn server_name(host: &str) -> Result<rustls::pki_types::ServerName<'static>, Tra
         return Ok(rustls::pki_types::ServerName::IpAddress(ip.into()));
     }
     rustls::pki_types::ServerName::try_from(host.to_owned())
-        .map_err(|_| TransportError(format!("invalid tls server name {host:?}")))
+        .map_err(|_| TransportError::wrong(format!("invalid tls server name {host:?}")))
 }
 
 pub(crate) enum Failure {
@@ -262,7 +292,9 @@ fn exchange(
 ) -> Result<(Response, bool), Failure> {
     let left = until.saturating_duration_since(Instant::now());
     if left.is_zero() {
-        return Err(Failure::BeforeResponse(TransportError("timed out".into())));
+        return Err(Failure::BeforeResponse(TransportError::unreachable(
+            "timed out",
+        )));
     }
     // Every read and write of this exchange checks `until` (see [`Timed`]).
     c.reader.get_mut().set_until(until);
@@ -310,12 +342,12 @@ pub(crate) fn read_response(
     let mut line = String::new();
     let n = read_line(r, &mut line).map_err(before)?;
     if n == 0 {
-        return Err(Failure::BeforeResponse(TransportError(
-            "connection closed".into(),
+        return Err(Failure::BeforeResponse(TransportError::unreachable(
+            "connection closed",
         )));
     }
     let status = parse_status(&line)
-        .ok_or_else(|| Failure::During(TransportError("malformed http status line".into())))?;
+        .ok_or_else(|| Failure::During(TransportError::wrong("malformed http status line")))?;
     let mut content_length = None;
     let mut chunked = false;
     let mut close = false;
@@ -325,7 +357,7 @@ pub(crate) fn read_response(
         let n = read_line(r, &mut line).map_err(|e| during(e.into()))?;
         header_bytes = header_bytes.saturating_add(n);
         if n == 0 || header_bytes > MAX_HEADERS {
-            return Err(during(TransportError("malformed http headers".into())));
+            return Err(during(TransportError::wrong("malformed http headers")));
         }
         let l = line.trim_end();
         if l.is_empty() {
@@ -337,7 +369,7 @@ pub(crate) fn read_response(
                 content_length = Some(
                     value
                         .parse::<usize>()
-                        .map_err(|_| during(TransportError("malformed content-length".into())))?,
+                        .map_err(|_| during(TransportError::wrong("malformed content-length")))?,
                 );
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
                 chunked = value.to_ascii_lowercase().contains("chunked");
@@ -353,7 +385,7 @@ pub(crate) fn read_response(
         read_chunked(r).map_err(during)?
     } else if let Some(len) = content_length {
         if len > MAX_BODY {
-            return Err(during(TransportError("response too large".into())));
+            return Err(during(TransportError::wrong("response too large")));
         }
         let mut b = vec![0; len];
         r.read_exact(&mut b).map_err(|e| during(e.into()))?;
@@ -365,7 +397,7 @@ pub(crate) fn read_response(
             .read_to_end(&mut b)
             .map_err(|e| during(e.into()))?;
         if b.len() > MAX_BODY {
-            return Err(during(TransportError("response too large".into())));
+            return Err(during(TransportError::wrong("response too large")));
         }
         b
     };
@@ -415,7 +447,7 @@ fn read_chunked(r: &mut impl BufRead) -> Result<Vec<u8>, TransportError> {
         read_line(r, &mut line)?;
         let size_str = line.trim().split(';').next().unwrap_or("");
         let size = usize::from_str_radix(size_str, 16)
-            .map_err(|_| TransportError("malformed chunk size".into()))?;
+            .map_err(|_| TransportError::wrong("malformed chunk size"))?;
         if size == 0 {
             // Trailers until an empty line.
             loop {
@@ -430,7 +462,7 @@ fn read_chunked(r: &mut impl BufRead) -> Result<Vec<u8>, TransportError> {
         let end = start
             .checked_add(size)
             .filter(|end| *end <= MAX_BODY)
-            .ok_or_else(|| TransportError("response too large".into()))?;
+            .ok_or_else(|| TransportError::wrong("response too large"))?;
         body.resize(end, 0);
         r.read_exact(&mut body[start..end])?;
         line.clear();

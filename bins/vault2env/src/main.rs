@@ -154,7 +154,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Err(e) if e.exit_code() == vault2env::error::EXIT_UNAVAILABLE && cfg.optional => {
+        Err(e) if e.is_unreachable() && cfg.optional => {
             log(&format!(
                 "warning: {e}; VAULT2ENV_OPTIONAL=true, starting without secrets"
             ));

@@ -61,12 +61,27 @@ fn addresses_parse() {
     );
     let a = Address::parse("https://vault").expect("ok");
     assert_eq!(a.port, 443);
+    let long = format!("http://{}.example:1", "x".repeat(64));
+    assert!(Address::parse(&long).is_err());
+    let ok = format!("http://{}.example:1", "x".repeat(63));
+    assert!(Address::parse(&ok).is_ok());
+    assert!(Address::parse("http://vault.vault.svc.cluster.local.:8200").is_ok());
+    assert!(Address::parse("http://xn--bcher-kva.example").is_ok());
+    assert!(Address::parse("http://10.0.0.1:8200").is_ok());
     for bad in [
         "vault:8200",
         "ftp://x",
         "http://",
         "http://x:99999",
         "http://u:p@x",
+        "http://a..b:1",
+        "http://\u{e9}:1",
+        "http://vault..",
+        "http://.vault",
+        "http://-vault:1",
+        "http://va ult:1",
+        "http://::1:8200",
+        "http://[vault]:1",
     ] {
         assert!(Address::parse(bad).is_err(), "{bad}");
     }
@@ -424,7 +439,9 @@ fn no_async_runtime_in_the_dependencies() {
 fn parse_http(bytes: &[u8]) -> Result<(u16, usize), String> {
     match crate::http::read_response(&mut &bytes[..], "GET") {
         Ok((r, _)) => Ok((r.status, r.body.len())),
-        Err(crate::http::Failure::BeforeResponse(e) | crate::http::Failure::During(e)) => Err(e.0),
+        Err(crate::http::Failure::BeforeResponse(e) | crate::http::Failure::During(e)) => {
+            Err(e.message)
+        }
     }
 }
 

@@ -164,7 +164,16 @@ impl Vault {
                         self.detail(&resp)
                     )
                 }
-                Err(e) => format!("{method} {path}: {}", self.redactor.scrub(&e.0)),
+                // Something answered, but not with HTTP (or with a TLS
+                // certificate we reject): Vault answered wrongly, which
+                // retrying will not fix and which is not "unreachable".
+                Err(e) if e.wrong_answer => {
+                    return Err(Error::Protocol {
+                        path: path.to_owned(),
+                        reason: self.redactor.scrub(&e.message),
+                    });
+                }
+                Err(e) => format!("{method} {path}: {}", self.redactor.scrub(&e.message)),
             };
             let now = Instant::now();
             let wait = jitter(backoff);
@@ -452,7 +461,7 @@ impl Vault {
                 self.requests += 1;
                 Ok(resp.status)
             }
-            Err(e) => Err(self.redactor.scrub(&e.0)),
+            Err(e) => Err(self.redactor.scrub(&e.message)),
         }
     }
 }

@@ -57,6 +57,27 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A fake server at the returned `http://` URL that answers every request
+/// with the raw bytes `answer` and closes the connection (for servers that
+/// answer wrongly: proxies, other protocols, broken HTTP).
+pub fn fake_server(answer: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let answer = answer.to_vec();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            // Read the request head (the bodies sent are small), then answer.
+            let _ = conn.set_read_timeout(Some(std::time::Duration::from_millis(200)));
+            let mut buf = [0u8; 8192];
+            let _ = conn.read(&mut buf);
+            let _ = conn.write_all(&answer);
+        }
+    });
+    url
+}
+
 /// A scratch directory with files for a run (JWT, CA bundle, ...).
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")

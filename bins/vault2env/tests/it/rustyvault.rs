@@ -129,7 +129,7 @@ impl RustyVault {
                 Instant::now() + Duration::from_secs(10),
                 Duration::from_secs(10),
             )
-            .map_err(|e| e.0)?;
+            .map_err(|e| e.message)?;
         Ok((
             resp.status,
             serde_json::from_slice(&resp.body).unwrap_or(Value::Null),

@@ -382,6 +382,59 @@ fn unreachable_fails_closed_unless_optional() {
 }
 
 #[test]
+fn optional_starts_only_when_vault_is_unreachable_not_when_it_answers_wrongly() {
+    let dir = scratch();
+    let jwt = dir.path().join("token");
+    std::fs::write(&jwt, JWT).expect("write");
+    let jwt = jwt.display().to_string();
+    let html =
+        b"HTTP/1.1 200 OK\r\nContent-Length: 19\r\nConnection: close\r\n\r\n<html>proxy</html>\n";
+    for (answer, phrase) in [
+        (&html[..], "no auth.client_token"),
+        (b"SSH-2.0-OpenSSH_9.6\r\n", "malformed http"),
+        (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\nffffffffffffffff\r\n",
+            "response too large",
+        ),
+    ] {
+        let url = crate::fake_server(answer);
+        let env = [
+            ("VAULT_ADDR", url.as_str()),
+            ("VAULT2ENV_NAMESPACE", "billing"),
+            ("VAULT2ENV_TOKEN_FILE", jwt.as_str()),
+            ("VAULT2ENV_TIMEOUT", "3s"),
+            ("VAULT2ENV_OPTIONAL", "true"),
+        ];
+        let r = run(&env, &[], SECRETS);
+        assert_eq!(r.code, 69, "{phrase}: {}", r.stderr);
+        assert!(r.stderr.contains(phrase), "{phrase}: {}", r.stderr);
+        assert!(
+            r.child_env.is_none(),
+            "{phrase}: OPTIONAL must not start the service when Vault answered wrongly"
+        );
+        assert!(
+            !r.stderr.contains("starting without secrets"),
+            "{}",
+            r.stderr
+        );
+    }
+
+    // A host name that can never resolve is a configuration error, not "unreachable".
+    let long = format!("http://{}.example:1", "x".repeat(64));
+    for addr in ["http://a..b:1", "http://\u{e9}:1", long.as_str()] {
+        let env = [
+            ("VAULT_ADDR", addr),
+            ("VAULT2ENV_NAMESPACE", "billing"),
+            ("VAULT2ENV_TOKEN_FILE", jwt.as_str()),
+            ("VAULT2ENV_OPTIONAL", "true"),
+        ];
+        let r = run(&env, &[], SECRETS);
+        assert_eq!(r.code, 64, "{addr}: {}", r.stderr);
+        assert!(r.child_env.is_none(), "{addr}");
+    }
+}
+
+#[test]
 fn transient_errors_are_retried_within_the_deadline() {
     let srv = server().fail_first(3, 503).chunked().start();
     let dir = scratch();
