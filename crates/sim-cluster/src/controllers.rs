@@ -25,6 +25,8 @@ mod tests;
 
 const CONTROLLER: &str = "kube-controller-manager";
 const KUBELET: &str = "kubelet";
+/// The annotation holding a ReplicaSet's rollout revision.
+const REVISION: &str = "deployment.kubernetes.io/revision";
 
 /// What an image tag makes a container do in this cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -248,21 +250,23 @@ fn reconcile_deployment(ctx: &Ctx<'_>, d: &Value) {
     let sets = in_namespace(ctx.store, &rs_info, ns);
     let owned: Vec<&Value> = owned_by(&sets, uid).collect();
     let new_name = format!("{name}-{hash}");
-    ctx.store
-        .mark_once(&format!("rollout/{hash}/{uid}"), ctx.now);
+    // The progress deadline counts from the last spec change.
+    let generation = d["metadata"]["generation"].as_i64().unwrap_or(1);
+    let generation_key = format!("rollout-generation/{uid}");
+    if ctx.store.mark(&generation_key) != Some(generation) {
+        ctx.store.set_mark(&generation_key, generation);
+        ctx.store.set_mark(&format!("rollout/{uid}"), ctx.now);
+    }
+    let revision_of = |rs: &Value| {
+        rs["metadata"]["annotations"][REVISION]
+            .as_str()
+            .and_then(|r| r.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let max_revision = owned.iter().map(|rs| revision_of(rs)).max().unwrap_or(0);
     match owned.iter().find(|rs| meta(rs, "name") == new_name) {
         None => {
-            let revision = owned
-                .iter()
-                .filter_map(|rs| {
-                    rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
-                        .as_str()?
-                        .parse::<i64>()
-                        .ok()
-                })
-                .max()
-                .unwrap_or(0)
-                + 1;
+            let revision = max_revision.saturating_add(1);
             let mut labels = template["metadata"]["labels"].clone();
             if !labels.is_object() {
                 labels = json!({});
@@ -280,7 +284,7 @@ fn reconcile_deployment(ctx: &Ctx<'_>, d: &Value) {
                 "apiVersion": "apps/v1", "kind": "ReplicaSet",
                 "metadata": {
                     "name": new_name, "namespace": ns, "labels": labels,
-                    "annotations": {"deployment.kubernetes.io/revision": revision.to_string()},
+                    "annotations": {REVISION: revision.to_string()},
                     "ownerReferences": [owner_ref(d)],
                 },
                 "spec": {"replicas": desired, "selector": selector, "template": rs_template},
@@ -308,6 +312,22 @@ fn reconcile_deployment(ctx: &Ctx<'_>, d: &Value) {
             );
         }
         Some(rs) => {
+            // Going back to an older template reuses its ReplicaSet, which
+            // becomes the newest revision.
+            if revision_of(rs) < max_revision {
+                let annotations = json!({"metadata": {"annotations": {REVISION: (max_revision + 1).to_string()}}});
+                write(
+                    ctx,
+                    &rs_info,
+                    ns,
+                    &new_name,
+                    Scope::Main {
+                        status_subresource: true,
+                    },
+                    CONTROLLER,
+                    Op::MergePatch(annotations),
+                );
+            }
             if rs["spec"]["replicas"].as_i64() != Some(desired) {
                 scale(ctx, &rs_info, rs, desired);
             }
@@ -546,7 +566,7 @@ fn deployment_status(ctx: &Ctx<'_>, d: &Value) {
     };
     let started = ctx
         .store
-        .mark(&format!("rollout/{hash}/{}", meta(&d, "uid")))
+        .mark(&format!("rollout/{}", meta(&d, "uid")))
         .unwrap_or(ctx.now);
     let deadline_ms = d["spec"]["progressDeadlineSeconds"]
         .as_i64()
@@ -696,15 +716,67 @@ fn reconcile_pod(ctx: &Ctx<'_>, pod: &Value) {
     let mut pulling_failed = false;
     let mut all_done = true;
     let pod_ref = format!("{}_{}({uid})", meta(pod, "name"), meta(pod, "namespace"));
-    for (name, image, effect) in &containers {
+    if let Some(message) = unschedulable(&pod["spec"]) {
+        event(
+            ctx,
+            pod,
+            "Warning",
+            "FailedScheduling",
+            &message,
+            1,
+            created,
+            "default-scheduler",
+        );
+        let status = json!({
+            "phase": "Pending",
+            "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                            "message": message, "lastTransitionTime": time(created)}],
+            "qosClass": "Burstable",
+        });
+        put_status(ctx, &resources::builtin("", "pods"), pod, status, KUBELET);
+        return;
+    }
+    let mount_error = missing_volume(ctx, pod);
+    if let (Some(message), true) = (&mount_error, started) {
+        event(
+            ctx,
+            pod,
+            "Warning",
+            "FailedMount",
+            message,
+            1,
+            created + ms(t.pod_ready),
+            KUBELET,
+        );
+    }
+    for (index, (name, image, effect)) in containers.iter().enumerate() {
+        let config_error = missing_config(ctx, pod, &pod["spec"]["containers"][index]);
         let retries = if started {
             (elapsed - ms(t.pod_ready)) / ms(t.crash_restart).max(1)
         } else {
             0
         };
-        let (state, ready, restarts, last_state) = if !started {
+        let (state, ready, restarts, last_state) = if !started || mount_error.is_some() {
             (
                 json!({"waiting": {"reason": "ContainerCreating"}}),
+                false,
+                0,
+                json!({}),
+            )
+        } else if let Some(message) = config_error {
+            pulling_failed = true;
+            event(
+                ctx,
+                pod,
+                "Warning",
+                "Failed",
+                &format!("Error: {message}"),
+                retries + 1,
+                created + ms(t.pod_ready),
+                KUBELET,
+            );
+            (
+                json!({"waiting": {"reason": "CreateContainerConfigError", "message": message}}),
                 false,
                 0,
                 json!({}),
@@ -795,7 +867,7 @@ fn reconcile_pod(ctx: &Ctx<'_>, pod: &Value) {
                 }
             }
         };
-        if !matches!(effect, Effect::Healthy | Effect::Slow) || !started {
+        if !matches!(effect, Effect::Healthy | Effect::Slow) || !started || mount_error.is_some() {
             all_done = false;
         }
         all_ready &= ready;
@@ -804,7 +876,7 @@ fn reconcile_pod(ctx: &Ctx<'_>, pod: &Value) {
             "restartCount": restarts, "state": state, "lastState": last_state,
         }));
     }
-    let phase = if !started || pulling_failed {
+    let phase = if !started || pulling_failed || mount_error.is_some() {
         "Pending"
     } else if job_pod && all_done {
         "Succeeded"
@@ -866,7 +938,6 @@ fn reconcile_job(ctx: &Ctx<'_>, job: &Value) {
         });
         create_pod(ctx, job, &job["spec"]["template"], labels);
     }
-    let t = ctx.timing;
     let elapsed = ctx.now - started;
     let completions = job["spec"]["completions"].as_i64().unwrap_or(1).max(1);
     let backoff_limit = job["spec"]["backoffLimit"].as_i64().unwrap_or(6).max(0);
@@ -889,17 +960,21 @@ fn reconcile_job(ctx: &Ctx<'_>, job: &Value) {
             ],
         })
     };
-    let failures = if effect == Effect::CrashLoop && elapsed >= ms(t.pod_ready) {
-        (elapsed - ms(t.pod_ready)) / ms(t.crash_restart).max(1) + 1
+    // Progress comes from the job's pod, so whatever keeps the pod from
+    // running (pull failures, missing config, no room) keeps the job active.
+    let pod = mine.first();
+    let pod_succeeded = pod.is_some_and(|p| p["status"]["phase"] == "Succeeded");
+    let failures = if effect == Effect::CrashLoop {
+        pod.and_then(|p| p["status"]["containerStatuses"].as_array())
+            .map_or(0, |cs| {
+                cs.iter()
+                    .map(|c| c["restartCount"].as_i64().unwrap_or(0))
+                    .max()
+                    .unwrap_or(0)
+            })
     } else {
         0
     };
-    let run_for = ms(t.pod_ready)
-        + if effect == Effect::Slow {
-            ms(t.slow_ready.max(t.job_duration))
-        } else {
-            ms(t.job_duration)
-        };
     let status = if deadline.is_some_and(|d| elapsed > d) {
         event(
             ctx,
@@ -932,7 +1007,7 @@ fn reconcile_job(ctx: &Ctx<'_>, job: &Value) {
             "BackoffLimitExceeded",
             "Job has reached the specified backoff limit",
         )
-    } else if matches!(effect, Effect::Healthy | Effect::Slow) && elapsed >= run_for {
+    } else if matches!(effect, Effect::Healthy | Effect::Slow) && pod_succeeded {
         event(
             ctx,
             job,
@@ -957,5 +1032,157 @@ fn reconcile_job(ctx: &Ctx<'_>, job: &Value) {
         }
         s
     };
+    let failed = status["conditions"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Failed"));
     put_status(ctx, &info, job, status, CONTROLLER);
+    if failed {
+        // A failed Job's active pods are terminated.
+        let pods = resources::builtin("", "pods");
+        for pod in mine {
+            let _ = ctx.store.delete(&pods, ns, meta(pod, "name"), false, false);
+        }
+    }
+}
+
+/// The simulated node's allocatable resources: a pod requesting more
+/// cannot be scheduled.
+const NODE_CPU: f64 = 16.0;
+const NODE_MEMORY: f64 = 64.0 * 1024.0 * 1024.0 * 1024.0;
+
+/// A resource quantity (`500m`, `2`, `128Mi`, `1G`, `1e3`) in base units.
+pub fn quantity(value: &Value) -> Option<f64> {
+    let text = match value {
+        Value::Number(n) => return n.as_f64(),
+        Value::String(s) => s.trim(),
+        _ => return None,
+    };
+    const SUFFIXES: &[(&str, f64)] = &[
+        ("Ki", 1024.0),
+        ("Mi", 1_048_576.0),
+        ("Gi", 1_073_741_824.0),
+        ("Ti", 1_099_511_627_776.0),
+        ("Pi", 1_125_899_906_842_624.0),
+        ("Ei", 1_152_921_504_606_846_976.0),
+        ("m", 0.001),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+        ("E", 1e18),
+    ];
+    for (suffix, factor) in SUFFIXES {
+        if let Some(number) = text.strip_suffix(suffix) {
+            return number.parse::<f64>().ok().map(|n| n * factor);
+        }
+    }
+    text.parse::<f64>().ok()
+}
+
+/// Why the pod cannot be scheduled on the one simulated node, if it cannot.
+fn unschedulable(spec: &Value) -> Option<String> {
+    let mut cpu = 0.0;
+    let mut memory = 0.0;
+    for c in spec["containers"].as_array().into_iter().flatten() {
+        let resources = &c["resources"];
+        let request = |name: &str| {
+            quantity(&resources["requests"][name])
+                .or_else(|| quantity(&resources["limits"][name]))
+                .unwrap_or(0.0)
+        };
+        cpu += request("cpu");
+        memory += request("memory");
+    }
+    let mut reasons = Vec::new();
+    if cpu > NODE_CPU {
+        reasons.push("1 Insufficient cpu");
+    }
+    if memory > NODE_MEMORY {
+        reasons.push("1 Insufficient memory");
+    }
+    (!reasons.is_empty()).then(|| {
+        format!(
+            "0/1 nodes are available: {}. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.",
+            reasons.join(", ")
+        )
+    })
+}
+
+fn object_exists(ctx: &Ctx<'_>, plural: &str, ns: &str, name: &str) -> Option<Value> {
+    ctx.store
+        .get(&resources::builtin("", plural), ns, name)
+        .ok()
+}
+
+/// A volume whose ConfigMap or Secret is missing keeps the pod in
+/// ContainerCreating with a FailedMount event.
+fn missing_volume(ctx: &Ctx<'_>, pod: &Value) -> Option<String> {
+    let ns = meta(pod, "namespace");
+    for v in pod["spec"]["volumes"].as_array().into_iter().flatten() {
+        let volume = v["name"].as_str().unwrap_or_default();
+        let (source, plural, name_key, noun) = if v["configMap"].is_object() {
+            (&v["configMap"], "configmaps", "name", "configmap")
+        } else if v["secret"].is_object() {
+            (&v["secret"], "secrets", "secretName", "secret")
+        } else {
+            continue;
+        };
+        let name = source[name_key].as_str().unwrap_or_default();
+        if source["optional"].as_bool() != Some(true)
+            && object_exists(ctx, plural, ns, name).is_none()
+        {
+            return Some(format!(
+                "MountVolume.SetUp failed for volume \"{volume}\" : {noun} \"{name}\" not found"
+            ));
+        }
+    }
+    None
+}
+
+/// An environment reference to a missing ConfigMap, Secret or key:
+/// CreateContainerConfigError.
+fn missing_config(ctx: &Ctx<'_>, pod: &Value, container: &Value) -> Option<String> {
+    let ns = meta(pod, "namespace");
+    let has_key = |obj: &Value, key: &str| {
+        obj["data"].get(key).is_some()
+            || obj["binaryData"].get(key).is_some()
+            || obj["stringData"].get(key).is_some()
+    };
+    for env in container["env"].as_array().into_iter().flatten() {
+        for (field, plural, noun, kind) in [
+            ("configMapKeyRef", "configmaps", "configmap", "ConfigMap"),
+            ("secretKeyRef", "secrets", "secret", "Secret"),
+        ] {
+            let reference = &env["valueFrom"][field];
+            if !reference.is_object() || reference["optional"].as_bool() == Some(true) {
+                continue;
+            }
+            let name = reference["name"].as_str().unwrap_or_default();
+            let key = reference["key"].as_str().unwrap_or_default();
+            match object_exists(ctx, plural, ns, name) {
+                None => return Some(format!("{noun} \"{name}\" not found")),
+                Some(obj) if !has_key(&obj, key) => {
+                    return Some(format!("couldn't find key {key} in {kind} {ns}/{name}"));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    for from in container["envFrom"].as_array().into_iter().flatten() {
+        for (field, plural, noun) in [
+            ("configMapRef", "configmaps", "configmap"),
+            ("secretRef", "secrets", "secret"),
+        ] {
+            let reference = &from[field];
+            if !reference.is_object() || reference["optional"].as_bool() == Some(true) {
+                continue;
+            }
+            let name = reference["name"].as_str().unwrap_or_default();
+            if object_exists(ctx, plural, ns, name).is_none() {
+                return Some(format!("{noun} \"{name}\" not found"));
+            }
+        }
+    }
+    None
 }

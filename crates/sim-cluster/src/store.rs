@@ -323,6 +323,14 @@ impl Store {
         self.lock().state.marks.get(key).copied()
     }
 
+    /// Sets a controller mark.
+    pub fn set_mark(&self, key: &str, value: i64) {
+        let mut inner = self.lock();
+        if inner.state.marks.insert(key.to_string(), value) != Some(value) {
+            self.dirty.store(true, Ordering::SeqCst);
+        }
+    }
+
     /// Sets a controller mark if it is not set yet; returns its value.
     pub fn mark_once(&self, key: &str, value: i64) -> i64 {
         let mut inner = self.lock();
@@ -862,6 +870,22 @@ fn default_object(info: &ResourceInfo, obj: &mut Value) {
             }
             obj["status"] = json!({"phase": "Active"});
         }
+        ("", "Secret") => {
+            // stringData is write-only: merged into data (base64) on write.
+            if let Some(Value::Object(string_data)) =
+                obj.as_object_mut().and_then(|m| m.remove("stringData"))
+            {
+                use base64::Engine as _;
+                for (key, value) in string_data {
+                    let text = value
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| value.to_string());
+                    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+                    set_path(obj, &["data", &key], Value::String(encoded));
+                }
+            }
+        }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             let names = obj["spec"]["names"].clone();
             let stored: Vec<Value> = obj["spec"]["versions"]
@@ -1003,6 +1027,15 @@ fn validate(info: &ResourceInfo, obj: &Value) -> Result<(), ApiError> {
                 &mut causes,
             );
         }
+        ("", "ConfigMap" | "Secret") => {
+            let size = data_size(obj);
+            if size > MAX_DATA_SIZE {
+                causes.push((
+                    "[]".into(),
+                    format!("Too long: must have at most {MAX_DATA_SIZE} bytes"),
+                ));
+            }
+        }
         ("batch", "Job") => validate_pod_spec(
             &obj["spec"]["template"]["spec"],
             "spec.template.spec",
@@ -1040,4 +1073,30 @@ fn validate_pod_spec(spec: &Value, at: &str, causes: &mut Vec<(String, String)>)
             ));
         }
     }
+}
+
+/// The most data a ConfigMap or Secret may hold (keys plus values).
+pub const MAX_DATA_SIZE: usize = 1024 * 1024;
+
+/// The size the API server counts for a ConfigMap's or Secret's data:
+/// keys plus values, base64 values counted decoded.
+fn data_size(obj: &Value) -> usize {
+    let secret = obj["kind"] == "Secret";
+    let mut size = 0;
+    for field in ["data", "binaryData"] {
+        for (key, value) in obj[field].as_object().into_iter().flatten() {
+            let len = value.as_str().map_or(0, str::len);
+            let base64 = field == "binaryData" || secret;
+            let padding = value
+                .as_str()
+                .map_or(0, |v| v.bytes().rev().take_while(|b| *b == b'=').count());
+            size += key.len()
+                + if base64 {
+                    (len / 4 * 3).saturating_sub(padding)
+                } else {
+                    len
+                };
+        }
+    }
+    size
 }

@@ -341,3 +341,150 @@ async fn jobs_complete_or_fail_past_the_backoff_limit() {
     assert!(failed.0.status.as_ref().unwrap().failed.unwrap_or(0) > 1);
     assert_eq!(job_condition(&failed.0, "Complete"), None);
 }
+
+#[tokio::test]
+async fn missing_config_unschedulable_and_missing_volumes_block_pods() {
+    let sim = start("a").await;
+    let api: Api<Deployment> = Api::namespaced(sim.client.clone(), "default");
+    let mut config = deployment("config", "web:1", 1);
+    config["spec"]["template"]["spec"]["containers"][0]["env"] =
+        json!([{"name": "DB", "valueFrom": {"secretKeyRef": {"name": "db", "key": "url"}}}]);
+    let mut big = deployment("big", "web:1", 1);
+    big["spec"]["template"]["spec"]["containers"][0]["resources"] =
+        json!({"requests": {"cpu": "64", "memory": "1Gi"}});
+    let mut mount = deployment("mount", "web:1", 1);
+    mount["spec"]["template"]["spec"]["volumes"] =
+        json!([{"name": "conf", "configMap": {"name": "absent"}}]);
+    for (name, d) in [("config", config), ("big", big), ("mount", mount)] {
+        api.patch(name, &PatchParams::apply("paas"), &Patch::Apply(d))
+            .await
+            .unwrap();
+    }
+    eventually(LIMIT, "CreateContainerConfigError", || async {
+        let pod = pods_of(&sim, "config").await.into_iter().next()?;
+        let waiting = pod.status?.container_statuses?[0].state.clone()?.waiting?;
+        (waiting.reason.as_deref() == Some("CreateContainerConfigError"))
+            .then_some(waiting.message?)
+    })
+    .await
+    .contains("secret \"db\" not found")
+    .then_some(())
+    .expect("the message names the missing secret");
+    let scheduled = eventually(LIMIT, "Unschedulable", || async {
+        let pod = pods_of(&sim, "big").await.into_iter().next()?;
+        let c = pod
+            .status?
+            .conditions?
+            .into_iter()
+            .find(|c| c.type_ == "PodScheduled")?;
+        (c.reason.as_deref() == Some("Unschedulable")).then_some(c)
+    })
+    .await;
+    assert_eq!(scheduled.status, "False");
+    assert!(
+        scheduled
+            .message
+            .unwrap_or_default()
+            .contains("Insufficient cpu")
+    );
+    event_with(
+        &sim,
+        "MountVolume.SetUp failed for volume \"conf\" : configmap \"absent\" not found",
+    )
+    .await;
+    event_with(&sim, "0/1 nodes are available: 1 Insufficient cpu").await;
+
+    // Creating the missing secret lets the first one start.
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(sim.client.clone(), "default");
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "stringData": {"url": "postgres://"}});
+    secrets
+        .patch("db", &PatchParams::apply("paas"), &Patch::Apply(secret))
+        .await
+        .unwrap();
+    let config = api.get("config").await.unwrap();
+    watch_until(
+        &api,
+        "config",
+        &config.metadata.resource_version.unwrap(),
+        ready,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn rollback_reuses_the_old_replica_set_and_restarts_the_deadline() {
+    let sim = start("a").await;
+    let api: Api<Deployment> = Api::namespaced(sim.client.clone(), "default");
+    let mut v1 = deployment("web", "web:1", 1);
+    v1["spec"]["progressDeadlineSeconds"] = json!(1);
+    let applied = api
+        .patch(
+            "web",
+            &PatchParams::apply("paas"),
+            &Patch::Apply(v1.clone()),
+        )
+        .await
+        .unwrap();
+    watch_until(
+        &api,
+        "web",
+        &applied.metadata.resource_version.unwrap(),
+        ready,
+    )
+    .await;
+    let mut v2 = v1.clone();
+    v2["spec"]["template"]["spec"]["containers"][0]["image"] = json!("web:2");
+    let applied = api
+        .patch("web", &PatchParams::apply("paas"), &Patch::Apply(v2))
+        .await
+        .unwrap();
+    watch_until(
+        &api,
+        "web",
+        &applied.metadata.resource_version.unwrap(),
+        |d| ready(d) && d.status.as_ref().unwrap().observed_generation == Some(2),
+    )
+    .await;
+    // Well past the first rollout's deadline, going back is a fresh rollout.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let applied = api
+        .patch("web", &PatchParams::apply("paas"), &Patch::Apply(v1))
+        .await
+        .unwrap();
+    let back = watch_until(
+        &api,
+        "web",
+        &applied.metadata.resource_version.unwrap(),
+        |d| {
+            d.status.as_ref().unwrap().observed_generation == Some(3)
+                && condition(d, "Progressing").is_some()
+        },
+    )
+    .await;
+    assert_ne!(
+        condition(&back, "Progressing").unwrap().reason.as_deref(),
+        Some("ProgressDeadlineExceeded")
+    );
+    watch_until(&api, "web", &back.metadata.resource_version.unwrap(), |d| {
+        ready(d) && d.status.as_ref().unwrap().observed_generation == Some(3)
+    })
+    .await;
+    let sets: Api<ReplicaSet> = Api::namespaced(sim.client.clone(), "default");
+    let rs = sets
+        .list(&ListParams::default().labels("app=web"))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(rs.len(), 2, "the first ReplicaSet is reused");
+    let live = rs
+        .iter()
+        .find(|r| r.spec.as_ref().unwrap().replicas == Some(1))
+        .unwrap();
+    let revision =
+        live.metadata.annotations.as_ref().unwrap()["deployment.kubernetes.io/revision"].clone();
+    assert_eq!(
+        revision, "3",
+        "the reused ReplicaSet is the newest revision"
+    );
+}

@@ -796,3 +796,32 @@ async fn generation_only_for_kinds_that_keep_it() {
         .unwrap();
     assert_eq!(c.metadata.generation, None, "ConfigMaps have no generation");
 }
+
+#[tokio::test]
+async fn config_map_size_limit_and_secret_string_data() {
+    let sim = start("a").await;
+    let cms: Api<ConfigMap> = Api::namespaced(sim.client.clone(), "default");
+    let mut big = cm("big", json!({}));
+    big.data = Some([("blob".to_string(), "x".repeat(1024 * 1024))].into());
+    let too_long = status(cms.create(&PostParams::default(), &big).await);
+    assert_eq!(too_long.code, 422);
+    assert!(
+        too_long.message.contains("must have at most 1048576 bytes"),
+        "{}",
+        too_long.message
+    );
+    big.data = Some([("blob".to_string(), "x".repeat(900 * 1024))].into());
+    cms.create(&PostParams::default(), &big).await.unwrap();
+
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+        Api::namespaced(sim.client.clone(), "default");
+    let secret = typed(
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"k": "hello"}}),
+    );
+    let created = secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    assert!(created.string_data.is_none(), "stringData is write-only");
+    assert_eq!(created.data.unwrap()["k"].0, b"hello");
+}
