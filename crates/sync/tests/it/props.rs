@@ -2,8 +2,10 @@
 //! failed ones, canaries, tombstones, and per cluster a fault: stale, wiped,
 //! unreachable, partial copies, leftovers of a failed release, a lease held
 //! or expired), performing sync's actions and running sync again gives no
-//! actions; and where sync acts, every reachable cluster ends in the state a
-//! naive reference model expects.
+//! actions; and sync's outcome for every service (in flight, nothing
+//! committed, incomplete, conflict, or repaired/in sync) is the one a naive
+//! reference model expects, with every reachable cluster ending in the
+//! state it predicts, or untouched when nothing is to be done.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -187,6 +189,62 @@ fn naive_desired(records: &[&Release]) -> Option<(BTreeSet<Version>, Option<sync
     None
 }
 
+/// What the naive reference expects sync to decide for one service.
+#[derive(Debug)]
+enum Naive {
+    /// A lease held and not expired in a reachable cluster.
+    InFlight,
+    /// No release of the service ever committed.
+    Nothing,
+    /// A cluster needs a version no reachable copy has manifests for.
+    Incomplete,
+    /// Every reachable cluster ends running this.
+    Converge {
+        versions: BTreeSet<Version>,
+        traffic: Option<sync::Traffic>,
+    },
+}
+
+fn records_of<'a>(snapshot: &'a Snapshot, service: &'a str) -> impl Iterator<Item = &'a Release> {
+    snapshot
+        .records
+        .iter()
+        .filter(move |r| r.spec.service == service)
+}
+
+/// The naive reference for one service, from the snapshots alone.
+fn naive_outcome(service: &str, snapshots: &[Snapshot]) -> Naive {
+    let reachable: Vec<&Snapshot> = snapshots.iter().filter(|s| s.reachable).collect();
+    let leased = reachable.iter().any(|s| {
+        s.live
+            .get(service)
+            .and_then(|l| l.lease.as_ref())
+            .is_some_and(|l| !l.expired)
+    });
+    if leased {
+        return Naive::InFlight;
+    }
+    let records: Vec<&Release> = reachable
+        .iter()
+        .flat_map(|s| records_of(s, service))
+        .collect();
+    let Some((versions, traffic)) = naive_desired(&records) else {
+        return Naive::Nothing;
+    };
+    for snapshot in &reachable {
+        let live = snapshot.live.get(service).cloned().unwrap_or_default();
+        for version in versions.difference(&live.versions) {
+            let held = records.iter().any(|r| {
+                r.spec.number == *version && r.spec.manifests.contains_key(&snapshot.cluster)
+            });
+            if !held {
+                return Naive::Incomplete;
+            }
+        }
+    }
+    Naive::Converge { versions, traffic }
+}
+
 /// The same release earlier in its rollout: a finished one still rolling
 /// out its application stage, a canary at a lower weight.
 fn behind(record: &Release) -> Release {
@@ -296,33 +354,46 @@ proptest! {
         let second = plan(&state, &options);
         prop_assert!(second.is_idle(), "not a fixpoint for {env:?}\nfirst:\n{first}\nsecond:\n{second}");
 
-        // The reference model, for services sync acted on or found in sync.
-        let all_records: Vec<&Release> = initial
-            .iter()
-            .filter(|s| s.reachable)
-            .flat_map(|s| s.records.iter())
-            .collect();
+        // The reference model, for every service and every outcome.
         for (service, service_plan) in &first.services {
-            if !matches!(service_plan.outcome, Outcome::Repair { .. } | Outcome::InSync) {
-                prop_assert!(service_plan.actions().is_empty());
-                continue;
-            }
-            let records: Vec<&Release> = all_records
-                .iter()
-                .copied()
-                .filter(|r| &r.spec.service == service)
-                .collect();
-            let Some((versions, traffic)) = naive_desired(&records) else {
-                continue;
+            let expected = naive_outcome(service, &initial);
+            let unchanged = || {
+                initial.iter().zip(&state).all(|(before, after)| {
+                    before.live.get(service) == after.live.get(service)
+                        && records_of(before, service).eq(records_of(after, service))
+                })
             };
-            for snapshot in state.iter().filter(|s| s.reachable) {
-                let live = snapshot.live.get(service).cloned().unwrap_or_default();
-                prop_assert_eq!(&live.versions, &versions, "{} {} in {:?}", service, snapshot.cluster, env);
-                prop_assert_eq!(
-                    live.traffic.map(sync::Traffic::normalised),
-                    traffic.map(sync::Traffic::normalised),
-                    "{} {} in {:?}", service, snapshot.cluster, env
-                );
+            match (&expected, &service_plan.outcome) {
+                (Naive::InFlight, Outcome::InFlight { .. })
+                | (Naive::Nothing, Outcome::NothingCommitted | Outcome::InSync)
+                | (Naive::Incomplete, Outcome::Incomplete { .. }) => {
+                    prop_assert!(unchanged(), "{service}: {:?} changed the clusters", service_plan.outcome);
+                }
+                (Naive::Converge { versions, traffic }, Outcome::Repair { .. } | Outcome::InSync) => {
+                    let numbers: BTreeSet<Version> = initial
+                        .iter()
+                        .filter(|s| s.reachable)
+                        .flat_map(|s| records_of(s, service))
+                        .map(|r| r.spec.number)
+                        .collect();
+                    for snapshot in state.iter().filter(|s| s.reachable) {
+                        let live = snapshot.live.get(service).cloned().unwrap_or_default();
+                        prop_assert_eq!(&live.versions, versions, "{} {} in {:?}", service, snapshot.cluster, env);
+                        prop_assert_eq!(
+                            live.traffic.map(sync::Traffic::normalised),
+                            traffic.map(sync::Traffic::normalised),
+                            "{} {} in {:?}", service, snapshot.cluster, env
+                        );
+                        // Every reachable cluster ends with the whole history.
+                        let held: BTreeSet<Version> = records_of(snapshot, service)
+                            .map(|r| r.spec.number)
+                            .collect();
+                        prop_assert_eq!(&held, &numbers, "{} {} records", service, snapshot.cluster);
+                    }
+                }
+                (expected, outcome) => {
+                    prop_assert!(false, "{service}: the reference expects {expected:?}, sync decided {outcome:?}\n{first}");
+                }
             }
         }
     }
