@@ -4,7 +4,10 @@
 //! that group, so a terminal's Ctrl-C (which reaches vault2env too) is not
 //! delivered twice to the service, and the service's own children get the
 //! SIGTERM of a pod shutdown. Every exited process is reaped with
-//! `waitpid(-1, WNOHANG)`, since orphans are re-parented to PID 1.
+//! `waitpid(-1, WNOHANG)`, since orphans are re-parented to PID 1 (or, when
+//! vault2env is not PID 1, to it as a child subreaper, which the binary
+//! sets up before calling [`supervise`]). The binary runs this in a
+//! re-executed copy of itself whose environment is the service's only.
 
 use std::ffi::OsString;
 use std::io;

@@ -49,9 +49,13 @@ fn log(msg: &str) {
     let _ = writeln!(io::stderr().lock(), "vault2env: {msg}");
 }
 
+/// The hidden flag of the re-executed `--init` supervisor (see [`reexec_supervisor`]).
+const SUPERVISE: &str = "--internal-supervise";
+
 struct Args {
     check: bool,
     init: bool,
+    supervise: bool,
     command: Vec<OsString>,
 }
 
@@ -59,12 +63,14 @@ fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Option<Args>, 
     let mut out = Args {
         check: false,
         init: false,
+        supervise: false,
         command: Vec::new(),
     };
     for arg in args.by_ref() {
         match arg.to_str() {
             Some("--check") => out.check = true,
             Some("--init") => out.init = true,
+            Some(SUPERVISE) => out.supervise = true,
             Some("-h" | "--help") => return Ok(None),
             Some("--version") => {
                 println!("vault2env {}", env!("CARGO_PKG_VERSION"));
@@ -116,6 +122,9 @@ fn main() -> ExitCode {
         }
     };
     disable_core_dumps();
+    if args.supervise {
+        return supervise_mode(&args.command);
+    }
     let host = StdHost;
     let cfg = match Config::from_host(&host) {
         Ok(c) => c,
@@ -215,10 +224,7 @@ fn main() -> ExitCode {
         None => return exit(EXIT_USAGE),
     };
     if args.init {
-        return match vault2env::init::supervise(program, rest, outcome.env) {
-            Ok(code) => exit(code),
-            Err(e) => exec_failure(program, &e),
-        };
+        return reexec_supervisor(&args.command, outcome.env);
     }
     let err = Command::new(program)
         .args(rest)
@@ -226,6 +232,50 @@ fn main() -> ExitCode {
         .envs(outcome.env)
         .exec();
     exec_failure(program, &err)
+}
+
+/// `--init`: replaces this process with a fresh copy of vault2env (via
+/// `/proc/self/exe`) whose environment is exactly the service's final
+/// environment, in the hidden supervise mode. The supervisor stays PID 1,
+/// and what `/proc/1/environ` shows is then the service's environment only:
+/// no `VAULT_TOKEN`, no `VAULT2ENV_*` (AppRole secret id, token file paths),
+/// which the start-up environment of this process still holds. When the
+/// re-exec is impossible (no `/proc`), vault2env fails closed rather than
+/// supervise with credentials in its own environment.
+fn reexec_supervisor(command: &[OsString], env: Vec<(OsString, OsString)>) -> ExitCode {
+    let arg0 = std::env::args_os()
+        .next()
+        .unwrap_or_else(|| OsString::from("vault2env"));
+    let err = Command::new("/proc/self/exe")
+        .arg0(arg0)
+        .arg(SUPERVISE)
+        .arg("--")
+        .args(command)
+        .env_clear()
+        .envs(env)
+        .exec();
+    log(&format!(
+        "error: --init cannot re-execute vault2env through /proc/self/exe ({err}); \
+         refusing to supervise the service with credentials in vault2env's own environment \
+         (mount /proc, or run without --init)"
+    ));
+    exit(EXIT_CANNOT_EXECUTE)
+}
+
+/// The re-executed `--init` supervisor: its environment already is the
+/// service's; it becomes a child subreaper (so orphans are re-parented to it
+/// and reaped even when it is not PID 1), spawns the service and supervises it.
+fn supervise_mode(command: &[OsString]) -> ExitCode {
+    let Some((program, rest)) = command.split_first() else {
+        return exit(EXIT_USAGE);
+    };
+    if let Err(e) = rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
+        log(&format!("warning: cannot become a child subreaper: {e}"));
+    }
+    match vault2env::init::supervise(program, rest, std::env::vars_os().collect()) {
+        Ok(code) => exit(code),
+        Err(e) => exec_failure(program, &e),
+    }
 }
 
 fn exec_failure(program: &OsString, err: &io::Error) -> ExitCode {

@@ -609,6 +609,33 @@ fn init_mode_forwards_signals_reaps_and_exits_with_child_code() {
     let r = run(&env, &["--init", "--", "/bin/sh", "-c", "exit 3"], SECRETS);
     assert_eq!(r.code, 3, "{}", r.stderr);
 
+    // The supervisor's own /proc/<pid>/environ holds no credentials: it
+    // re-executed itself with exactly the service's environment.
+    let parent_env = dir.path().join("parent-env");
+    let mut with_secret_id = env.clone();
+    with_secret_id.push((
+        "VAULT2ENV_SECRET_ID".into(),
+        "approle-secret-id-in-env".into(),
+    ));
+    let script = format!("cat /proc/$PPID/environ > '{}'", parent_env.display());
+    let r = run(
+        &with_secret_id,
+        &["--init", "--", "/bin/sh", "-c", &script],
+        SECRETS,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let seen = std::fs::read(&parent_env).expect("the service read its parent's environ");
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(
+        !seen.contains("VAULT2ENV_"),
+        "credentials in PID 1's environ: {seen}"
+    );
+    assert!(!seen.contains("approle-secret-id-in-env"));
+    assert!(
+        seen.contains(DB_PASSWORD),
+        "the supervisor holds the service's environment"
+    );
+
     // An orphaned grandchild does not keep init from exiting with the child's code.
     let r = run(
         &env,
@@ -650,4 +677,63 @@ fn init_mode_forwards_signals_reaps_and_exits_with_child_code() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn init_mode_is_a_subreaper_that_reaps_orphaned_grandchildren() {
+    let srv = server().start();
+    let dir = scratch();
+    let env = k8s_env(&srv, &dir);
+    let d = dir.path().display().to_string();
+    // The service double-forks: the subshell exits at once, orphaning the
+    // inner sh, which waits, records its parent and exits. The service
+    // keeps running until the test says it is done.
+    let script = format!(
+        "( sh -c 'sleep 0.3; grep PPid /proc/$$/status > \"{d}/gppid.tmp\"; mv \"{d}/gppid.tmp\" \"{d}/gppid\"' & echo $! > '{d}/gpid' ); \
+         while [ ! -e '{d}/done' ]; do sleep 0.05; done; exit 9"
+    );
+    let child = crate::vault2env(&env)
+        .args(["--init", "--", "/bin/sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let supervisor = child.id();
+    let wait_for = |path: &std::path::Path| {
+        let started = std::time::Instant::now();
+        while !path.exists() && started.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::fs::read_to_string(path).unwrap_or_default()
+    };
+    let gppid = wait_for(&dir.path().join("gppid"));
+    let gpid = wait_for(&dir.path().join("gpid")).trim().to_owned();
+    let parent: u32 = gppid
+        .trim()
+        .trim_start_matches("PPid:")
+        .trim()
+        .parse()
+        .expect("PPid line");
+    // Re-parented to vault2env (a subreaper), not to the real init.
+    assert_eq!(parent, supervisor, "orphan re-parented elsewhere: {gppid}");
+    // ... and reaped by it while the service still runs: no zombie stays.
+    let stat = format!("/proc/{gpid}/stat");
+    let started = std::time::Instant::now();
+    let mut zombie = true;
+    while started.elapsed() < Duration::from_secs(5) {
+        if !std::path::Path::new(&stat).exists() {
+            zombie = false;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::write(dir.path().join("done"), "").expect("done");
+    let out = child.wait_with_output().expect("wait");
+    crate::assert_no_leak(
+        &String::from_utf8_lossy(&out.stdout),
+        &String::from_utf8_lossy(&out.stderr),
+        SECRETS,
+    );
+    assert!(!zombie, "grandchild {gpid} was left a zombie of vault2env");
+    assert_eq!(out.status.code(), Some(9));
 }
