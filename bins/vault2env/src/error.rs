@@ -93,6 +93,17 @@ pub enum Error {
         /// The second source (`path#key`).
         second: String,
     },
+    /// A secret value holds a NUL byte, which `execve` cannot pass in an
+    /// environment variable (a configuration problem of the secret).
+    #[error(
+        "secret {path}#{key} holds a NUL byte, which an environment variable cannot carry; remove it from the value (or encode the value, e.g. base64)"
+    )]
+    NulInValue {
+        /// The secret path (relative to the KV mount).
+        path: String,
+        /// The key.
+        key: String,
+    },
     /// A `vault:` reference or a required variable could not be satisfied.
     #[error("missing secret: {0}")]
     Missing(String),
@@ -105,7 +116,8 @@ impl Error {
             Error::Config(_)
             | Error::ReadFile { .. }
             | Error::InvalidName { .. }
-            | Error::Duplicate { .. } => EXIT_USAGE,
+            | Error::Duplicate { .. }
+            | Error::NulInValue { .. } => EXIT_USAGE,
             Error::Unreachable { .. } | Error::Protocol { .. } => EXIT_UNAVAILABLE,
             Error::LoginDenied { .. } | Error::Denied { .. } => EXIT_DENIED,
             Error::Missing(_) => EXIT_MISSING,

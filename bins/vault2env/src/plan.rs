@@ -50,6 +50,12 @@ pub fn secrets_to_vars(found: &[(String, SecretData)]) -> Result<Vec<Var>, Error
                 key: key.clone(),
                 path: path.clone(),
             })?;
+            if value.expose().contains('\0') {
+                return Err(Error::NulInValue {
+                    path: path.clone(),
+                    key: key.clone(),
+                });
+            }
             let source = format!("{path}#{key}");
             if let Some(first) = by_name.insert(name.clone(), source.clone()) {
                 return Err(Error::Duplicate {
@@ -184,6 +190,12 @@ pub fn fetch(vault: &mut Vault, host: &dyn Host, cfg: &Config) -> Result<Fetched
                 cfg.kv_mount
             ))
         })?;
+        if value.expose().contains('\0') {
+            return Err(Error::NulInValue {
+                path: r.path.clone(),
+                key: r.key.clone(),
+            });
+        }
         fetched.references.push(Var {
             name: name.to_owned(),
             source,

@@ -330,6 +330,12 @@ fn duplicate_and_invalid_names() {
     assert_eq!(err.exit_code(), 64);
     let err = secrets_to_vars(&[("billing".to_owned(), vec![s("9lives")])]).expect_err("invalid");
     assert!(err.to_string().contains("9lives"));
+    let nul = vec![("K".to_owned(), Sensitive::new("before\0after-secret"))];
+    let err = secrets_to_vars(&[("billing/x".to_owned(), nul)]).expect_err("nul");
+    assert_eq!(err.exit_code(), 64);
+    let msg = err.to_string();
+    assert!(msg.contains("billing/x#K") && msg.contains("NUL"), "{msg}");
+    assert!(!msg.contains("after-secret"), "{msg}");
 }
 
 #[test]

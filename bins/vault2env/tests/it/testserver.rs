@@ -498,6 +498,34 @@ fn a_trickling_server_cannot_stretch_the_deadline() {
 }
 
 #[test]
+fn a_nul_byte_in_a_value_is_named_before_exec_and_in_check() {
+    let srv = server()
+        .put(
+            "secret",
+            "billing/bin",
+            &[("WITH_NUL", "nul-secret-before\0after")],
+        )
+        .start();
+    let dir = scratch();
+    let env = k8s_env(&srv, &dir);
+    let secrets: Vec<&str> = SECRETS
+        .iter()
+        .copied()
+        .chain(["nul-secret-before"])
+        .collect();
+    for args in [&[][..], &["--check"][..]] {
+        let r = run(&env, args, &secrets);
+        assert_eq!(r.code, 64, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("billing/bin#WITH_NUL") && r.stderr.contains("NUL byte"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(r.child_env.is_none());
+    }
+}
+
+#[test]
 fn duplicate_names_across_paths_name_both() {
     let srv = server()
         .put(
