@@ -231,7 +231,13 @@ impl App {
             Cmd::Check { files } => {
                 let mut diags = Vec::new();
                 for f in &files {
-                    diags.extend(self.load(f)?.1.diagnostics);
+                    let (id, checked) = self.load(f)?;
+                    let ok = checked.ok();
+                    diags.extend(checked.diagnostics);
+                    if ok {
+                        // Names `brief gen` would refuse, reported before anyone generates.
+                        diags.extend(brief_codegen::lint(&checked.file, id));
+                    }
                 }
                 self.report(&diags, serde_json::json!({}));
                 Ok(u8::from(diags.iter().any(Diagnostic::is_error)))
@@ -379,6 +385,23 @@ impl App {
         }
     }
 
+    /// Reports every name a generator cannot map (each naming its spans)
+    /// and fails with exit code 1.
+    fn unmappable(&self, path: &Path, id: usize, errors: Vec<brief_codegen::Error>) -> Fail {
+        let diags: Vec<Diagnostic> = errors
+            .iter()
+            .map(|e| e.diagnostic(id, brief_syntax::Severity::Error))
+            .collect();
+        eprint!("{}", render::text(&diags, &self.sources, self.color));
+        Fail(
+            1,
+            format!(
+                "{} cannot be generated faithfully; rename what is shown above",
+                path.display()
+            ),
+        )
+    }
+
     fn location(&self, file: usize, offset: usize) -> String {
         let Some(src) = self.sources.get(file) else {
             return String::new();
@@ -395,14 +418,19 @@ impl App {
                 client,
                 rustfmt: run_rustfmt,
             } => {
-                let (_, checked) = self.load_valid(&file)?;
+                let (id, checked) = self.load_valid(&file)?;
                 let name = file_name(&file);
                 let opts = brief_codegen::RustOptions {
                     client,
                     source_name: name.clone(),
                 };
-                let mut code = brief_codegen::rust(&checked.file, &opts)
-                    .map_err(|e| Fail(1, e.to_string()))?;
+                let mut code = brief_codegen::rust(&checked.file, &opts).map_err(|_| {
+                    self.unmappable(
+                        &file,
+                        id,
+                        brief_codegen::rust_problems(&checked.file, client),
+                    )
+                })?;
                 if run_rustfmt {
                     code = rustfmt(&code).unwrap_or(code);
                 }
@@ -415,9 +443,11 @@ impl App {
                 Ok(0)
             }
             Target::Proto { file, out } => {
-                let (_, checked) = self.load_valid(&file)?;
-                let proto = brief_codegen::proto(&checked.file, &file_name(&file))
-                    .map_err(|e| Fail(1, e.to_string()))?;
+                let (id, checked) = self.load_valid(&file)?;
+                let proto =
+                    brief_codegen::proto(&checked.file, &file_name(&file)).map_err(|_| {
+                        self.unmappable(&file, id, brief_codegen::proto_problems(&checked.file))
+                    })?;
                 match out {
                     Some(path) => std::fs::write(&path, proto)
                         .map_err(|e| Fail(2, format!("cannot write {}: {e}", path.display())))?,

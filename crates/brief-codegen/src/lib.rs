@@ -18,14 +18,19 @@ mod names;
 mod proto;
 mod rust;
 
+pub use proto::problems as proto_problems;
 pub use proto::proto;
+pub use rust::problems as rust_problems;
 pub use rust::{RustOptions, rust};
 
+use brief_syntax::{Diagnostic, File, Severity, Span};
 use sha2::{Digest, Sha256};
 
 /// Code generation failures: things a valid Brief schema can say that a
-/// target cannot.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// target cannot express faithfully. Each names the Brief spans at fault;
+/// [`Error::diagnostic`] turns it into a diagnostic (an error for `brief
+/// gen`, a warning for `brief check`, see [`lint`]).
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum Error {
     /// Two Brief names map to the same target identifier.
     #[error("`{first}` and `{second}` both become `{ident}` in {target}")]
@@ -38,7 +43,97 @@ pub enum Error {
         ident: String,
         /// `Rust` or `proto`.
         target: &'static str,
+        /// Where the first and the second name are declared.
+        spans: [Span; 2],
     },
+    /// Two fields of a message whose proto3 JSON names conflict (protoc
+    /// compares them lower-cased, without underscores); renaming either
+    /// would change the wire format, so there is no faithful mapping.
+    #[error(
+        "fields `{message}.{first}` and `{message}.{second}` have the same JSON camel-case name in proto3"
+    )]
+    JsonNameConflict {
+        /// The message.
+        message: String,
+        /// First field.
+        first: String,
+        /// Second field.
+        second: String,
+        /// Where both fields are declared.
+        spans: [Span; 2],
+    },
+}
+
+impl Error {
+    /// The diagnostic for this failure in file `file_id`, with `severity`.
+    pub fn diagnostic(&self, file_id: usize, severity: Severity) -> Diagnostic {
+        let (code, labels, hint): (&'static str, Vec<(Span, String)>, String) = match self {
+            Error::NameCollision {
+                first,
+                second,
+                ident,
+                target,
+                spans,
+            } => (
+                if *target == "proto" { "B0201" } else { "B0202" },
+                vec![
+                    (spans[1], format!("becomes `{ident}` in {target}")),
+                    (spans[0], format!("`{first}` becomes `{ident}` too")),
+                ],
+                format!(
+                    "rename `{second}` or `{first}` so they differ by more than case or underscores"
+                ),
+            ),
+            Error::JsonNameConflict {
+                first,
+                second,
+                spans,
+                ..
+            } => (
+                "B0200",
+                vec![
+                    (spans[1], "same JSON camel-case name in proto3".to_string()),
+                    (spans[0], format!("as `{first}`")),
+                ],
+                format!(
+                    "rename `{second}` or `{first}`; protoc rejects fields whose names differ only by case or underscores"
+                ),
+            ),
+        };
+        let message = self.to_string();
+        let mut labels = labels.into_iter();
+        let (primary, label) = labels.next().unwrap_or_default();
+        let mut d = match severity {
+            Severity::Error => Diagnostic::error(code, message, file_id, primary),
+            Severity::Warning => Diagnostic::warning(code, message, file_id, primary),
+        }
+        .with_label(label)
+        .with_hint(hint);
+        for (span, msg) in labels {
+            d = d.with_related(file_id, span, msg);
+        }
+        d
+    }
+}
+
+/// Warnings for names the generators cannot map faithfully: every
+/// [`Error`] `brief gen rust` (server or client mode) or `brief gen proto`
+/// would stop at, so `brief check` reports them before anyone generates.
+pub fn lint(file: &File, file_id: usize) -> Vec<Diagnostic> {
+    let mut errors = proto::problems(file);
+    for client in [false, true] {
+        for e in rust::problems(file, client) {
+            if !errors.contains(&e) {
+                errors.push(e);
+            }
+        }
+    }
+    let mut out: Vec<Diagnostic> = errors
+        .iter()
+        .map(|e| e.diagnostic(file_id, Severity::Warning))
+        .collect();
+    out.sort_by_key(|d| d.labels.first().map(|l| (l.span.start, l.span.end)));
+    out
 }
 
 /// `sha256:<hex>` of the canonical formatting of `file`.

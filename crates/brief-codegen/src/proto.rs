@@ -12,11 +12,106 @@
 use crate::names::{camel, screaming};
 use crate::{Error, schema_hash};
 use brief_syntax::{Doc, File, ItemKind, TypeKind};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
+/// Everything in `file` proto3 cannot express faithfully: fields of one
+/// message whose JSON camel-case names conflict, and map fields whose
+/// generated `<Name>Entry` type clashes with a field. Everything else
+/// (wrapper messages, enum values, the service) gets a free name.
+pub fn problems(file: &File) -> Vec<Error> {
+    let mut out = Vec::new();
+    for m in file.messages() {
+        let mut json: BTreeMap<String, &brief_syntax::Field> = BTreeMap::new();
+        for f in &m.fields {
+            // protoc (3.x) compares field names lower-cased without underscores.
+            let key = f.name.name.replace('_', "").to_ascii_lowercase();
+            match json.get(&key) {
+                Some(first) if first.name.name != f.name.name => {
+                    out.push(Error::JsonNameConflict {
+                        message: m.name.name.clone(),
+                        first: first.name.name.clone(),
+                        second: f.name.name.clone(),
+                        spans: [first.name.span, f.name.span],
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    json.insert(key, f);
+                }
+            }
+        }
+        for f in &m.fields {
+            if !matches!(f.ty.kind, TypeKind::Map(..)) {
+                continue;
+            }
+            let entry = map_entry_name(&f.name.name);
+            if let Some(other) = m.fields.iter().find(|o| o.name.name == entry) {
+                out.push(Error::NameCollision {
+                    first: other.name.name.clone(),
+                    second: f.name.name.clone(),
+                    ident: entry,
+                    target: "proto",
+                    spans: [other.name.span, f.name.span],
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The nested type protoc generates for map field `name`.
+fn map_entry_name(name: &str) -> String {
+    let mut out = String::new();
+    let mut upper = true;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out.push_str("Entry");
+    out
+}
+
+/// Names in the package scope: messages, enums, the service, wrapper
+/// messages and enum values (proto enum values are siblings of their enum).
+struct Scope {
+    taken: BTreeSet<String>,
+    package: String,
+}
+
+impl Scope {
+    /// `name`, or `name` with the first free numeric suffix.
+    fn claim(&mut self, name: String) -> String {
+        let mut candidate = name.clone();
+        let mut n = 2;
+        while self.taken.contains(&candidate) {
+            candidate = format!("{name}{n}");
+            n += 1;
+        }
+        self.taken.insert(candidate.clone());
+        candidate
+    }
+
+    /// A fully qualified reference, so a message named `double` stays a
+    /// message rather than the scalar.
+    fn qualified(&self, name: &str) -> String {
+        format!(".{}.{name}", self.package)
+    }
+}
+
 /// Generates a `.proto` for `file`; `source_name` goes in the header, and
-/// names the package when the file has no service.
+/// names the package when the file has no service. Fails with the first of
+/// [`problems`].
 pub fn proto(file: &File, source_name: &str) -> Result<String, Error> {
+    if let Some(e) = problems(file).into_iter().next() {
+        return Err(e);
+    }
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -37,25 +132,34 @@ pub fn proto(file: &File, source_name: &str) -> Result<String, Error> {
             .trim_end_matches(".brief")
             .to_string(),
     };
-    let _ = writeln!(out, "package {};\n", package(&package_source));
+    let mut scope = Scope {
+        taken: file
+            .messages()
+            .map(|m| m.name.name.clone())
+            .chain(file.enums().map(|e| e.name.name.clone()))
+            .collect(),
+        package: package(&package_source),
+    };
+    let _ = writeln!(out, "package {};\n", scope.package);
 
     if let Some(s) = file.service()
         && file.rpcs().next().is_some()
     {
         // The service shares the package scope with messages and enums.
         let mut ident = service_ident(&s.name.value);
-        if file.messages().any(|m| m.name.name == ident)
-            || file.enums().any(|e| e.name.name == ident)
-        {
+        if scope.taken.contains(&ident) {
             ident.push_str("Service");
         }
+        let ident = scope.claim(ident);
         let _ = writeln!(out, "service {ident} {{");
         for r in file.rpcs() {
             comment(&mut out, "  ", r.doc.as_ref());
             let _ = writeln!(
                 out,
                 "  rpc {}({}) returns ({});",
-                r.name.name, r.input.name, r.output.name
+                r.name.name,
+                scope.qualified(&r.input.name),
+                scope.qualified(&r.output.name)
             );
         }
         let _ = writeln!(out, "}}\n");
@@ -84,7 +188,7 @@ pub fn proto(file: &File, source_name: &str) -> Result<String, Error> {
                         m.name.name,
                         camel(&f.name.name).trim_start_matches("r#")
                     );
-                    let (label, ty) = field_type(&f.ty.kind, &hint, &mut wrappers);
+                    let (label, ty) = field_type(&f.ty.kind, &hint, &mut scope, &mut wrappers);
                     let label = if f.optional
                         && label.is_empty()
                         && !matches!(f.ty.kind, TypeKind::Map(..))
@@ -97,25 +201,7 @@ pub fn proto(file: &File, source_name: &str) -> Result<String, Error> {
                 }
                 let _ = writeln!(out, "}}\n");
             }
-            ItemKind::Enum(e) => {
-                let prefix = screaming(&e.name.name);
-                let zero = if e
-                    .variants
-                    .iter()
-                    .any(|v| screaming(&v.name.name) == "UNSPECIFIED")
-                {
-                    format!("{prefix}_UNSPECIFIED_")
-                } else {
-                    format!("{prefix}_UNSPECIFIED")
-                };
-                let _ = writeln!(out, "enum {} {{", e.name.name);
-                let _ = writeln!(out, "  {zero} = 0;");
-                for (i, v) in e.variants.iter().enumerate() {
-                    comment(&mut out, "  ", v.doc.as_ref());
-                    let _ = writeln!(out, "  {prefix}_{} = {};", screaming(&v.name.name), i + 1);
-                }
-                let _ = writeln!(out, "}}\n");
-            }
+            ItemKind::Enum(e) => enumeration(&mut out, e, &mut scope),
             _ => {}
         }
     }
@@ -128,6 +214,39 @@ pub fn proto(file: &File, source_name: &str) -> Result<String, Error> {
     Ok(out)
 }
 
+/// An enum: values are `<ENUM>_<VALUE>` after a zero `<ENUM>_UNSPECIFIED`.
+/// A value whose name is taken in the package scope, or that equals
+/// another value of the enum once case and underscores are ignored (protoc
+/// rejects that in proto3), gets the first free numeric suffix.
+fn enumeration(out: &mut String, e: &brief_syntax::Enum, scope: &mut Scope) {
+    let prefix = screaming(&e.name.name);
+    let mut keys: BTreeSet<String> = BTreeSet::new();
+    let mut value = |scope: &mut Scope, suffix: String| {
+        let mut candidate = suffix.clone();
+        let mut n = 2;
+        loop {
+            let key = candidate.replace('_', "").to_ascii_lowercase();
+            let full = format!("{prefix}_{candidate}");
+            if !keys.contains(&key) && !scope.taken.contains(&full) {
+                keys.insert(key);
+                scope.taken.insert(full.clone());
+                return full;
+            }
+            candidate = format!("{suffix}_{n}");
+            n += 1;
+        }
+    };
+    let _ = writeln!(out, "enum {} {{", e.name.name);
+    let zero = value(scope, "UNSPECIFIED".into());
+    let _ = writeln!(out, "  {zero} = 0;");
+    for (i, v) in e.variants.iter().enumerate() {
+        comment(out, "  ", v.doc.as_ref());
+        let name = value(scope, screaming(&v.name.name));
+        let _ = writeln!(out, "  {name} = {};", i + 1);
+    }
+    let _ = writeln!(out, "}}\n");
+}
+
 fn comment(out: &mut String, indent: &str, doc: Option<&Doc>) {
     if let Some(d) = doc {
         for line in d.text.lines() {
@@ -137,51 +256,63 @@ fn comment(out: &mut String, indent: &str, doc: Option<&Doc>) {
 }
 
 /// `(label, type)` of a field: label is `repeated ` for lists.
-fn field_type(ty: &TypeKind, hint: &str, wrappers: &mut Vec<String>) -> (&'static str, String) {
+fn field_type(
+    ty: &TypeKind,
+    hint: &str,
+    scope: &mut Scope,
+    wrappers: &mut Vec<String>,
+) -> (&'static str, String) {
     match ty {
         TypeKind::List(elem) => (
             "repeated ",
-            value_type(&elem.kind, &format!("{hint}Item"), wrappers),
+            value_type(&elem.kind, &format!("{hint}Item"), scope, wrappers),
         ),
         TypeKind::Map(_, v) => (
             "",
             format!(
                 "map<string, {}>",
-                value_type(&v.kind, &format!("{hint}Value"), wrappers)
+                value_type(&v.kind, &format!("{hint}Value"), scope, wrappers)
             ),
         ),
-        other => ("", scalar(other)),
+        other => ("", scalar(other, scope)),
     }
 }
 
 /// A type usable as a list element or map value: nested lists and maps are
-/// wrapped in a message named `hint`.
-fn value_type(ty: &TypeKind, hint: &str, wrappers: &mut Vec<String>) -> String {
+/// wrapped in a message named `hint` (or, when a message, enum or other
+/// wrapper has that name, the first free numbered variant).
+fn value_type(ty: &TypeKind, hint: &str, scope: &mut Scope, wrappers: &mut Vec<String>) -> String {
     match ty {
         TypeKind::List(_) | TypeKind::Map(..) => {
-            let (label, inner) = field_type(ty, hint, wrappers);
+            let name = scope.claim(hint.to_string());
+            let (label, inner) = field_type(ty, &name, scope, wrappers);
             let field = if label.is_empty() { "entries" } else { "items" };
-            wrappers.push(format!("// Wrapper: proto cannot nest lists and maps directly.\nmessage {hint} {{\n  {label}{inner} {field} = 1;\n}}\n\n"));
-            hint.to_string()
+            wrappers.push(format!("// Wrapper: proto cannot nest lists and maps directly.\nmessage {name} {{\n  {label}{inner} {field} = 1;\n}}\n\n"));
+            scope.qualified(&name)
         }
-        other => scalar(other),
+        other => scalar(other, scope),
     }
 }
 
-fn scalar(ty: &TypeKind) -> String {
+fn scalar(ty: &TypeKind, scope: &Scope) -> String {
     match ty {
         TypeKind::Int => "int64".into(),
         TypeKind::Float => "double".into(),
         TypeKind::Bool => "bool".into(),
         TypeKind::String | TypeKind::Time => "string".into(),
         TypeKind::Bytes => "bytes".into(),
-        TypeKind::Named(n) => n.clone(),
+        TypeKind::Named(n) => scope.qualified(n),
         TypeKind::List(_) | TypeKind::Map(..) => "bytes".into(), // unreachable through field_type
     }
 }
 
-/// A proto package: dot-separated identifiers.
+/// A proto package: dot-separated identifiers (`brief` when nothing is left).
 fn package(name: &str) -> String {
+    let p = package_segments(name);
+    if p.is_empty() { "brief".to_string() } else { p }
+}
+
+fn package_segments(name: &str) -> String {
     name.split('.')
         .filter(|s| !s.is_empty())
         .map(|seg| {

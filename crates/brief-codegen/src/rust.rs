@@ -4,9 +4,9 @@
 //! dependency. The layout follows rustfmt; the `brief` binary still runs
 //! rustfmt over the result when it is installed.
 
-use crate::names::{camel, screaming, snake};
+use crate::names::{camel, snake, words};
 use crate::{Error, hash_of_canonical};
-use brief_syntax::{Doc, Field, File, ItemKind, Message, TypeKind};
+use brief_syntax::{Doc, Field, File, ItemKind, Message, Span, TypeKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -22,14 +22,18 @@ pub struct RustOptions {
 
 /// Generates a Rust module for `file`.
 pub fn rust(file: &File, opts: &RustOptions) -> Result<String, Error> {
+    if let Some(e) = problems(file, opts.client).into_iter().next() {
+        return Err(e);
+    }
     let mut g = Gen {
         out: String::new(),
         file,
         recursive: recursive_fields(file),
         roles: roles(file),
+        names: Names::new(file),
     };
     g.header(opts)?;
-    g.types()?;
+    g.types();
     if let Some(service) = file.service()
         && file.rpcs().next().is_some()
     {
@@ -39,7 +43,7 @@ pub fn rust(file: &File, opts: &RustOptions) -> Result<String, Error> {
         g.client(&service.name.value);
     }
     if file.schemas().next().is_some() {
-        g.events(opts.client)?;
+        g.events(opts.client);
     }
     while g.out.ends_with("\n\n") {
         g.out.pop();
@@ -54,6 +58,149 @@ struct Gen<'a> {
     recursive: BTreeSet<(String, String)>,
     /// Per message: the rpcs and events it is a payload of, as doc lines.
     roles: BTreeMap<String, Vec<String>>,
+    /// Names of generated items, chosen not to clash with the schema's.
+    names: Names,
+}
+
+/// Rust methods every generated client has; an rpc with one of these names
+/// gets an `_rpc` suffix on the client.
+const CLIENT_METHODS: [&str; 3] = ["new", "from_env", "transport"];
+
+/// The names of the items the generator adds, each the usual name unless a
+/// message or enum (or a prelude name the module relies on) already has it.
+struct Names {
+    /// The server trait (`Summer`, else `SummerService`).
+    service_trait: String,
+    /// The client struct (`SummerClient`, else `SummerClientRpc`).
+    client: String,
+    /// The event traits (`Publisher`/`Subscriber`, else with a `Trait` suffix).
+    publisher: String,
+    subscriber: String,
+    /// The generic parameter of `router` and `dispatch` (`S`, else `S1`...),
+    /// so it shadows neither a payload type nor the trait it is bound by.
+    generic: String,
+}
+
+impl Names {
+    fn new(file: &File) -> Self {
+        let mut taken: BTreeSet<String> = file
+            .messages()
+            .map(|m| type_name(&m.name.name))
+            .chain(file.enums().map(|e| type_name(&e.name.name)))
+            .chain(PRELUDE_TYPES.iter().map(|s| s.to_string()))
+            .collect();
+        let mut free = |name: String, suffix: &str| {
+            let mut candidate = name.clone();
+            let mut n = 1;
+            while taken.contains(&candidate) {
+                candidate = if n == 1 {
+                    format!("{name}{suffix}")
+                } else {
+                    format!("{name}{suffix}{n}")
+                };
+                n += 1;
+            }
+            taken.insert(candidate.clone());
+            candidate
+        };
+        let service = file
+            .service()
+            .map_or_else(String::new, |s| s.name.value.clone());
+        let service_trait = free(camel(&service), "Service");
+        let client = free(format!("{}Client", camel(&service)), "Rpc");
+        let publisher = free("Publisher".into(), "Trait");
+        let subscriber = free("Subscriber".into(), "Trait");
+        let generic = free("S".into(), "");
+        Names {
+            service_trait,
+            client,
+            publisher,
+            subscriber,
+            generic,
+        }
+    }
+}
+
+/// The client method of rpc `name`.
+fn client_method(name: &str) -> String {
+    let m = snake(name);
+    if CLIENT_METHODS.contains(&m.as_str()) {
+        format!("{m}_rpc")
+    } else {
+        m
+    }
+}
+
+/// The words of a topic as an identifier fragment (`service.create` →
+/// `service_create`; `event` when the topic has no letters or digits).
+fn topic_ident(topic: &str) -> String {
+    let w = words(topic).join("_");
+    if w.is_empty() { "event".into() } else { w }
+}
+
+/// Every name in `file` the Rust generator cannot map faithfully (client
+/// mode when `client`): Brief names that differ but become one Rust
+/// identifier, among types, the fields of a message, the members of an
+/// enum, rpc methods and topic constants.
+pub fn problems(file: &File, client: bool) -> Vec<Error> {
+    let mut out = Vec::new();
+    let mut types = BTreeMap::new();
+    for item in &file.items {
+        let name = match &item.kind {
+            ItemKind::Message(m) => &m.name,
+            ItemKind::Enum(e) => &e.name,
+            _ => continue,
+        };
+        unique(
+            &mut types,
+            &name.name,
+            name.span,
+            type_name(&name.name),
+            &mut out,
+        );
+    }
+    for m in file.messages() {
+        let mut fields = BTreeMap::new();
+        for f in &m.fields {
+            unique(
+                &mut fields,
+                &f.name.name,
+                f.name.span,
+                snake(&f.name.name),
+                &mut out,
+            );
+        }
+    }
+    for e in file.enums() {
+        let mut variants = BTreeMap::new();
+        for v in &e.variants {
+            unique(
+                &mut variants,
+                &v.name.name,
+                v.name.span,
+                camel(&v.name.name),
+                &mut out,
+            );
+        }
+    }
+    if file.service().is_some() {
+        let mut trait_methods = BTreeMap::new();
+        let mut client_methods = BTreeMap::new();
+        for r in file.rpcs() {
+            if !client {
+                let m = snake(&r.name.name);
+                unique(&mut trait_methods, &r.name.name, r.name.span, m, &mut out);
+            }
+            let m = client_method(&r.name.name);
+            unique(&mut client_methods, &r.name.name, r.name.span, m, &mut out);
+        }
+    }
+    let mut topics = BTreeMap::new();
+    for s in file.schemas() {
+        let ident = format!("TOPIC_{}", topic_ident(&s.topic.value).to_ascii_uppercase());
+        unique(&mut topics, &s.topic.value, s.topic.span, ident, &mut out);
+    }
+    out
 }
 
 fn roles(file: &File) -> BTreeMap<String, Vec<String>> {
@@ -134,10 +281,12 @@ impl<'a> Gen<'a> {
             "// Do not edit: change the schema and generate again."
         );
         let _ = writeln!(self.out, "\n//! Brief code for the {what}.\n");
-        let _ = writeln!(
-            self.out,
-            "use brief_rt::serde::{{Deserialize, Serialize}};\n"
-        );
+        if self.file.messages().next().is_some() || self.file.enums().next().is_some() {
+            let _ = writeln!(
+                self.out,
+                "use brief_rt::serde::{{Deserialize, Serialize}};\n"
+            );
+        }
         if let Some(s) = self.file.service() {
             let _ = writeln!(
                 self.out,
@@ -169,20 +318,6 @@ impl<'a> Gen<'a> {
         Ok(())
     }
 
-    /// `name`, or `name` + `suffix` when a message or enum already has it.
-    fn free_name(&self, name: String, suffix: &str) -> String {
-        let taken = self
-            .file
-            .messages()
-            .any(|m| type_name(&m.name.name) == name)
-            || self.file.enums().any(|e| type_name(&e.name.name) == name);
-        if taken {
-            format!("{name}{suffix}")
-        } else {
-            name
-        }
-    }
-
     fn rust_type(&self, ty: &TypeKind) -> String {
         match ty {
             TypeKind::Int => "i64".into(),
@@ -200,24 +335,11 @@ impl<'a> Gen<'a> {
         }
     }
 
-    fn types(&mut self) -> Result<(), Error> {
-        let mut seen = BTreeMap::new();
-        for item in &self.file.items {
-            let name = match &item.kind {
-                ItemKind::Message(m) => &m.name.name,
-                ItemKind::Enum(e) => &e.name.name,
-                _ => continue,
-            };
-            unique(&mut seen, name, type_name(name))?;
-        }
+    fn types(&mut self) {
         for item in &self.file.items {
             match &item.kind {
-                ItemKind::Message(m) => self.message(m)?,
+                ItemKind::Message(m) => self.message(m),
                 ItemKind::Enum(e) => {
-                    let mut variants = BTreeMap::new();
-                    for v in &e.variants {
-                        unique(&mut variants, &v.name.name, camel(&v.name.name))?;
-                    }
                     let out = &mut self.out;
                     let _ = writeln!(out, "/// Enum `{}`.", e.name.name);
                     let _ = writeln!(
@@ -236,14 +358,9 @@ impl<'a> Gen<'a> {
                 _ => {}
             }
         }
-        Ok(())
     }
 
-    fn message(&mut self, m: &Message) -> Result<(), Error> {
-        let mut fields = BTreeMap::new();
-        for f in &m.fields {
-            unique(&mut fields, &f.name.name, snake(&f.name.name))?;
-        }
+    fn message(&mut self, m: &Message) {
         let docs = self.roles.get(&m.name.name).cloned().unwrap_or_default();
         let _ = writeln!(self.out, "/// Message `{}`.", m.name.name);
         for d in docs {
@@ -256,14 +373,13 @@ impl<'a> Gen<'a> {
         let _ = writeln!(self.out, "#[serde(crate = \"brief_rt::serde\")]");
         if m.fields.is_empty() {
             let _ = writeln!(self.out, "pub struct {} {{}}\n", type_name(&m.name.name));
-            return Ok(());
+            return;
         }
         let _ = writeln!(self.out, "pub struct {} {{", type_name(&m.name.name));
         for f in &m.fields {
             self.field(m, f);
         }
         let _ = writeln!(self.out, "}}\n");
-        Ok(())
     }
 
     fn field(&mut self, m: &Message, f: &Field) {
@@ -298,7 +414,8 @@ impl<'a> Gen<'a> {
     }
 
     fn server(&mut self, service: &str) {
-        let trait_name = self.free_name(camel(service), "Service");
+        let trait_name = self.names.service_trait.clone();
+        let generic = self.names.generic.clone();
         let out = &mut self.out;
         let _ = writeln!(
             out,
@@ -339,7 +456,7 @@ impl<'a> Gen<'a> {
         let _ = writeln!(out, "/// unknown paths answer `unimplemented`.");
         let _ = writeln!(
             out,
-            "pub fn router<S: {trait_name}>(svc: S) -> brief_rt::axum::Router {{"
+            "pub fn router<{generic}: {trait_name}>(svc: {generic}) -> brief_rt::axum::Router {{"
         );
         let _ = writeln!(out, "    let svc = std::sync::Arc::new(svc);");
         let _ = writeln!(out, "    brief_rt::axum::Router::new()");
@@ -385,7 +502,7 @@ impl<'a> Gen<'a> {
     }
 
     fn client(&mut self, service: &str) {
-        let name = self.free_name(format!("{}Client", camel(service)), "Rpc");
+        let name = self.names.client.clone();
         let var = url_variable(service);
         let out = &mut self.out;
         let _ = writeln!(
@@ -448,7 +565,7 @@ impl<'a> Gen<'a> {
             sig(
                 out,
                 "    ",
-                &format!("pub async fn {}", snake(&r.name.name)),
+                &format!("pub async fn {}", client_method(&r.name.name)),
                 &[
                     "&self".into(),
                     "ctx: &brief_rt::Context".into(),
@@ -469,11 +586,13 @@ impl<'a> Gen<'a> {
         let _ = writeln!(out, "}}\n");
     }
 
-    fn events(&mut self, client: bool) -> Result<(), Error> {
-        let mut consts = BTreeMap::new();
-        for s in self.file.schemas() {
-            unique(&mut consts, &s.topic.value, screaming(&s.topic.value))?;
-        }
+    fn events(&mut self, client: bool) {
+        let (publisher, subscriber, generic) = (
+            self.names.publisher.clone(),
+            self.names.subscriber.clone(),
+            self.names.generic.clone(),
+        );
+        let konst = |topic: &str| topic_ident(topic).to_ascii_uppercase();
         let schemas: Vec<_> = self.file.schemas().collect();
         let out = &mut self.out;
         for s in &schemas {
@@ -491,16 +610,14 @@ impl<'a> Gen<'a> {
             let _ = writeln!(
                 out,
                 "pub const TOPIC_{}: &str = {:?};\n",
-                screaming(&s.topic.value),
+                konst(&s.topic.value),
                 s.topic.value
             );
         }
-        let method = |prefix: &str, topic: &str| {
-            format!("{prefix}_{}", snake(topic).trim_start_matches("r#"))
-        };
+        let method = |prefix: &str, topic: &str| format!("{prefix}_{}", topic_ident(topic));
         if !client {
             let _ = writeln!(out, "/// Publishes the events of this schema.");
-            let _ = writeln!(out, "pub trait Publisher: Send + Sync {{");
+            let _ = writeln!(out, "pub trait {publisher}: Send + Sync {{");
             for (i, s) in schemas.iter().enumerate() {
                 if i > 0 {
                     out.push('\n');
@@ -518,7 +635,7 @@ impl<'a> Gen<'a> {
                 );
             }
             let _ = writeln!(out, "}}\n");
-            let _ = writeln!(out, "impl Publisher for brief_rt::events::MemoryBus {{");
+            let _ = writeln!(out, "impl {publisher} for brief_rt::events::MemoryBus {{");
             for (i, s) in schemas.iter().enumerate() {
                 if i > 0 {
                     out.push('\n');
@@ -536,14 +653,14 @@ impl<'a> Gen<'a> {
                 let _ = writeln!(
                     out,
                     "        self.publish_json(TOPIC_{}, event)",
-                    screaming(&s.topic.value)
+                    konst(&s.topic.value)
                 );
                 let _ = writeln!(out, "    }}");
             }
             let _ = writeln!(out, "}}\n");
         }
         let _ = writeln!(out, "/// Handles the events of this schema.");
-        let _ = writeln!(out, "pub trait Subscriber: Send + Sync {{");
+        let _ = writeln!(out, "pub trait {subscriber}: Send + Sync {{");
         for (i, s) in schemas.iter().enumerate() {
             if i > 0 {
                 out.push('\n');
@@ -569,14 +686,14 @@ impl<'a> Gen<'a> {
             out,
             "/// `Ok(false)` for a topic this schema does not declare."
         );
-        let _ = writeln!(out, "pub async fn dispatch<S: Subscriber>(");
-        let _ = writeln!(out, "    subscriber: &S,");
+        let _ = writeln!(out, "pub async fn dispatch<{generic}: {subscriber}>(");
+        let _ = writeln!(out, "    subscriber: &{generic},");
         let _ = writeln!(out, "    topic: &str,");
         let _ = writeln!(out, "    payload: &[u8],");
         let _ = writeln!(out, ") -> Result<bool, brief_rt::Error> {{");
         let _ = writeln!(out, "    match topic {{");
         for s in &schemas {
-            let _ = writeln!(out, "        TOPIC_{} => {{", screaming(&s.topic.value));
+            let _ = writeln!(out, "        TOPIC_{} => {{", konst(&s.topic.value));
             let _ = writeln!(
                 out,
                 "            let event = brief_rt::events::decode(payload)?;"
@@ -592,7 +709,6 @@ impl<'a> Gen<'a> {
         let _ = writeln!(out, "        _ => Ok(false),");
         let _ = writeln!(out, "    }}");
         let _ = writeln!(out, "}}\n");
-        Ok(())
     }
 }
 
@@ -612,17 +728,25 @@ fn url_variable(service: &str) -> String {
     v
 }
 
-fn unique(seen: &mut BTreeMap<String, String>, name: &str, ident: String) -> Result<(), Error> {
+/// Records `name` (at `span`) as `ident`; a different name already there is a collision.
+fn unique(
+    seen: &mut BTreeMap<String, (String, Span)>,
+    name: &str,
+    span: Span,
+    ident: String,
+    out: &mut Vec<Error>,
+) {
     match seen.get(&ident) {
-        Some(first) if first != name => Err(Error::NameCollision {
+        Some((first, first_span)) if first != name => out.push(Error::NameCollision {
             first: first.clone(),
             second: name.to_string(),
-            ident,
+            ident: ident.trim_start_matches("r#").to_string(),
             target: "Rust",
+            spans: [*first_span, span],
         }),
-        _ => {
-            seen.insert(ident, name.to_string());
-            Ok(())
+        Some(_) => {}
+        None => {
+            seen.insert(ident, (name.to_string(), span));
         }
     }
 }

@@ -52,6 +52,25 @@ fn names_that_would_shadow() {
     );
 }
 
+/// Renders every generator problem of `src` as diagnostics (both spans).
+fn problems(name: &str, src: &str) {
+    let checked = brief_check::parse_and_check(src, 0);
+    assert!(checked.ok(), "{name}: {:?}", checked.diagnostics);
+    let mut out = String::new();
+    for d in crate::lint(&checked.file, 0) {
+        out.push_str(&format!(
+            "{} {}: {}\n",
+            d.code,
+            d.message,
+            d.hint.unwrap_or_default()
+        ));
+        for l in &d.labels {
+            out.push_str(&format!("  `{}` {}\n", &src[l.span.range()], l.message));
+        }
+    }
+    insta::assert_snapshot!(name, out);
+}
+
 #[test]
 fn collisions_are_errors() {
     let checked =
@@ -59,7 +78,22 @@ fn collisions_are_errors() {
     let err = rust(&checked.file, &RustOptions::default()).map(|_| ());
     assert_eq!(
         err.map_err(|e| e.to_string()),
-        Err("`a.b` and `a_b` both become `A_B` in Rust".into())
+        Err("`a.b` and `a_b` both become `TOPIC_A_B` in Rust".into())
+    );
+    problems(
+        "collisions",
+        "service \"s\"\nrpc getX (M) M\nrpc get_x (M) M\nschema \"a.b\" M\nschema \"a_b\" M\nmessage M {\n    a_b int\n    aB int\n    _a int?\n    a int?\n}\nmessage Id { e E }\nmessage ID {}\nenum E { red Red self Self }\n",
+    );
+}
+
+/// Names that collide in proto once mapped naively: generated names
+/// (wrappers, enum values, the zero value) move aside, and a message named
+/// like a scalar is referred to by its full name.
+#[test]
+fn proto_names_move_aside() {
+    check(
+        "proto_aside",
+        "service \"x\"\nrpc a (In) In\nmessage In {\n    xs [][]int\n    d double\n    e A_B\n    f A\n    g E\n}\nmessage InXsItem { a int }\nmessage double { v int }\nenum A_B { c }\nenum A { b_c }\nenum E { fooBar foo_bar unspecified }\n",
     );
 }
 

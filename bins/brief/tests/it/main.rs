@@ -231,3 +231,17 @@ fn gen_proto() {
         0,
     );
 }
+
+/// Names the generators cannot map: `check` warns (exit 0), `gen proto`
+/// and `gen rust` refuse (exit 1), each naming both spans.
+#[test]
+fn unmappable_names_warn_in_check_and_fail_gen() {
+    let f = "fixtures/brief/gen/unmappable.brief";
+    check("unmappable-check", &["check", "--color", "never", f], 0);
+    check("unmappable-gen-proto", &["gen", "proto", "--color", "never", f], 1);
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().to_str().expect("utf-8 path");
+    let (code, transcript) = run(&["gen", "rust", "--color", "never", f, "--out", dir]);
+    assert_eq!(code, 1, "{transcript}");
+    insta::assert_snapshot!("unmappable-gen-rust", transcript.replace(dir, "$OUT"));
+}
