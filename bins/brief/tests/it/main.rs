@@ -238,7 +238,11 @@ fn gen_proto() {
 fn unmappable_names_warn_in_check_and_fail_gen() {
     let f = "fixtures/brief/gen/unmappable.brief";
     check("unmappable-check", &["check", "--color", "never", f], 0);
-    check("unmappable-gen-proto", &["gen", "proto", "--color", "never", f], 1);
+    check(
+        "unmappable-gen-proto",
+        &["gen", "proto", "--color", "never", f],
+        1,
+    );
     let out = tempfile::tempdir().expect("tempdir");
     let dir = out.path().to_str().expect("utf-8 path");
     let (code, transcript) = run(&["gen", "rust", "--color", "never", f, "--out", dir]);
