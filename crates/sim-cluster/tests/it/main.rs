@@ -9,4 +9,5 @@ mod cluster;
 mod controllers;
 mod crd;
 mod rest;
+mod runtime;
 mod support;
