@@ -192,6 +192,9 @@ fn main() -> ExitCode {
         }
     };
 
+    for note in &outcome.notes {
+        log(note);
+    }
     if !outcome.kept.is_empty() {
         log(&format!(
             "kept existing value of {} (VAULT2ENV_OVERRIDE=false)",

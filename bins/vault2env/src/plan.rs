@@ -216,6 +216,8 @@ pub struct Outcome {
     pub kept: Vec<String>,
     /// Variables removed for hygiene.
     pub removed: Vec<String>,
+    /// What else happened, for the log (names and sources only).
+    pub notes: Vec<String>,
 }
 
 /// Whether a variable must not reach the service.
@@ -259,6 +261,15 @@ pub fn build_env(
     for var in &fetched.secrets {
         if is_private(&var.name) {
             out.kept.push(var.name.clone());
+            continue;
+        }
+        // An explicit reference is the operator's choice for this name: it
+        // wins over a namespace secret whatever VAULT2ENV_OVERRIDE says.
+        if let Some(r) = refs.get(var.name.as_str()) {
+            out.notes.push(format!(
+                "{}: its vault:{} reference wins over the namespace secret {}",
+                var.name, r.source, var.source
+            ));
             continue;
         }
         match env

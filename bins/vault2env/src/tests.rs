@@ -298,6 +298,28 @@ fn env_hygiene_override_and_required() {
 }
 
 #[test]
+fn a_reference_wins_over_a_namespace_secret_of_the_same_name() {
+    let original = env(&[("DB_URL", "vault:shared/db#url")]);
+    let fetched = Fetched {
+        secrets: vec![var("DB_URL", "billing#DB_URL", "namespace-value")],
+        references: vec![var("DB_URL", "shared/db#url", "reference-value")],
+        notes: vec![],
+    };
+    for override_existing in [false, true] {
+        let out = build_env(original.clone(), &fetched, None, override_existing, &[]).expect("ok");
+        assert_eq!(lookup(&out.env, "DB_URL"), Some("reference-value"));
+        assert_eq!(out.set, [("DB_URL".to_owned(), "shared/db#url".to_owned())]);
+        assert!(out.kept.is_empty(), "{:?}", out.kept);
+        assert_eq!(out.env.len(), 1);
+        assert!(
+            out.notes[0].contains("DB_URL") && out.notes[0].contains("billing#DB_URL"),
+            "{:?}",
+            out.notes
+        );
+    }
+}
+
+#[test]
 fn optional_start_drops_unresolved_references() {
     let original = env(&[
         ("DB_URL", "vault:billing/db#url"),

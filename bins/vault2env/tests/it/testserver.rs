@@ -220,6 +220,26 @@ fn references_and_override_policy() {
     let r = run(&env, &[], &secrets);
     assert_eq!(r.child("DB_PASSWORD"), Some(DB_PASSWORD));
 
+    // An explicit reference wins over the namespace secret of the same
+    // name, even with VAULT2ENV_OVERRIDE=true, and is counted once.
+    let mut with_ref = env.clone();
+    set(&mut with_ref, "DB_PASSWORD", "vault:shared/db#url");
+    let r = run(&with_ref, &[], &secrets);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.child("DB_PASSWORD"),
+        Some("postgres://shared-db-secret-url")
+    );
+    assert!(r.stderr.contains("set 6 variable(s)"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("DB_PASSWORD: its vault:shared/db#url reference wins"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&with_ref, &["--check"], &secrets);
+    assert_eq!(r.stdout.matches("DB_PASSWORD\n").count(), 1, "{}", r.stdout);
+
     // A reference to a missing key is a missing secret.
     env.push(("OTHER_URL".into(), "vault:shared/db#nope".into()));
     let r = run(&env, &[], &secrets);
