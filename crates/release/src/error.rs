@@ -67,6 +67,20 @@ pub enum Error {
         /// The release rolled back to.
         target: crate::Version,
     },
+    /// An object carries the release label of another version than the one
+    /// the release serves (regenerated manifests not rendered for the new
+    /// number, or a replay's objects rewritten).
+    #[error("cluster {cluster}: {object} is labelled {label} but the release serves {expected}")]
+    WrongVersionLabel {
+        /// The cluster whose manifests hold the object.
+        cluster: String,
+        /// The object.
+        object: String,
+        /// Its `paas.io/release` label.
+        label: String,
+        /// The version the release serves.
+        expected: String,
+    },
     /// A version string is not `v<N>`.
     #[error("version {text:?} is not of the form v<N>")]
     BadVersion {

@@ -17,6 +17,11 @@ use serde_json::Value;
 use crate::Error;
 use crate::planner::Timer;
 
+/// The label the manifest generator puts on every versioned object: the
+/// release number `v<N>` whose objects they are. Deleting a version and
+/// telling which versions are live both go by it.
+pub const RELEASE_LABEL: &str = "paas.io/release";
+
 /// A release number `v<N>`: per service and environment, the same in every
 /// cluster, strictly increasing. It also labels the objects of that version
 /// (`<svc>-v<N>`). Serialised as the text `"v6"`.
@@ -244,7 +249,10 @@ pub enum RollbackMode {
     /// The default: regenerated from the target's app.toml and image with
     /// today's platform config (platform components are not rolled back).
     Regenerate,
-    /// `--no-regenerate`: the target's stored manifests replayed as they were.
+    /// `--no-regenerate`: the target's stored manifests replayed as they
+    /// were. The objects keep the target's version label (`v5` under
+    /// release `v7`), so the release serves the target's version, as a
+    /// traffic-only rollback does ([`ReleaseSpec::serving`]).
     Replay,
     /// The target still runs beside the current version: only traffic moves
     /// back to it (after checking it is ready everywhere), nothing is applied.
@@ -377,16 +385,53 @@ pub struct ReleaseSpec {
 }
 
 impl ReleaseSpec {
-    /// The version whose objects serve once this release is through: the
-    /// release's own number, or the target of a traffic-only rollback.
+    /// The version whose objects serve once this release is through, i.e.
+    /// the version label its objects carry: the release's own number, or the
+    /// target of a rollback that brings the target's own objects back (a
+    /// traffic-only rollback, whose objects still run, and a replay, which
+    /// re-applies the target's stored objects as they were, labels
+    /// included). The planner applies, switches to and (on abort) deletes
+    /// this version, and sync sees it live under the same label, so the
+    /// three agree on which objects belong to the release.
     pub fn serving(&self) -> Version {
         match self.rollback {
             Some(Rollback {
                 target,
-                mode: RollbackMode::TrafficOnly,
+                mode: RollbackMode::TrafficOnly | RollbackMode::Replay,
             }) => target,
             _ => self.number,
         }
+    }
+
+    /// Checks that the objects were rendered for [`Self::serving`]: every
+    /// init and application object that carries the release label
+    /// ([`RELEASE_LABEL`], which the manifest generator puts on every
+    /// versioned object) carries the serving version. A regenerated
+    /// rollback rendered for the target's number (or a replay whose stored
+    /// objects were rewritten) would otherwise be applied, switched and
+    /// deleted under a label its objects do not carry.
+    pub fn check_version_labels(&self) -> Result<(), Error> {
+        let expected = self.serving().to_string();
+        for (cluster, manifests) in &self.manifests {
+            for object in manifests.init.iter().chain(&manifests.application) {
+                let label = object
+                    .body
+                    .pointer("/metadata/labels")
+                    .and_then(|labels| labels.get(RELEASE_LABEL))
+                    .and_then(Value::as_str);
+                if let Some(label) = label
+                    && label != expected
+                {
+                    return Err(Error::WrongVersionLabel {
+                        cluster: cluster.clone(),
+                        object: object.reference.to_string(),
+                        label: label.to_owned(),
+                        expected,
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether this release applies objects of its own (everything but a
@@ -469,7 +514,7 @@ impl ReleaseSpec {
         {
             return Err(Error::TrafficOnlyWithoutPrevious { target });
         }
-        Ok(())
+        self.check_version_labels()
     }
 }
 

@@ -621,7 +621,7 @@ impl Planner {
                     },
                     _ => Action::Delete {
                         cluster: cluster_owned,
-                        version: spec.number,
+                        version: spec.serving(),
                     },
                 };
                 self.actions.push(action);
@@ -905,7 +905,7 @@ impl Planner {
     fn on_deleted(&mut self, cluster: &str, version: Version) {
         let expected = match self.r.status.step {
             Step::Cleanup => self.r.spec.previous,
-            Step::AbortDelete { .. } => Some(self.r.spec.number),
+            Step::AbortDelete { .. } => Some(self.r.spec.serving()),
             _ => None,
         };
         if expected != Some(version) {
@@ -1281,7 +1281,7 @@ impl Planner {
     /// deletes the new one).
     fn start_abort_delete(&mut self, then: Phase) {
         let from_traffic = matches!(self.r.status.step, Step::AbortTraffic { .. });
-        let number = self.r.spec.number;
+        let number = self.r.spec.serving();
         self.reset_clusters();
         for (name, state) in self.r.status.clusters.iter_mut() {
             let unconfirmed = from_traffic && self.r.status.lagging.contains_key(name);
@@ -1327,7 +1327,10 @@ impl Planner {
                     cluster: cluster.clone(),
                     object: None,
                     reason: Reason::Unreachable,
-                    message: format!("objects of {} may remain (no traffic)", self.r.spec.number),
+                    message: format!(
+                        "objects of {} may remain (no traffic)",
+                        self.r.spec.serving()
+                    ),
                 });
                 self.r.status.lagging.insert(cluster, failure);
             }

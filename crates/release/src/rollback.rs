@@ -4,7 +4,12 @@
 //! - By default its objects are **regenerated** from the target's app.toml
 //!   and image with today's platform config, so platform components are not
 //!   rolled back (the caller renders them: this crate knows no generator).
-//! - `--no-regenerate` **replays** the target's stored manifests as they were.
+//! - `--no-regenerate` **replays** the target's stored manifests as they
+//!   were, labels included: the rollback release serves the target's
+//!   version (`v5` objects under release `v7`), so the planner applies,
+//!   switches to and, on abort, deletes `v5`, and sync sees `v5` live,
+//!   exactly as for a traffic-only rollback. Regenerated objects are
+//!   rendered for the new number (`v7`); [`rollback`] checks the labels.
 //! - When the target still runs beside the current version in every cluster
 //!   (during a drain, or the stable side of a canary), the rollback is
 //!   **traffic-only**: nothing is applied, traffic moves back after checking
@@ -91,7 +96,7 @@ pub fn rollback(request: RollbackRequest<'_>) -> Result<ReleaseSpec, Error> {
             (target.manifests.clone(), target.platform_version.clone())
         }
     };
-    Ok(ReleaseSpec {
+    let spec = ReleaseSpec {
         service: current.service.clone(),
         environment: current.environment.clone(),
         number,
@@ -117,7 +122,11 @@ pub fn rollback(request: RollbackRequest<'_>) -> Result<ReleaseSpec, Error> {
         }),
         options: current.options.clone(),
         digest: String::new(),
-    })
+    };
+    // Regenerated objects must be rendered for the new number, replayed
+    // ones keep the target's: either way, the labels of what is applied.
+    spec.check_version_labels()?;
+    Ok(spec)
 }
 
 #[cfg(test)]

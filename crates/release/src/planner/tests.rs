@@ -319,3 +319,64 @@ fn an_aborted_canary_is_kept_where_traffic_did_not_go_back_to_zero() {
     );
     assert_eq!(release.status.lagging.len(), 1);
 }
+
+/// Audit finding 4: a replayed rollback (`--no-regenerate`) applies the
+/// target's objects, which carry the target's version label; it applies,
+/// switches to and, on abort, deletes that version, never its own number
+/// (which labels nothing).
+#[test]
+fn a_replayed_rollback_acts_on_the_version_its_objects_carry() {
+    let mut spec = release(Strategy::Simple).spec;
+    spec.number = Version(3);
+    spec.previous = Some(Version(2));
+    spec.kind = ReleaseKind::Rollback;
+    spec.rollback = Some(Rollback {
+        target: Version(1),
+        mode: RollbackMode::Replay,
+    });
+    let replay = Release::new(spec).expect("valid");
+    let (replay, actions) = run(
+        replay,
+        &[
+            Event::Start {
+                at: Timestamp("t0".to_owned()),
+            },
+            Event::LeaseAcquired {
+                cluster: "a".to_owned(),
+            },
+            Event::LeaseAcquired {
+                cluster: "b".to_owned(),
+            },
+        ],
+    );
+    let applied: Vec<Version> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Apply { version, .. } => Some(*version),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(applied, [Version(1), Version(1)], "{actions:?}");
+    let (replay, actions) = step(replay, &Event::Abort);
+    let deleted: Vec<String> = actions
+        .iter()
+        .filter(|a| matches!(a, Action::Delete { .. }))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(deleted, ["a: delete v1", "b: delete v1"]);
+    let (replay, _) = run(
+        replay,
+        &[
+            Event::Deleted {
+                cluster: "a".to_owned(),
+                version: Version(1),
+            },
+            Event::Deleted {
+                cluster: "b".to_owned(),
+                version: Version(1),
+            },
+        ],
+    );
+    assert_eq!(replay.status.phase, Phase::Aborted);
+    assert!(replay.status.lagging.is_empty());
+}

@@ -12,7 +12,10 @@ fn spec(number: u64, platform: &str) -> ReleaseSpec {
         init: vec![],
         application: vec![Object {
             reference: ObjectRef::new("apps/v1", "Deployment", "web", &format!("web-v{number}")),
-            body: json!({"platform": platform}),
+            body: json!({
+                "platform": platform,
+                "metadata": {"labels": {RELEASE_LABEL: format!("v{number}")}},
+            }),
         }],
         balancing: vec![],
     };
@@ -55,7 +58,8 @@ fn request<'a>(target: &'a ReleaseSpec, current: &'a ReleaseSpec) -> RollbackReq
 #[test]
 fn regenerate_is_the_default_and_keeps_todays_platform() {
     let (target, current) = (spec(5, "2026.10"), spec(6, "2026.11"));
-    let regenerated = spec(5, "2026.12").manifests;
+    // The target's app.toml and image rendered for the new number.
+    let regenerated = spec(7, "2026.12").manifests;
     let built = rollback(RollbackRequest {
         regenerated: Some(regenerated.clone()),
         ..request(&target, &current)
@@ -93,6 +97,32 @@ fn no_regenerate_replays_the_stored_manifests() {
     assert_eq!(built.rollback.map(|r| r.mode), Some(RollbackMode::Replay));
     assert_eq!(built.manifests, target.manifests);
     assert_eq!(built.platform_version, "2026.10");
+    // The objects keep their v5 labels: the release serves v5.
+    assert_eq!(built.serving(), Version(5));
+    assert!(built.applies_objects());
+    assert!(Release::new(built).is_ok());
+}
+
+/// Audit finding 4: regenerated manifests must be rendered for the new
+/// number; objects still labelled with the target's are refused.
+#[test]
+fn regenerated_objects_must_carry_the_new_number() {
+    let (target, current) = (spec(5, "2026.10"), spec(6, "2026.11"));
+    let refused = rollback(RollbackRequest {
+        regenerated: Some(spec(5, "2026.12").manifests),
+        ..request(&target, &current)
+    });
+    assert_eq!(
+        refused.map_err(|e| e.to_string()),
+        Err("cluster a: Deployment web/web-v5 is labelled v5 but the release serves v7".to_owned())
+    );
+    // A deploy whose objects carry another release's label is refused too.
+    let mut wrong = spec(6, "2026.11");
+    wrong.manifests = spec(4, "2026.11").manifests;
+    assert!(matches!(
+        Release::new(wrong),
+        Err(Error::WrongVersionLabel { .. })
+    ));
 }
 
 #[test]

@@ -327,3 +327,44 @@ fn a_canary_abort_interrupted_is_finished_by_sync() {
         Some(release::Version(5))
     );
 }
+
+/// A `--no-regenerate` rollback v7 replays v5's stored objects, which keep
+/// their v5 label: v5 live at 100% is the authoritative state (nothing to
+/// do where it runs), and a wiped cluster gets v5's objects back (audit
+/// finding 4: before, sync wanted a "v7" no object carries and deleted v5).
+#[test]
+fn a_replayed_rollback_serves_the_target_version() {
+    let replayed = || {
+        let mut spec = done("web", 7, Some(6)).spec;
+        spec.kind = release::ReleaseKind::Rollback;
+        spec.rollback = Some(release::Rollback {
+            target: release::Version(5),
+            mode: release::RollbackMode::Replay,
+        });
+        spec.manifests = done("web", 5, Some(4)).spec.manifests;
+        let mut record = release::Release::new(spec).expect("valid replay");
+        finish(&mut record, Phase::Succeeded);
+        record
+    };
+    let serving = |cluster: &str| {
+        snapshot(
+            cluster,
+            vec![done("web", 5, Some(4)), done("web", 6, Some(5)), replayed()],
+            vec![("web", live(&[5], all(5)))],
+        )
+    };
+    let plan = check(
+        "replayed_rollback",
+        vec![
+            serving("dc-a"),
+            serving("dc-b"),
+            snapshot("dc-c", vec![], vec![]),
+        ],
+    );
+    let web = &plan.services["web"];
+    assert_eq!(web.authoritative, Some(release::Version(7)));
+    assert!(
+        web.actions().iter().all(|a| a.cluster() == "dc-c"),
+        "{plan}"
+    );
+}
