@@ -64,6 +64,11 @@ impl Diff {
 pub fn diff(old: &File, new: &File, clients: &[NamedClient<'_>]) -> Diff {
     let (os, ns) = (Schema::new(old), Schema::new(new));
     let (sent, read) = (ns.sent(), ns.read());
+    let (old_sent, old_read) = (os.sent(), os.read());
+    // A type that switches between message and enum keeps its name, so
+    // fields that use it compare equal by name: the switch itself is the
+    // breaking change (for any client that can see the type).
+    let used_before = |name: &str| old_sent.contains(name) || old_read.contains(name);
     let mut changes = Vec::new();
     let mut add =
         |key: String, message: String, breaking: bool, o: Option<Span>, n: Option<Span>| {
@@ -164,13 +169,22 @@ pub fn diff(old: &File, new: &File, clients: &[NamedClient<'_>]) -> Diff {
     for om in old.messages() {
         let m = om.name.name.as_str();
         let Some(nm) = ns.message(m) else {
-            add(
-                format!("message:{m}"),
-                format!("message `{m}` removed"),
-                false,
-                Some(om.name.span),
-                None,
-            );
+            match ns.enum_(m) {
+                Some(ne) => add(
+                    format!("message:{m}"),
+                    format!("message `{m}` became an enum"),
+                    used_before(m),
+                    Some(om.name.span),
+                    Some(ne.name.span),
+                ),
+                None => add(
+                    format!("message:{m}"),
+                    format!("message `{m}` removed"),
+                    false,
+                    Some(om.name.span),
+                    None,
+                ),
+            }
             continue;
         };
         let (is_sent, is_read) = (sent.contains(m), read.contains(m));
@@ -231,9 +245,10 @@ pub fn diff(old: &File, new: &File, clients: &[NamedClient<'_>]) -> Diff {
             );
         }
     }
+    // Added types (a name that was the other kind before is reported above).
     for nm in new
         .messages()
-        .filter(|n| os.message(&n.name.name).is_none())
+        .filter(|n| !os.types.contains_key(n.name.name.as_str()))
     {
         add(
             format!("message:{}", nm.name.name),
@@ -246,13 +261,22 @@ pub fn diff(old: &File, new: &File, clients: &[NamedClient<'_>]) -> Diff {
     for oe in old.enums() {
         let e = oe.name.name.as_str();
         let Some(ne) = ns.enum_(e) else {
-            add(
-                format!("message:{e}"),
-                format!("enum `{e}` removed"),
-                false,
-                Some(oe.name.span),
-                None,
-            );
+            match ns.message(e) {
+                Some(nm) => add(
+                    format!("message:{e}"),
+                    format!("enum `{e}` became a message"),
+                    used_before(e),
+                    Some(oe.name.span),
+                    Some(nm.name.span),
+                ),
+                None => add(
+                    format!("message:{e}"),
+                    format!("enum `{e}` removed"),
+                    false,
+                    Some(oe.name.span),
+                    None,
+                ),
+            }
             continue;
         };
         for v in oe
@@ -281,6 +305,19 @@ pub fn diff(old: &File, new: &File, clients: &[NamedClient<'_>]) -> Diff {
                 Some(v.name.span),
             );
         }
+    }
+
+    for ne in new
+        .enums()
+        .filter(|n| !os.types.contains_key(n.name.name.as_str()))
+    {
+        add(
+            format!("message:{}", ne.name.name),
+            format!("enum `{}` added", ne.name.name),
+            false,
+            None,
+            Some(ne.name.span),
+        );
     }
 
     let mut violations = Vec::new();

@@ -129,6 +129,42 @@ fn diff_without_and_with_clients() {
     );
 }
 
+/// A type switching between message and enum is breaking without clients
+/// (fields using it compare equal by name); added enums are listed.
+#[test]
+fn diff_kind_switch_and_added_enum() {
+    let old = parse_and_check(
+        "service \"s\"\nrpc a (In) Out\nmessage In { k K }\nmessage Out { e E }\nmessage K { x int }\nenum E { a }\n",
+        0,
+    );
+    let new = parse_and_check(
+        "service \"s\"\nrpc a (In) Out\nmessage In { k K }\nmessage Out {\n    e E\n    c C?\n}\nenum K { x }\nmessage E { a int? }\nenum C { y }\n",
+        1,
+    );
+    assert!(
+        old.ok() && new.ok(),
+        "{:?} {:?}",
+        old.diagnostics,
+        new.diagnostics
+    );
+    let d = diff(&old.file, &new.file, &[]);
+    let lines: Vec<String> = d
+        .changes
+        .iter()
+        .map(|c| format!("{} {} {}", c.breaking, c.key, c.message))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "false field:Out.c optional field `Out.c` added",
+            "true message:K message `K` became an enum",
+            "true message:E enum `E` became a message",
+            "false message:C enum `C` added",
+        ]
+    );
+    assert!(d.breaking());
+}
+
 mod properties {
     use crate::compat::compat;
     use crate::parse_and_check;
