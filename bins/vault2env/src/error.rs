@@ -83,6 +83,18 @@ pub enum Error {
         /// The secret path.
         path: String,
     },
+    /// A secret key names a variable vault2env must remove before exec.
+    #[error(
+        "secret key {key:?} at {path} becomes {name}, a name vault2env reserves and removes before exec; rename the key in Vault"
+    )]
+    ReservedName {
+        /// The key as stored in Vault.
+        key: String,
+        /// The secret path.
+        path: String,
+        /// The variable name it normalises to.
+        name: String,
+    },
     /// Two secrets would set the same variable.
     #[error("variable {name} is defined twice: by {first} and by {second}")]
     Duplicate {
@@ -117,7 +129,8 @@ impl Error {
             | Error::ReadFile { .. }
             | Error::InvalidName { .. }
             | Error::Duplicate { .. }
-            | Error::NulInValue { .. } => EXIT_USAGE,
+            | Error::NulInValue { .. }
+            | Error::ReservedName { .. } => EXIT_USAGE,
             Error::Unreachable { .. } | Error::Protocol { .. } => EXIT_UNAVAILABLE,
             Error::LoginDenied { .. } | Error::Denied { .. } => EXIT_DENIED,
             Error::Missing(_) => EXIT_MISSING,

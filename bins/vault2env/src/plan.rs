@@ -50,6 +50,13 @@ pub fn secrets_to_vars(found: &[(String, SecretData)]) -> Result<Vec<Var>, Error
                 key: key.clone(),
                 path: path.clone(),
             })?;
+            if is_private(&name) {
+                return Err(Error::ReservedName {
+                    key: key.clone(),
+                    path: path.clone(),
+                    name,
+                });
+            }
             if value.expose().contains('\0') {
                 return Err(Error::NulInValue {
                     path: path.clone(),
@@ -260,7 +267,11 @@ pub fn build_env(
     }
     for var in &fetched.secrets {
         if is_private(&var.name) {
-            out.kept.push(var.name.clone());
+            // secrets_to_vars rejects these; a hand-built Fetched is only logged.
+            out.notes.push(format!(
+                "ignored {} from {}: the name is reserved",
+                var.name, var.source
+            ));
             continue;
         }
         // An explicit reference is the operator's choice for this name: it

@@ -352,6 +352,15 @@ fn duplicate_and_invalid_names() {
     assert_eq!(err.exit_code(), 64);
     let err = secrets_to_vars(&[("billing".to_owned(), vec![s("9lives")])]).expect_err("invalid");
     assert!(err.to_string().contains("9lives"));
+    for key in ["VAULT_TOKEN", "VAULT2ENV_PATH", "vault2env-x"] {
+        let err = secrets_to_vars(&[("billing/r".to_owned(), vec![s(key)])]).expect_err(key);
+        assert_eq!(err.exit_code(), 64, "{key}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(key) && msg.contains("billing/r") && msg.contains("rename the key"),
+            "{msg}"
+        );
+    }
     let nul = vec![("K".to_owned(), Sensitive::new("before\0after-secret"))];
     let err = secrets_to_vars(&[("billing/x".to_owned(), nul)]).expect_err("nul");
     assert_eq!(err.exit_code(), 64);

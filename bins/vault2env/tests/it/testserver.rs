@@ -546,6 +546,32 @@ fn a_nul_byte_in_a_value_is_named_before_exec_and_in_check() {
 }
 
 #[test]
+fn a_secret_named_like_a_reserved_variable_is_an_error_naming_it() {
+    let srv = server()
+        .put(
+            "secret",
+            "billing/cfg",
+            &[("vault2env-x", "reserved-secret-1")],
+        )
+        .start();
+    let dir = scratch();
+    let env = k8s_env(&srv, &dir);
+    let secrets: Vec<&str> = SECRETS
+        .iter()
+        .copied()
+        .chain(["reserved-secret-1"])
+        .collect();
+    let r = run(&env, &[], &secrets);
+    assert_eq!(r.code, 64, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("\"vault2env-x\" at billing/cfg") && r.stderr.contains("rename the key"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("kept existing value"), "{}", r.stderr);
+}
+
+#[test]
 fn duplicate_names_across_paths_name_both() {
     let srv = server()
         .put(
