@@ -36,16 +36,17 @@ pub struct Reference {
     pub key: String,
 }
 
-/// Parses a variable value as a reference. `None` when the value does not
-/// start with `vault:`; `Some(Err(..))` when it does but is malformed.
+/// Parses a variable value as a reference. Only the exact form
+/// `vault:<path>#<key>` (non-empty path and key, no whitespace) is one:
+/// `None` for every other value, including ones that merely start with
+/// `vault:` (see [`looks_like_reference`]). `Some(Err(..))` when the form is
+/// right but the path has an empty, `.` or `..` segment.
 pub fn parse_reference(value: &str) -> Option<Result<Reference, String>> {
     let rest = value.strip_prefix("vault:")?;
-    let Some((path, key)) = rest.rsplit_once('#') else {
-        return Some(Err("expected vault:<path>#<key>".into()));
-    };
+    let (path, key) = rest.rsplit_once('#')?;
     let path = path.trim_matches('/');
-    if path.is_empty() || key.is_empty() {
-        return Some(Err("expected vault:<path>#<key>".into()));
+    if path.is_empty() || key.is_empty() || rest.contains(char::is_whitespace) {
+        return None;
     }
     if path
         .split('/')
@@ -57,4 +58,11 @@ pub fn parse_reference(value: &str) -> Option<Result<Reference, String>> {
         path: path.to_owned(),
         key: key.to_owned(),
     }))
+}
+
+/// Whether a value starts with `vault:` without being a reference: such
+/// values pass through unchanged, and vault2env warns (naming the variable,
+/// never the value) in case a reference was meant.
+pub fn looks_like_reference(value: &str) -> bool {
+    value.starts_with("vault:") && parse_reference(value).is_none()
 }

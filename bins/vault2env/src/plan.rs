@@ -13,7 +13,7 @@ use crate::config::{Config, KvVersion, Scheme, Sensitive};
 use crate::error::Error;
 use crate::host::Host;
 use crate::http::Client;
-use crate::names::{normalise, parse_reference};
+use crate::names::{looks_like_reference, normalise, parse_reference};
 use crate::resolve::Resolver;
 use crate::vault::{ReadResult, SecretData, Vault};
 
@@ -176,6 +176,11 @@ pub fn fetch(vault: &mut Vault, host: &dyn Host, cfg: &Config) -> Result<Fetched
             continue;
         };
         let Some(parsed) = parse_reference(value) else {
+            if looks_like_reference(value) {
+                fetched.notes.push(format!(
+                    "warning: {name} starts with vault: but is not of the form vault:<path>#<key>; passed on unchanged"
+                ));
+            }
             continue;
         };
         let r = parsed.map_err(|why| Error::Config(format!("variable {name}: {why}")))?;
@@ -330,7 +335,7 @@ pub fn env_without_secrets(
     let mut out = Outcome::default();
     for (name, value) in original {
         let n = name.to_string_lossy().into_owned();
-        if is_private(&n) || value.to_str().is_some_and(|v| v.starts_with("vault:")) {
+        if is_private(&n) || value.to_str().is_some_and(|v| parse_reference(v).is_some()) {
             out.removed.push(n);
             continue;
         }

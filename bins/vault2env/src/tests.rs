@@ -41,10 +41,24 @@ fn references_parse() {
     ok("vault:billing/db#password", "billing/db", "password");
     ok("vault:/billing/db/#password", "billing/db", "password");
     ok("vault:a#b#c", "a#b", "c");
-    assert!(parse_reference("plain value").is_none());
-    assert!(parse_reference("vault:billing/db").expect("ref").is_err());
-    assert!(parse_reference("vault:#key").expect("ref").is_err());
+    // Only the exact form is a reference; anything else passes through.
+    for plain in [
+        "plain value",
+        "vault:hello",
+        "vault:billing/db",
+        "vault:#key",
+        "vault:billing/db#",
+        "vault:/#key",
+        "vault: see the docs#section",
+        "Vault:billing#x",
+    ] {
+        assert!(parse_reference(plain).is_none(), "{plain}");
+    }
+    assert!(crate::names::looks_like_reference("vault:hello"));
+    assert!(!crate::names::looks_like_reference("vault:a#b"));
+    assert!(!crate::names::looks_like_reference("hello"));
     assert!(parse_reference("vault:a/../b#key").expect("ref").is_err());
+    assert!(parse_reference("vault:a//b#key").expect("ref").is_err());
 }
 
 #[test]
@@ -324,10 +338,11 @@ fn optional_start_drops_unresolved_references() {
     let original = env(&[
         ("DB_URL", "vault:billing/db#url"),
         ("A", "1"),
+        ("GREETING", "vault:hello"),
         ("VAULT_TOKEN", "t"),
     ]);
     let out = env_without_secrets(original.clone(), &[]).expect("ok");
-    assert_eq!(out.env, env(&[("A", "1")]));
+    assert_eq!(out.env, env(&[("A", "1"), ("GREETING", "vault:hello")]));
     assert_eq!(
         env_without_secrets(original, &["DB_URL".into()])
             .expect_err("req")

@@ -240,6 +240,19 @@ fn references_and_override_policy() {
     let r = run(&with_ref, &["--check"], &secrets);
     assert_eq!(r.stdout.matches("DB_PASSWORD\n").count(), 1, "{}", r.stdout);
 
+    // A value that merely starts with vault: is passed on, with a warning
+    // that names the variable but not the value.
+    let mut greeting = env.clone();
+    greeting.push(("GREETING".into(), "vault:hello-there".into()));
+    let r = run(&greeting, &[], &secrets);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.child("GREETING"), Some("vault:hello-there"));
+    assert!(
+        r.stderr.contains("GREETING starts with vault:") && !r.stderr.contains("hello-there"),
+        "{}",
+        r.stderr
+    );
+
     // A reference to a missing key is a missing secret.
     env.push(("OTHER_URL".into(), "vault:shared/db#nope".into()));
     let r = run(&env, &[], &secrets);
