@@ -25,15 +25,17 @@
 //! # Ok(()) }
 //! ```
 
-pub mod api_error;
-pub mod controllers;
-pub mod fields;
-pub mod merge;
-pub mod resources;
-pub mod selector;
-pub mod server;
-pub mod store;
-pub mod watch;
+mod api_error;
+mod controllers;
+mod fields;
+mod merge;
+mod resources;
+mod selector;
+mod server;
+mod store;
+mod watch;
+
+pub use controllers::{Effect, image_effect};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -139,10 +141,14 @@ pub enum Reachability {
     Hanging,
     /// The port is closed: connections are refused and open ones dropped.
     Refusing,
+    /// Every request is answered at once with 503 ServiceUnavailable, as an
+    /// API server whose storage is down does.
+    Unavailable,
 }
 
+/// The current fault settings.
 #[derive(Clone, Copy, Debug, Default)]
-struct FaultState {
+pub(crate) struct FaultState {
     reach: Reachability,
     latency: Duration,
 }
@@ -163,6 +169,14 @@ impl Faults {
     pub(crate) async fn wait_answering(&self) {
         let mut rx = self.state.subscribe();
         let _ = rx.wait_for(|s| s.reach != Reachability::Hanging).await;
+    }
+
+    pub(crate) fn subscribe(&self) -> signal::Receiver<FaultState> {
+        self.state.subscribe()
+    }
+
+    pub(crate) fn unavailable(&self) -> bool {
+        self.state.borrow().reach == Reachability::Unavailable
     }
 
     pub(crate) fn latency(&self) -> Duration {
@@ -261,11 +275,10 @@ impl SimCluster {
         if let Some(path) = path
             && self.shared.store.take_dirty()
         {
-            // A failed save is retried at the next change.
+            // A failed save (full disk, removed directory) is retried at the
+            // next interval; the cluster keeps serving from memory.
             if self.save(&path).is_err() {
-                self.shared
-                    .store
-                    .mark_once("sim/save-failed", store::now_ms());
+                self.shared.store.mark_dirty();
             }
         }
     }

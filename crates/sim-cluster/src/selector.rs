@@ -309,12 +309,4 @@ impl FieldSelector {
             (actual == *value) != *negated
         })
     }
-
-    /// The name an equality requirement on `metadata.name` pins, if any.
-    pub fn name(&self) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(f, neg, _)| f == "metadata.name" && !neg)
-            .map(|(_, _, v)| v.as_str())
-    }
 }

@@ -38,6 +38,12 @@ pub fn router(shared: Arc<Shared>) -> Router {
 /// and add the configured latency.
 async fn faults(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
     shared.faults.wait_answering().await;
+    if shared.faults.unavailable() {
+        return axum::response::IntoResponse::into_response(ApiError::new(
+            Reason::ServiceUnavailable,
+            "the server is currently unable to handle the request",
+        ));
+    }
     let latency = shared.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -279,6 +285,18 @@ async fn route(
                     send_initial_events: query.flag("sendInitialEvents"),
                 };
                 return watch::serve(shared.clone(), params);
+            }
+            // An exact list at a version the server no longer keeps.
+            if query.get("resourceVersionMatch") == Some("Exact")
+                && let Some(rv) = query
+                    .get("resourceVersion")
+                    .and_then(|v| v.parse::<u64>().ok())
+                && store.subscribe_from(rv).is_err()
+            {
+                return Err(ApiError::new(
+                    Reason::Gone,
+                    "The resourceVersion for the provided list is too old.",
+                ));
             }
             let (items, rv) = store.list(&info, ns, &labels, &fields);
             ok(json!({

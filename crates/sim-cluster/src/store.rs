@@ -196,6 +196,11 @@ impl Store {
         self.lock().state.clone()
     }
 
+    /// Marks the state as changed (to be saved again).
+    pub fn mark_dirty(&self) {
+        self.dirty.store(true, Ordering::SeqCst);
+    }
+
     /// Whether something changed since the last [`Store::take_dirty`].
     pub fn take_dirty(&self) -> bool {
         self.dirty.swap(false, Ordering::SeqCst)

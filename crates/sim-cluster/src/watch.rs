@@ -83,6 +83,7 @@ struct Stream {
     deadline: Option<Instant>,
     next_bookmark: Option<Instant>,
     bookmark_every: Duration,
+    faults: tokio::sync::watch::Receiver<crate::FaultState>,
 }
 
 /// Starts a watch response.
@@ -148,6 +149,7 @@ pub fn serve(shared: Arc<Shared>, params: Params) -> Result<Response, ApiError> 
         receiver,
         last_rv,
         bookmark_every,
+        faults: shared.faults.subscribe(),
     };
     let body = Body::from_stream(futures_util::stream::unfold(stream, next_chunk));
     Response::builder()
@@ -159,6 +161,10 @@ pub fn serve(shared: Arc<Shared>, params: Params) -> Result<Response, ApiError> 
 
 async fn next_chunk(mut s: Stream) -> Option<(Result<Bytes, Infallible>, Stream)> {
     loop {
+        // An unavailable server ends its watches (clients re-watch and get 503).
+        if s.shared.faults.unavailable() {
+            return None;
+        }
         if let Some(event) = s.pending.pop_front() {
             // A cluster told to stop answering stalls its open watches too.
             s.shared.faults.wait_answering().await;
@@ -171,6 +177,7 @@ async fn next_chunk(mut s: Stream) -> Option<(Result<Bytes, Infallible>, Stream)
         let bookmark = s.next_bookmark;
         tokio::select! {
             _ = sleep_until(deadline) => return None,
+            changed = s.faults.changed() => if changed.is_err() { return None },
             _ = sleep_until(bookmark) => {
                 s.next_bookmark = Some(Instant::now() + s.bookmark_every);
                 s.pending.push_back(json!({"type": "BOOKMARK", "object": {

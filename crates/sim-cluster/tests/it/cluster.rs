@@ -256,3 +256,37 @@ async fn streaming_list_ends_initial_events_with_a_bookmark() {
         other => panic!("expected the end-of-initial-events bookmark, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn an_unavailable_cluster_answers_503_and_ends_watches() {
+    let sim = start("a").await;
+    let no_retry = client_with(&sim.running, None, false).await;
+    let api: Api<ConfigMap> = Api::namespaced(no_retry, "default");
+    let mut watch = api
+        .watch(&WatchParams::default().timeout(10), "0")
+        .await
+        .unwrap()
+        .boxed();
+    sim.running
+        .cluster()
+        .set_reachability(Reachability::Unavailable);
+    let unavailable = status(api.get("x").await);
+    assert_eq!(
+        (unavailable.code, unavailable.reason.as_str()),
+        (503, "ServiceUnavailable")
+    );
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while watch.next().await.is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "open watches end");
+
+    // kube's default retry policy rides out a short outage.
+    let retrying: Api<Namespace> = Api::all(sim.client.clone());
+    let cluster = sim.running.cluster().clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        cluster.set_reachability(Reachability::Answering);
+    });
+    retrying.get("default").await.unwrap();
+}

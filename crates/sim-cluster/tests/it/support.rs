@@ -28,6 +28,15 @@ pub async fn start_cluster(cluster: SimCluster) -> Sim {
 /// A client built from a kubeconfig written by `write_kubeconfig`, with
 /// the cluster's context selected.
 pub async fn client_for(running: &RunningCluster, read_timeout: Option<Duration>) -> Client {
+    client_with(running, read_timeout, true).await
+}
+
+/// [`client_for`], choosing whether kube retries 429/503/504 answers.
+pub async fn client_with(
+    running: &RunningCluster,
+    read_timeout: Option<Duration>,
+    retry: bool,
+) -> Client {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kubeconfig");
     sim_cluster::write_kubeconfig(&path, &[running]).unwrap();
@@ -41,6 +50,7 @@ pub async fn client_for(running: &RunningCluster, read_timeout: Option<Duration>
         .unwrap();
     config.read_timeout = read_timeout.or(Some(Duration::from_secs(10)));
     config.connect_timeout = Some(Duration::from_secs(2));
+    config.default_retry = retry;
     Client::try_from(config).unwrap()
 }
 
