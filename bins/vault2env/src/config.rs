@@ -62,7 +62,8 @@ pub struct Address {
 impl Address {
     /// Parses `http[s]://host[:port][/prefix]`.
     pub fn parse(s: &str) -> Result<Address, Error> {
-        let bad = |why: &str| Error::Config(format!("VAULT_ADDR {s:?} {why}"));
+        let shown = redact_userinfo(s);
+        let bad = |why: &str| Error::Config(format!("VAULT_ADDR {shown:?} {why}"));
         let (scheme, rest) = if let Some(r) = s.strip_prefix("https://") {
             (Scheme::Https, r)
         } else if let Some(r) = s.strip_prefix("http://") {
@@ -74,8 +75,8 @@ impl Address {
             Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
             None => (rest, ""),
         };
-        if authority.contains('@') {
-            return Err(bad("must not contain credentials"));
+        if rest.contains('@') {
+            return Err(bad("must not contain credentials (user:password@)"));
         }
         let default_port = if scheme == Scheme::Https { 443 } else { 80 };
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
@@ -114,6 +115,18 @@ impl Address {
             port,
             prefix: prefix.to_owned(),
         })
+    }
+}
+
+/// `VAULT_ADDR` as it may be printed: everything between `://` and the last
+/// `@` (user and password, even malformed ones with `/` in them) is replaced.
+pub fn redact_userinfo(addr: &str) -> String {
+    match (addr.find("://"), addr.rfind('@')) {
+        (Some(start), Some(at)) if at > start => {
+            format!("{}<redacted>{}", &addr[..start + 3], &addr[at..])
+        }
+        (None, Some(at)) => format!("<redacted>{}", &addr[at..]),
+        _ => addr.to_owned(),
     }
 }
 
@@ -329,11 +342,16 @@ impl Config {
         }
 
         let method = non_empty(host, "VAULT2ENV_AUTH").unwrap_or_else(|| "kubernetes".into());
-        let mount = |default: &str| {
-            non_empty(host, "VAULT2ENV_AUTH_MOUNT")
-                .map(|m| m.trim_matches('/').to_owned())
-                .unwrap_or_else(|| default.to_owned())
-        };
+        let auth_mount =
+            non_empty(host, "VAULT2ENV_AUTH_MOUNT").map(|m| m.trim_matches('/').to_owned());
+        if let Some(m) = &auth_mount
+            && !valid_path(m)
+        {
+            return Err(Error::Config(format!(
+                "VAULT2ENV_AUTH_MOUNT {m:?} is not a valid path"
+            )));
+        }
+        let mount = |default: &str| auth_mount.clone().unwrap_or_else(|| default.to_owned());
         let auth = match method.as_str() {
             "kubernetes" => {
                 let file = non_empty(host, "VAULT2ENV_TOKEN_FILE")

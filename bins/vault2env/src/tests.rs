@@ -102,6 +102,26 @@ fn addresses_parse() {
 }
 
 #[test]
+fn credentials_in_vault_addr_are_never_printed() {
+    for addr in [
+        "https://admin:hunter2-pass@vault:8200",
+        "https://admin:hunter2-pass@vault:99999",
+        "https://ad/min:hunter2-pass@vault:8200",
+        "http://hunter2-pass@[::1",
+        "ftp://admin:hunter2-pass@vault",
+        "admin:hunter2-pass@vault",
+    ] {
+        let err = Address::parse(addr).expect_err(addr);
+        let msg = err.to_string();
+        assert!(!msg.contains("hunter2"), "{msg}");
+        assert!(msg.contains("<redacted>@"), "{msg}");
+        let host = base().with_var("VAULT_ADDR", addr);
+        let msg = Config::from_host(&host).expect_err(addr).to_string();
+        assert!(!msg.contains("hunter2"), "{msg}");
+    }
+}
+
+#[test]
 fn durations_parse() {
     assert_eq!(parse_duration("60s"), Some(Duration::from_secs(60)));
     assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
@@ -188,6 +208,25 @@ fn config_errors_are_usage_errors() {
         (
             base().with_var("VAULT2ENV_PATH", "a/../b"),
             "VAULT2ENV_PATH",
+        ),
+        (
+            base()
+                .with_var("VAULT2ENV_AUTH", "approle")
+                .with_var("VAULT2ENV_ROLE_ID", "r")
+                .with_var("VAULT2ENV_AUTH_MOUNT", "../../sys/x"),
+            "VAULT2ENV_AUTH_MOUNT",
+        ),
+        (
+            base()
+                .with_var("VAULT2ENV_AUTH", "kubernetes")
+                .with_var("VAULT2ENV_AUTH_MOUNT", "k8s//prod"),
+            "VAULT2ENV_AUTH_MOUNT",
+        ),
+        (
+            base()
+                .with_var("VAULT2ENV_AUTH", "kubernetes")
+                .with_var("VAULT2ENV_AUTH_MOUNT", "k8s/./prod"),
+            "VAULT2ENV_AUTH_MOUNT",
         ),
         (
             base().with_var("VAULT2ENV_AUTH", "approle"),
