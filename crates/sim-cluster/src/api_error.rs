@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 pub enum Reason {
     /// 400: the request could not be understood.
     BadRequest,
+    /// 403: the operation is never allowed (deleting a system namespace).
+    Forbidden,
     /// 404: the object (or its namespace, or the resource) does not exist.
     NotFound,
     /// 405: the verb is not supported on this path.
@@ -39,6 +41,7 @@ impl Reason {
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::BadRequest => "BadRequest",
+            Reason::Forbidden => "Forbidden",
             Reason::NotFound => "NotFound",
             Reason::MethodNotAllowed => "MethodNotAllowed",
             Reason::AlreadyExists => "AlreadyExists",
@@ -55,6 +58,7 @@ impl Reason {
     pub fn code(self) -> u16 {
         match self {
             Reason::BadRequest => 400,
+            Reason::Forbidden => 403,
             Reason::NotFound => 404,
             Reason::MethodNotAllowed => 405,
             Reason::AlreadyExists | Reason::Conflict => 409,

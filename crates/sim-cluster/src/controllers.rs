@@ -412,7 +412,10 @@ fn create_pod(ctx: &Ctx<'_>, owner: &Value, template: &Value, extra_labels: Valu
     crate::merge::merge_patch(&mut labels, &extra_labels);
     let pod = json!({
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "namespace": ns, "labels": labels, "ownerReferences": [owner_ref(owner)]},
+        "metadata": {
+            "name": name, "generateName": format!("{}-", meta(owner, "name")), "namespace": ns,
+            "labels": labels, "ownerReferences": [owner_ref(owner)],
+        },
         "spec": template["spec"],
     });
     let req = WriteRequest {

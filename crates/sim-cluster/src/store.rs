@@ -19,6 +19,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
+/// Namespaces every cluster has and that cannot be deleted.
+const SYSTEM_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
 /// How many changes a watch can resume from before it gets 410 Gone.
 const HISTORY: usize = 10_000;
 
@@ -175,7 +178,7 @@ impl Store {
 
     fn ensure_default_namespaces(&self) {
         let info = resources::namespace_info();
-        for ns in ["default", "kube-system", "kube-public"] {
+        for ns in SYSTEM_NAMESPACES {
             let req = WriteRequest {
                 scope: Scope::Main {
                     status_subresource: true,
@@ -596,6 +599,16 @@ impl Store {
         let Some(old) = lookup(&inner.state, info, ns, name).cloned() else {
             return Err(ApiError::not_found(&info.group, &info.plural, name));
         };
+        if info.group.is_empty() && info.plural == "namespaces" && SYSTEM_NAMESPACES.contains(&name)
+        {
+            return Err(ApiError {
+                reason: Reason::Forbidden,
+                message: format!(
+                    "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+                ),
+                details: Some(json!({"name": name, "kind": "namespaces"})),
+            });
+        }
         if dry_run {
             return Ok(old);
         }

@@ -271,6 +271,11 @@ async fn namespaces_hold_their_objects() {
         .create(&PostParams::default(), &cm("c", json!({})))
         .await
         .unwrap();
+    let forbidden = status(namespaces.delete("default", &DeleteParams::default()).await);
+    assert_eq!(
+        (forbidden.code, forbidden.reason.as_str()),
+        (403, "Forbidden")
+    );
     namespaces
         .delete("team", &DeleteParams::default())
         .await
