@@ -126,10 +126,11 @@ enum Target {
         /// The file is a client contract: generate the client side only.
         #[arg(long)]
         client: bool,
-        /// Also run rustfmt over the output (the generator's layout already
-        /// matches rustfmt; this guards against drift).
+        /// Do not run rustfmt over the output. By default it runs when
+        /// rustfmt is on PATH: the generator's own layout matches rustfmt for
+        /// ordinary names, but long names and deeply nested types need it.
         #[arg(long)]
-        rustfmt: bool,
+        no_rustfmt: bool,
     },
     /// proto3 for protoc.
     Proto {
@@ -416,7 +417,7 @@ impl App {
                 file,
                 out,
                 client,
-                rustfmt: run_rustfmt,
+                no_rustfmt,
             } => {
                 let (id, checked) = self.load_valid(&file)?;
                 let name = file_name(&file);
@@ -431,7 +432,7 @@ impl App {
                         brief_codegen::rust_problems(&checked.file, client),
                     )
                 })?;
-                if run_rustfmt {
+                if !no_rustfmt {
                     code = rustfmt(&code).unwrap_or(code);
                 }
                 std::fs::create_dir_all(&out)
@@ -484,8 +485,8 @@ fn module_name(file_name: &str) -> String {
     m
 }
 
-/// Runs rustfmt when installed; the generator's layout already matches it,
-/// so this only guards against drift.
+/// Runs rustfmt (edition 2024, default max width 100) when installed;
+/// `None` when it is not, and the generator's own layout stands.
 fn rustfmt(code: &str) -> Option<String> {
     use std::io::Write;
     let mut child = Command::new("rustfmt")

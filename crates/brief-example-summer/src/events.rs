@@ -3,6 +3,12 @@
 
 //! Brief code for the events.
 
+#![allow(
+    clippy::type_complexity,
+    clippy::wrong_self_convention,
+    clippy::enum_variant_names
+)]
+
 use brief_rt::serde::{Deserialize, Serialize};
 
 /// Content hash of the schema this module was generated from.

@@ -12,10 +12,14 @@
 //! ```
 //!
 //! `shop` uses every construct of the language, so compiling this crate
-//! (without warnings, under clippy) checks the generator on all of them.
+//! (without warnings, under clippy) checks the generator on all of them;
+//! [`corpus`] does the same for names that clash with generated items, long
+//! names and docs that look like code (`fixtures/brief/rust`; the `brief`
+//! binary's tests keep it fresh and check it is rustfmt-clean).
 //!
 //! A test fails when these files are stale.
 
+pub mod corpus;
 pub mod events;
 pub mod events_audit;
 pub mod shop;

@@ -3,6 +3,12 @@
 
 //! Brief code for the client of service `shop`.
 
+#![allow(
+    clippy::type_complexity,
+    clippy::wrong_self_convention,
+    clippy::enum_variant_names
+)]
+
 use brief_rt::serde::{Deserialize, Serialize};
 
 /// The service name on the wire (`POST /shop/<rpc>`).
