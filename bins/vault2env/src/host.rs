@@ -20,8 +20,9 @@ pub trait Host {
     fn read_file(&self, path: &Path) -> io::Result<Vec<u8>>;
 }
 
-/// An in-memory host for tests: a fixed environment and a fixed set of files.
-#[derive(Debug, Clone, Default)]
+/// An in-memory host for tests: a fixed environment and a fixed set of
+/// files. `Debug` shows names and paths only (values may be secrets).
+#[derive(Clone, Default)]
 pub struct MapHost {
     vars: Vec<(String, String)>,
     files: BTreeMap<PathBuf, Vec<u8>>,
@@ -44,6 +45,16 @@ impl MapHost {
     pub fn with_file(mut self, path: impl Into<PathBuf>, contents: impl Into<Vec<u8>>) -> Self {
         self.files.insert(path.into(), contents.into());
         self
+    }
+}
+
+impl std::fmt::Debug for MapHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let vars: Vec<&str> = self.vars.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("MapHost")
+            .field("vars", &vars)
+            .field("files", &self.files.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 

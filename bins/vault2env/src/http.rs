@@ -20,8 +20,8 @@ pub const MAX_BODY: usize = 32 << 20;
 /// Largest header section accepted.
 const MAX_HEADERS: usize = 64 << 10;
 
-/// An HTTP response.
-#[derive(Debug)]
+/// An HTTP response. `Debug` shows the status and the body's length only:
+/// the body may hold secrets or a token.
 pub struct Response {
     /// Status code.
     pub status: u16,
@@ -175,8 +175,17 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// One outgoing request.
-#[derive(Debug)]
+impl std::fmt::Debug for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One outgoing request. `Debug` hides the token and the body (a JWT or
+/// AppRole credentials at login).
 pub struct Request<'a> {
     /// `GET`, `POST`, `LIST`, ...
     pub method: &'a str,
@@ -186,6 +195,17 @@ pub struct Request<'a> {
     pub token: Option<&'a str>,
     /// JSON body, if any.
     pub body: Option<&'a [u8]>,
+}
+
+impl std::fmt::Debug for Request<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("token", &self.token.map(|_| "<redacted>"))
+            .field("body_len", &self.body.map(<[u8]>::len))
+            .finish()
+    }
 }
 
 impl Client {

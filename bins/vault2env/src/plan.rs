@@ -217,8 +217,9 @@ pub fn fetch(vault: &mut Vault, host: &dyn Host, cfg: &Config) -> Result<Fetched
     Ok(fetched)
 }
 
-/// The environment to exec with, and what happened to each name.
-#[derive(Debug, Default)]
+/// The environment to exec with, and what happened to each name. `Debug`
+/// lists the environment's names only, never its values.
+#[derive(Default)]
 pub struct Outcome {
     /// The final environment.
     pub env: Vec<(OsString, OsString)>,
@@ -230,6 +231,19 @@ pub struct Outcome {
     pub removed: Vec<String>,
     /// What else happened, for the log (names and sources only).
     pub notes: Vec<String>,
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.env.iter().map(|(n, _)| n).collect();
+        f.debug_struct("Outcome")
+            .field("env_names", &names)
+            .field("set", &self.set)
+            .field("kept", &self.kept)
+            .field("removed", &self.removed)
+            .field("notes", &self.notes)
+            .finish()
+    }
 }
 
 /// Whether a variable must not reach the service.

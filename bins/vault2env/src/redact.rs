@@ -9,6 +9,9 @@
 #[derive(Default, Clone)]
 pub struct Redactor {
     secrets: Vec<String>,
+    /// A secret of 1 to 3 bytes is known: it cannot be scrubbed without
+    /// mangling every message, so foreign text is withheld altogether.
+    withhold: bool,
 }
 
 impl std::fmt::Debug for Redactor {
@@ -21,15 +24,26 @@ impl std::fmt::Debug for Redactor {
 const MAX_FOREIGN: usize = 300;
 
 impl Redactor {
-    /// Remembers a sensitive string. Very short strings (under 4 bytes) are
-    /// not scrubbed, since removing them would mangle every message while
-    /// protecting little.
+    /// Remembers a sensitive string. Very short strings (under 4 bytes)
+    /// cannot be scrubbed safely (removing every `ab` would mangle messages
+    /// and still leak by omission), so once one is known, [`Redactor::foreign`]
+    /// withholds foreign text instead.
     pub fn add(&mut self, secret: &str) {
+        if (1..4).contains(&secret.len()) {
+            self.withhold = true;
+        }
         if secret.len() >= 4 && !self.secrets.iter().any(|s| s == secret) {
             self.secrets.push(secret.to_owned());
             // Longest first, so a secret that contains another is removed whole.
             self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         }
+    }
+
+    /// Text that vault2env does not control (Vault's error messages), fit to
+    /// print: scrubbed, or `None` when a secret too short to scrub is known
+    /// (print the status and path only).
+    pub fn foreign(&self, text: &str) -> Option<String> {
+        (!self.withhold).then(|| self.scrub(text))
     }
 
     /// Text with every known secret replaced by `<redacted>`, cut to a sane length.

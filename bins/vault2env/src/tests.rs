@@ -427,12 +427,59 @@ fn duplicate_and_invalid_names() {
 fn redactor_scrubs_known_secrets() {
     let mut r = Redactor::default();
     r.add("supersecret");
-    r.add("abc"); // too short to scrub
+    r.add("abc"); // too short to scrub (foreign text is withheld, below)
     assert_eq!(
         r.scrub("bad jwt supersecret here, abc"),
         "bad jwt <redacted> here, abc"
     );
     assert!(r.scrub(&"x".repeat(1000)).len() < 400);
+    // Scrubbed foreign text while every secret is long enough ...
+    let mut r = Redactor::default();
+    r.add("supersecret");
+    assert_eq!(
+        r.foreign("echo supersecret").as_deref(),
+        Some("echo <redacted>")
+    );
+    // ... withheld once a short one is known (it cannot be scrubbed).
+    r.add("ab");
+    assert_eq!(r.foreign("echo ab"), None);
+}
+
+#[test]
+fn debug_of_types_holding_secrets_shows_no_value() {
+    let req = crate::http::Request {
+        method: "POST",
+        path: "/v1/auth/kubernetes/login",
+        token: Some("hvs.debug-token-1"),
+        body: Some(br#"{"jwt":"debug-jwt-2"}"#),
+    };
+    let resp = crate::http::Response {
+        status: 200,
+        body: br#"{"data":{"K":"debug-value-3"}}"#.to_vec(),
+    };
+    let out = build_env(
+        env(&[("DEBUG_VAR", "debug-value-4")]),
+        &Fetched::default(),
+        None,
+        false,
+        &[],
+    )
+    .expect("ok");
+    let host = MapHost::new().with_var("VAULT_TOKEN", "debug-token-5");
+    let printed = format!("{req:?} {resp:?} {out:?} {host:?}");
+    for secret in [
+        "debug-token-1",
+        "debug-jwt-2",
+        "debug-value-3",
+        "debug-value-4",
+        "debug-token-5",
+    ] {
+        assert!(!printed.contains(secret), "{secret} in {printed}");
+    }
+    assert!(
+        printed.contains("DEBUG_VAR") && printed.contains("status: 200"),
+        "{printed}"
+    );
 }
 
 #[test]

@@ -121,9 +121,12 @@ impl Vault {
             .collect::<Vec<_>>()
             .join("; ");
         if joined.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", self.redactor.scrub(&joined))
+            return String::new();
+        }
+        match self.redactor.foreign(&joined) {
+            Some(text) => format!(": {text}"),
+            None => " (Vault's message withheld: a secret value too short to redact is known)"
+                .to_owned(),
         }
     }
 

@@ -585,6 +585,23 @@ fn a_secret_named_like_a_reserved_variable_is_an_error_naming_it() {
 }
 
 #[test]
+fn vault_messages_are_withheld_once_a_short_secret_is_known() {
+    // A 2-byte value cannot be scrubbed from Vault's messages, so after
+    // reading it only the status and path of an error are printed.
+    let srv = server()
+        .put("secret", "billing/pin", &[("PIN", "7q")])
+        .start();
+    let dir = scratch();
+    let mut env = k8s_env(&srv, &dir);
+    env.push(("OTHER".into(), "vault:payments#OTHER".into()));
+    let r = run(&env, &[], SECRETS);
+    assert_eq!(r.code, 77, "{}", r.stderr);
+    assert!(r.stderr.contains("HTTP 403"), "{}", r.stderr);
+    assert!(!r.stderr.contains("error occurred"), "{}", r.stderr);
+    assert!(r.stderr.contains("withheld"), "{}", r.stderr);
+}
+
+#[test]
 fn duplicate_names_across_paths_name_both() {
     let srv = server()
         .put(
