@@ -67,8 +67,15 @@ struct Cx<'a> {
 }
 
 impl<'a> Cx<'a> {
+    /// Records a violation once: a message used in both directions is
+    /// compared twice, and an identical finding is not worth two reports.
     fn push(&mut self, key: String, d: Diagnostic) {
-        self.out.push(Violation { key, diagnostic: d });
+        let dup = self.out.iter().any(|v| {
+            v.key == key && v.diagnostic.code == d.code && v.diagnostic.message == d.message
+        });
+        if !dup {
+            self.out.push(Violation { key, diagnostic: d });
+        }
     }
 
     fn err(&self, code: &'static str, msg: String, cspan: Span) -> Diagnostic {
@@ -130,12 +137,18 @@ impl<'a> Cx<'a> {
                         .with_hint("use the server's message name");
                     self.push(format!("rpc:{}", rpc.name.name), d);
                 } else {
-                    self.types(&cname.name, cname.span, dir);
+                    self.types(&cname.name, cname.span, sname.span, dir);
                 }
             }
         }
         for ev in client.schemas() {
             let Some(sev) = server.schemas().find(|s| s.topic.value == ev.topic.value) else {
+                // The producer has no such topic: point at what it does declare.
+                let (span, what) = match (server_service, server.schemas().next()) {
+                    (Some(svc), _) => (svc.name.span, "producer declared here"),
+                    (None, Some(first)) => (first.topic.span, "the producer's topics start here"),
+                    (None, None) => (Span::new(0, 0), "the producer declares no topics"),
+                };
                 let d = self
                     .err(
                         "B0112",
@@ -143,6 +156,7 @@ impl<'a> Cx<'a> {
                         ev.topic.span,
                     )
                     .with_label("consumed by this contract")
+                    .with_related(self.sid, span, what)
                     .with_hint("remove the schema, or add it to the producer");
                 self.push(format!("topic:{}", ev.topic.value), d);
                 continue;
@@ -162,13 +176,19 @@ impl<'a> Cx<'a> {
                     .with_hint("use the producer's message name");
                 self.push(format!("topic:{}", ev.topic.value), d);
             } else {
-                self.types(&ev.message.name, ev.message.span, Direction::Read);
+                self.types(
+                    &ev.message.name,
+                    ev.message.span,
+                    sev.message.span,
+                    Direction::Read,
+                );
             }
         }
     }
 
-    /// Compares the types called `name` on both sides, once per direction.
-    fn types(&mut self, name: &str, use_span: Span, dir: Direction) {
+    /// Compares the types called `name` on both sides, once per direction;
+    /// `use_span` and `server_use` are where each side refers to it.
+    fn types(&mut self, name: &str, use_span: Span, server_use: Span, dir: Direction) {
         if !self.seen.insert((name.to_string(), dir)) {
             return;
         }
@@ -193,18 +213,27 @@ impl<'a> Cx<'a> {
                         span,
                     )
                     .with_label("declared by the client")
+                    .with_related(self.sid, server_use, "the server refers to it here")
                     .with_hint("use the server's type names");
-                let _ = use_span;
                 self.push(format!("message:{name}"), d);
             }
-            (_, Some(_)) => {
+            (_, Some(sdef)) => {
+                let (sspan, skind) = match sdef {
+                    TypeDef::Message(m) => (m.name.span, "a message on the server"),
+                    TypeDef::Enum(e) => (e.name.span, "an enum on the server"),
+                };
+                let ckind = match cdef {
+                    TypeDef::Message(_) => "a message",
+                    TypeDef::Enum(_) => "an enum",
+                };
                 let d = self
                     .err(
                         "B0104",
                         format!("`{name}` is a message on one side and an enum on the other"),
                         use_span,
                     )
-                    .with_label("client's use")
+                    .with_label(format!("{ckind} on the client"))
+                    .with_related(self.sid, sspan, skind)
                     .with_hint("use the server's definition");
                 self.push(format!("message:{name}"), d);
             }
@@ -288,7 +317,7 @@ impl<'a> Cx<'a> {
             let mut names = Vec::new();
             crate::model::named_types(&cf.ty.kind, &mut |n| names.push(n));
             for n in names {
-                self.types(n, cf.ty.span, dir);
+                self.types(n, cf.ty.span, sf.ty.span, dir);
             }
         }
         if dir == Direction::Send {

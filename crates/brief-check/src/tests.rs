@@ -37,6 +37,20 @@ fn check_compat(name: &str, server: &str, client: &str) {
         .into_iter()
         .map(|v| v.diagnostic)
         .collect();
+    for d in &v {
+        // Each violation names the client's span and the server's.
+        let files: Vec<usize> = d.labels.iter().map(|l| l.file).collect();
+        assert!(
+            files.first() == Some(&1) && files.contains(&0),
+            "{} must name both sides: {d:?}",
+            d.code
+        );
+        let same = v
+            .iter()
+            .filter(|o| o.code == d.code && o.message == d.message)
+            .count();
+        assert_eq!(same, 1, "{} reported more than once: {}", d.code, d.message);
+    }
     let out = render::text(
         &v,
         &sources(&[("server.brief", server), ("client.brief", client)]),
@@ -70,6 +84,17 @@ fn compatible_subset() {
 fn every_violation_names_both_sides() {
     let client = "service \"shop\"\nrpc buy (BuyIn) BuyOut\nrpc refund (BuyIn) BuyOut\nrpc list (ListIn) Orders\nschema \"order.created\" Order\nschema \"order.deleted\" Order\nmessage BuyIn {\n    item string?\n    color Color\n    coupon string\n}\nmessage BuyOut {\n    order Order\n    eta time\n}\nmessage ListIn {}\nmessage Orders { orders []Order }\nmessage Order {\n    id string\n    tags map[string]string\n}\nenum Color {\n    red\n    blue\n}\n";
     check_compat("every_violation_names_both_sides", SERVER, client);
+}
+
+/// A message on the server that is an enum on the client, used in both
+/// directions: one B0104 naming both definitions.
+#[test]
+fn kind_mismatch_names_both_sides_once() {
+    check_compat(
+        "kind_mismatch_names_both_sides_once",
+        "service \"s\"\nrpc a (In) Out\nmessage In { k K }\nmessage Out { k K }\nmessage K { x int }\n",
+        "service \"s\"\nrpc a (In) Out\nmessage In { k K }\nmessage Out { k K }\nenum K { x }\n",
+    );
 }
 
 #[test]
