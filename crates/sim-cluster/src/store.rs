@@ -19,8 +19,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
+#[cfg(test)]
+mod tests;
+
 /// Namespaces every cluster has and that cannot be deleted.
 const SYSTEM_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
+/// At most this many bytes of objects are kept in the history (large
+/// ConfigMaps would otherwise pile up).
+const HISTORY_BYTES: usize = 64 * 1024 * 1024;
 
 /// How many changes a watch can resume from before it gets 410 Gone.
 const HISTORY: usize = 10_000;
@@ -53,6 +60,8 @@ pub struct Change {
     pub object: Value,
     /// The object before the change, for watches with selectors.
     pub previous: Option<Value>,
+    /// Roughly how many bytes the change holds.
+    pub size: usize,
 }
 
 /// A watch's start: the changes to replay, the live feed, and the current
@@ -77,6 +86,8 @@ struct Inner {
     history: VecDeque<Arc<Change>>,
     /// Watches may resume from any resourceVersion >= this.
     oldest: u64,
+    /// Sum of the history's [`Change::size`].
+    history_bytes: usize,
 }
 
 /// The in-memory store of one cluster.
@@ -161,6 +172,7 @@ impl Store {
             inner: Mutex::new(Inner {
                 state,
                 history: VecDeque::new(),
+                history_bytes: 0,
                 oldest,
             }),
             changes,
@@ -247,6 +259,7 @@ impl Store {
                 ..State::default()
             };
             inner.history.clear();
+            inner.history_bytes = 0;
             inner.oldest = rv;
             let change = Arc::new(Change {
                 rv,
@@ -255,6 +268,7 @@ impl Store {
                 kind: ChangeType::Reset,
                 object: Value::Null,
                 previous: None,
+                size: 0,
             });
             let _ = self.changes.send(change);
         }
@@ -566,6 +580,7 @@ impl Store {
         object: Value,
         previous: Option<Value>,
     ) {
+        let size = approximate_size(&object) + previous.as_ref().map_or(0, approximate_size);
         let change = Arc::new(Change {
             rv: inner.state.resource_version,
             key: info.storage_key(),
@@ -573,11 +588,17 @@ impl Store {
             kind,
             object,
             previous,
+            size,
         });
         inner.history.push_back(change.clone());
-        while inner.history.len() > HISTORY {
-            if let Some(dropped) = inner.history.pop_front() {
-                inner.oldest = dropped.rv;
+        inner.history_bytes += size;
+        while inner.history.len() > HISTORY || inner.history_bytes > HISTORY_BYTES {
+            match inner.history.pop_front() {
+                Some(dropped) => {
+                    inner.oldest = dropped.rv;
+                    inner.history_bytes -= dropped.size;
+                }
+                None => break,
             }
         }
         self.dirty.store(true, Ordering::SeqCst);
@@ -1117,4 +1138,19 @@ fn data_size(obj: &Value) -> usize {
         }
     }
     size
+}
+
+/// The size of an object's JSON, counted without serialising it.
+fn approximate_size(value: &Value) -> usize {
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 8,
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => 2 + items.iter().map(approximate_size).sum::<usize>(),
+        Value::Object(map) => {
+            2 + map
+                .iter()
+                .map(|(k, v)| k.len() + 3 + approximate_size(v))
+                .sum::<usize>()
+        }
+    }
 }
