@@ -27,6 +27,8 @@ pub struct Response {
     pub status: u16,
     /// Body (decoded from chunked transfer encoding if needed).
     pub body: Vec<u8>,
+    /// The `Location` header (redirects from a standby).
+    pub location: Option<String>,
 }
 
 /// A transport failure (no usable HTTP response).
@@ -159,6 +161,8 @@ pub struct Client {
     ips: Vec<IpAddr>,
     tls: Option<Arc<rustls::ClientConfig>>,
     conn: Option<Conn>,
+    /// Resolves the host of a redirect target (IP literals need none).
+    resolver: Option<crate::resolve::Resolver>,
 }
 
 /// An open connection: the buffered (maybe TLS) stream over a [`Timed`] socket.
@@ -216,7 +220,66 @@ impl Client {
             ips,
             tls,
             conn: None,
+            resolver: None,
         }
+    }
+
+    /// Uses `resolver` for the host names of redirect targets.
+    pub fn with_resolver(mut self, resolver: crate::resolve::Resolver) -> Self {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    /// Follows a redirect (a standby pointing at the active node): from now
+    /// on requests go to the `location`'s host, and the returned path is
+    /// the one to re-send the request to. Only the same scheme is followed
+    /// (never https to http, which would send the token in clear text).
+    pub fn follow(&mut self, location: &str, deadline: Instant) -> Result<String, TransportError> {
+        let shown = crate::config::redact_userinfo(location);
+        let (addr, path) = if location.starts_with('/') {
+            let addr = Address {
+                prefix: String::new(),
+                ..self.addr.clone()
+            };
+            (addr, location.to_owned())
+        } else {
+            let Some(i) = location.find("://") else {
+                return Err(TransportError::wrong(format!(
+                    "redirect to {shown:?} is not an absolute URL or path"
+                )));
+            };
+            let after = &location[i + 3..];
+            let end = after.find('/').map_or(location.len(), |j| i + 3 + j);
+            let addr = Address::parse(&location[..end]).map_err(|e| {
+                TransportError::wrong(format!("redirect to an invalid address: {e}"))
+            })?;
+            let path = match &location[end..] {
+                "" => "/".to_owned(),
+                p => p.to_owned(),
+            };
+            (addr, path)
+        };
+        if addr.scheme != self.addr.scheme {
+            return Err(TransportError::wrong(format!(
+                "redirect to {shown:?} refused: it changes the scheme"
+            )));
+        }
+        let ips = if addr.host == self.addr.host {
+            self.ips.clone()
+        } else if let Ok(ip) = addr.host.parse::<IpAddr>() {
+            vec![ip]
+        } else {
+            let resolver = self.resolver.as_ref().ok_or_else(|| {
+                TransportError::wrong(format!("redirect to {shown:?}: no resolver for its host"))
+            })?;
+            resolver.resolve(&addr.host, deadline).map_err(|e| {
+                TransportError::unreachable(format!("redirect to {shown:?}: resolve: {e}"))
+            })?
+        };
+        self.addr = addr;
+        self.ips = ips;
+        self.conn = None;
+        Ok(path)
     }
 
     /// Sends a request, waiting at most until `deadline` (and `per_try`).
@@ -371,6 +434,7 @@ pub(crate) fn read_response(
     let mut content_length = None;
     let mut chunked = false;
     let mut close = false;
+    let mut location = None;
     let mut header_bytes = 0usize;
     loop {
         line.clear();
@@ -393,6 +457,8 @@ pub(crate) fn read_response(
                 );
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
                 chunked = value.to_ascii_lowercase().contains("chunked");
+            } else if name.eq_ignore_ascii_case("location") {
+                location = Some(value.to_owned());
             } else if name.eq_ignore_ascii_case("connection") {
                 close = value.eq_ignore_ascii_case("close");
             }
@@ -421,7 +487,14 @@ pub(crate) fn read_response(
         }
         b
     };
-    Ok((Response { status, body }, !close))
+    Ok((
+        Response {
+            status,
+            body,
+            location,
+        },
+        !close,
+    ))
 }
 
 fn host_header(addr: &Address) -> String {

@@ -109,7 +109,8 @@ fn connect(host: &dyn Host, cfg: &Config, started: Instant) -> Result<Vault, Err
     };
     let resolver = Resolver::from_host(host);
     let ips = resolve_with_retry(&resolver, &cfg.addr.host, deadline)?;
-    let mut vault = Vault::new(Client::new(cfg.addr.clone(), ips, tls), deadline);
+    let client = Client::new(cfg.addr.clone(), ips, tls).with_resolver(resolver);
+    let mut vault = Vault::new(client, deadline);
     vault.login(&cfg.auth)?;
     Ok(vault)
 }

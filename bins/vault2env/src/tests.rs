@@ -456,6 +456,7 @@ fn debug_of_types_holding_secrets_shows_no_value() {
     let resp = crate::http::Response {
         status: 200,
         body: br#"{"data":{"K":"debug-value-3"}}"#.to_vec(),
+        location: None,
     };
     let out = build_env(
         env(&[("DEBUG_VAR", "debug-value-4")]),

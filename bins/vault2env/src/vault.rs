@@ -1,8 +1,9 @@
 //! Vault's HTTP API: login, KV version 1 and 2, mount lookup, revoke-self.
 //!
 //! Every request is retried with exponential backoff and jitter while the
-//! failure is transient (connection errors, 412, 429, 5xx) and the total
-//! deadline allows. Responses are parsed leniently as `serde_json::Value`:
+//! failure is transient (connection errors, timeouts, HTTP 429, 500, 502,
+//! 503, 504) and the total deadline allows; 307/308 from a standby are
+//! followed (same scheme, at most 3 hops). Responses are parsed leniently as `serde_json::Value`:
 //! unknown fields are ignored and only the fields vault2env needs are
 //! required. Error bodies are read as Vault's `{"errors":[...]}` and, for
 //! RustyVault, `{"error":"..."}`.
@@ -87,8 +88,21 @@ fn stringify(v: &Value) -> String {
     }
 }
 
+/// Statuses retried with backoff until the deadline: rate limiting and the
+/// server errors of a sealed, starting or overloaded Vault (or its proxy).
+/// Every other unexpected status is an answer, not a temporary failure.
+pub const RETRIED: [u16; 5] = [429, 500, 502, 503, 504];
+
+/// Most redirects (307/308 from a standby to the active node) followed per request.
+const MAX_REDIRECTS: u32 = 3;
+
 fn is_transient(status: u16) -> bool {
-    matches!(status, 412 | 429 | 500 | 502 | 503 | 504)
+    RETRIED.contains(&status)
+}
+
+/// A denial: 401 or 403 (Vault's ACL), mapped to exit 77.
+fn is_denial(status: u16) -> bool {
+    matches!(status, 401 | 403)
 }
 
 impl Vault {
@@ -130,7 +144,17 @@ impl Vault {
         }
     }
 
-    /// Sends with retries; returns the first non-transient response.
+    /// A status that is neither success, denial nor retryable: Vault
+    /// answered wrongly (exit 69, but not "unreachable").
+    fn unexpected(&self, path: &str, status: u16, resp: &Response) -> Error {
+        Error::Protocol {
+            path: path.to_owned(),
+            reason: format!("unexpected HTTP {status}{}", self.detail(resp)),
+        }
+    }
+
+    /// Sends with retries and follows redirects; returns the first
+    /// non-transient response.
     fn call(
         &mut self,
         method: &str,
@@ -140,7 +164,10 @@ impl Vault {
     ) -> Result<Response, Error> {
         let mut backoff = BACKOFF_START;
         let mut tries = 0u32;
+        let mut hops = 0u32;
+        let mut redirected: Option<String> = None;
         loop {
+            let path = redirected.as_deref().unwrap_or(path);
             tries += 1;
             self.attempts += 1;
             let token = if auth {
@@ -155,6 +182,35 @@ impl Vault {
                 body,
             };
             let last = match self.http.send(&req, self.deadline, PER_TRY) {
+                Ok(resp) if matches!(resp.status, 307 | 308) => {
+                    self.requests += 1;
+                    let Some(location) = resp.location.as_deref() else {
+                        return Err(Error::Protocol {
+                            path: path.to_owned(),
+                            reason: format!("HTTP {} without a Location header", resp.status),
+                        });
+                    };
+                    hops += 1;
+                    if hops > MAX_REDIRECTS {
+                        return Err(Error::Protocol {
+                            path: path.to_owned(),
+                            reason: format!("more than {MAX_REDIRECTS} redirects"),
+                        });
+                    }
+                    match self.http.follow(location, self.deadline) {
+                        Ok(next) => {
+                            redirected = Some(next);
+                            continue;
+                        }
+                        Err(e) if e.wrong_answer => {
+                            return Err(Error::Protocol {
+                                path: path.to_owned(),
+                                reason: self.redactor.scrub(&e.message),
+                            });
+                        }
+                        Err(e) => format!("{method} {path}: {}", self.redactor.scrub(&e.message)),
+                    }
+                }
                 Ok(resp) if !is_transient(resp.status) => {
                     self.requests += 1;
                     return Ok(resp);
@@ -222,13 +278,19 @@ impl Vault {
         let result = self.call("POST", &path, Some(&bytes), false);
         bytes.fill(0);
         let resp = result?;
-        if !(200..300).contains(&resp.status) {
-            return Err(Error::LoginDenied {
-                method: auth.method(),
-                mount: mount.clone(),
-                status: resp.status,
-                detail: self.detail(&resp),
-            });
+        match resp.status {
+            200..=299 => {}
+            // Vault answers 400 for a wrong AppRole secret id, an unknown
+            // role or a missing auth mount; 401/403 for a rejected JWT.
+            400 | 401 | 403 => {
+                return Err(Error::LoginDenied {
+                    method: auth.method(),
+                    mount: mount.clone(),
+                    status: resp.status,
+                    detail: self.detail(&resp),
+                });
+            }
+            status => return Err(self.unexpected(&path, status, &resp)),
         }
         let token = json_body(&resp)
             .get("auth")
@@ -270,13 +332,14 @@ impl Vault {
                     KvVersion::V1
                 })
             }
-            404 | 405 | 501 => Ok(KvVersion::V1),
-            status => Err(Error::Denied {
+            404 | 405 => Ok(KvVersion::V1),
+            status if is_denial(status) => Err(Error::Denied {
                 op: "mount lookup",
                 path,
                 status,
                 detail: self.detail(&resp),
             }),
+            status => Err(self.unexpected(&path, status, &resp)),
         }
     }
 
@@ -314,7 +377,7 @@ impl Vault {
                     ReadResult::NotFound
                 });
             }
-            status => {
+            status if is_denial(status) => {
                 return Err(Error::Denied {
                     op: "read",
                     path: api,
@@ -322,6 +385,7 @@ impl Vault {
                     detail: self.detail(&resp),
                 });
             }
+            status => return Err(self.unexpected(&api, status, &resp)),
         }
         let data = match version {
             KvVersion::V2 => v.get("data").and_then(|d| d.get("data")),
@@ -364,7 +428,7 @@ impl Vault {
         match resp.status {
             200..=299 => {}
             404 => return Ok(Vec::new()),
-            status => {
+            status if is_denial(status) => {
                 return Err(Error::Denied {
                     op: "list",
                     path: api,
@@ -372,6 +436,7 @@ impl Vault {
                     detail: self.detail(&resp),
                 });
             }
+            status => return Err(self.unexpected(&api, status, &resp)),
         }
         let v = json_body(&resp);
         let keys = v.get("data").and_then(|d| d.get("keys"));

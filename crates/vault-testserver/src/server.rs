@@ -71,6 +71,16 @@ pub struct TestVaultBuilder {
     echo_errors: bool,
     no_ui_mounts: bool,
     trickle: Option<(String, Duration)>,
+    redirect: Option<Redirect>,
+}
+
+/// Where a standby sends clients.
+#[derive(Debug, Clone)]
+enum Redirect {
+    /// To another server's base URL.
+    To(String),
+    /// To itself (a redirect loop).
+    Itself,
 }
 
 impl TestVaultBuilder {
@@ -208,6 +218,19 @@ impl TestVaultBuilder {
         self
     }
 
+    /// A standby: every request is answered `307 Temporary Redirect` with
+    /// `Location: <url>/v1/<path>` (Vault's behaviour towards the active node).
+    pub fn redirect_to(mut self, url: &str) -> Self {
+        self.redirect = Some(Redirect::To(url.trim_end_matches('/').to_owned()));
+        self
+    }
+
+    /// A misconfigured standby that redirects to itself forever.
+    pub fn redirect_loop(mut self) -> Self {
+        self.redirect = Some(Redirect::Itself);
+        self
+    }
+
     /// Answers 404 on `sys/internal/ui/mounts` like an older server.
     pub fn without_ui_mounts(mut self) -> Self {
         self.no_ui_mounts = true;
@@ -230,6 +253,14 @@ impl TestVaultBuilder {
             echo_errors: self.echo_errors,
             no_ui_mounts: self.no_ui_mounts,
             trickle: self.trickle,
+            redirect: match self.redirect {
+                Some(Redirect::Itself) => Some(format!(
+                    "{}://{addr}",
+                    if self.tls { "https" } else { "http" }
+                )),
+                Some(Redirect::To(url)) => Some(url),
+                None => None,
+            },
         });
         let stop = Arc::new(AtomicBool::new(false));
         let (s2, stop2) = (shared.clone(), stop.clone());
@@ -271,6 +302,8 @@ struct Shared {
     echo_errors: bool,
     no_ui_mounts: bool,
     trickle: Option<(String, Duration)>,
+    /// Base URL every request is redirected to (a standby).
+    redirect: Option<String>,
 }
 
 /// A running test server.
@@ -429,6 +462,21 @@ fn serve(shared: &Shared, stream: impl Read + Write) {
                 .and_then(|a| a.strip_prefix("Bearer "))
                 .map(str::to_owned)
         });
+        if let Some(base) = &shared.redirect {
+            shared.state.lock().expect("lock").log.push(Logged {
+                method: method.clone(),
+                path: path.clone(),
+                status: 307,
+            });
+            let out = format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: {base}{target}\r\nContent-Length: 0\r\n\r\n"
+            );
+            let w = r.get_mut();
+            if w.write_all(out.as_bytes()).and_then(|_| w.flush()).is_err() {
+                return;
+            }
+            continue;
+        }
         let (status, resp) = {
             let mut st = shared.state.lock().expect("lock");
             let (status, resp) = if st.fail_next > 0 {

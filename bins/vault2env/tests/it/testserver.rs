@@ -602,6 +602,79 @@ fn vault_messages_are_withheld_once_a_short_secret_is_known() {
 }
 
 #[test]
+fn retried_statuses_are_exactly_429_500_502_503_504() {
+    for status in [429, 500, 502, 503, 504] {
+        let srv = server().fail_first(2, status).start();
+        let dir = scratch();
+        let r = run(&k8s_env(&srv, &dir), &[], SECRETS);
+        assert_eq!(r.code, 0, "{status} is retried: {}", r.stderr);
+    }
+    // Other statuses are answers: Vault answered wrongly (69, at once, and
+    // not "unreachable": OPTIONAL does not start the service), not denials.
+    for status in [412, 501, 505, 507, 418] {
+        let srv = server().fail_first(1, status).start();
+        let dir = scratch();
+        let mut env = k8s_env(&srv, &dir);
+        set(&mut env, "VAULT2ENV_OPTIONAL", "true");
+        let r = run(&env, &[], SECRETS);
+        assert_eq!(r.code, 69, "{status}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("unexpected HTTP {status}")),
+            "{status}: {}",
+            r.stderr
+        );
+        assert!(r.child_env.is_none(), "{status}");
+        assert_eq!(srv.requests().len(), 1, "{status} is not retried");
+    }
+}
+
+#[test]
+fn redirects_from_a_standby_are_followed_within_limits() {
+    let active = server().start();
+    let standby = TestVault::builder().redirect_to(&active.url()).start();
+    let dir = scratch();
+    let mut env = k8s_env(&active, &dir);
+    set(&mut env, "VAULT_ADDR", standby.url());
+    let r = run(&env, &[], SECRETS);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.child("DB_PASSWORD"), Some(DB_PASSWORD));
+    assert_eq!(standby.requests()[0].status, 307);
+    assert!(
+        active
+            .requests()
+            .iter()
+            .any(|q| q.method == "POST" && q.path == "auth/kubernetes/login"),
+        "the login was re-sent to the active node"
+    );
+    assert_eq!(active.revoked(), 1);
+
+    // A loop ends after 3 hops: Vault answered wrongly.
+    let looping = TestVault::builder().redirect_loop().start();
+    set(&mut env, "VAULT_ADDR", looping.url());
+    set(&mut env, "VAULT2ENV_OPTIONAL", "true");
+    let r = run(&env, &[], SECRETS);
+    assert_eq!(r.code, 69, "{}", r.stderr);
+    assert!(r.stderr.contains("more than 3 redirects"), "{}", r.stderr);
+    assert!(r.child_env.is_none());
+    assert_eq!(looping.requests().len(), 4);
+
+    // Never from https to http (the token would travel in clear text).
+    let tls_standby = TestVault::builder()
+        .tls()
+        .redirect_to(&active.url())
+        .start();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, tls_standby.ca_pem().expect("ca")).expect("write ca");
+    set(&mut env, "VAULT_ADDR", tls_standby.url());
+    set(&mut env, "VAULT_CACERT", ca.display().to_string());
+    let before = active.requests().len();
+    let r = run(&env, &[], SECRETS);
+    assert_eq!(r.code, 69, "{}", r.stderr);
+    assert!(r.stderr.contains("changes the scheme"), "{}", r.stderr);
+    assert_eq!(active.requests().len(), before, "nothing sent over http");
+}
+
+#[test]
 fn duplicate_names_across_paths_name_both() {
     let srv = server()
         .put(
