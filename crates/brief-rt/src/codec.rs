@@ -1,4 +1,5 @@
-//! Wire types whose JSON form is a string: `bytes` as base64.
+//! Wire types whose JSON form is a string (`bytes` as base64), and the
+//! decoding of a message body, which must be a JSON object.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
@@ -38,4 +39,15 @@ impl<'de> Deserialize<'de> for Bytes {
             .map(Bytes)
             .map_err(|e| serde::de::Error::custom(format!("invalid base64: {e}")))
     }
+}
+
+/// Decodes a message from JSON. Brief messages are JSON objects; serde's
+/// derive would also accept an array (fields by position), which is not
+/// the wire format, so anything but an object is refused.
+pub(crate) fn decode_message<T: serde::de::DeserializeOwned>(json: &[u8]) -> Result<T, String> {
+    let first = json.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err("expected a JSON object".into());
+    }
+    serde_json::from_slice(json).map_err(|e| e.to_string())
 }

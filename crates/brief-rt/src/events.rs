@@ -57,8 +57,8 @@ impl MemoryBus {
     }
 }
 
-/// Decodes an event payload (unknown fields ignored).
+/// Decodes an event payload, a JSON object (unknown fields ignored).
 pub fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T, Error> {
-    serde_json::from_slice(payload)
+    crate::codec::decode_message(payload)
         .map_err(|e| Error::invalid_argument(format!("invalid event payload: {e}")))
 }

@@ -38,6 +38,21 @@ where
             }
         }
     })
+    .fallback(method_not_allowed)
+}
+
+/// Any method but POST on an rpc path: 405 with `Allow: POST` and a
+/// Connect error body, so curl users see why.
+async fn method_not_allowed(method: axum::http::Method) -> Response {
+    let mut resp = Error::new(
+        Code::Unimplemented,
+        format!("rpcs are called with POST, not {method}"),
+    )
+    .into_response();
+    *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    resp.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+    resp
 }
 
 async fn handle<I, O, Fut>(
@@ -53,11 +68,19 @@ where
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or("");
         if !ct.starts_with("application/json") {
-            let mut resp = Error::invalid_argument(format!(
-                "unsupported content type `{ct}`, use application/json"
-            ))
+            // Connect: a server answers an unsupported Content-Type with 415
+            // and names what it accepts (`Accept-Post`). The code says the
+            // server does not implement that encoding.
+            let mut resp = Error::new(
+                Code::Unimplemented,
+                format!("unsupported content type `{ct}`, use application/json"),
+            )
             .into_response();
             *resp.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+            resp.headers_mut().insert(
+                header::HeaderName::from_static("accept-post"),
+                header::HeaderValue::from_static("application/json"),
+            );
             return Ok(resp);
         }
     }
@@ -68,7 +91,7 @@ where
             "the caller's deadline passed before the call started",
         ));
     }
-    let input: I = serde_json::from_slice(if body.is_empty() { b"{}" } else { body })
+    let input: I = crate::codec::decode_message(if body.is_empty() { b"{}" } else { body })
         .map_err(|e| Error::invalid_argument(format!("invalid request body: {e}")))?;
     let output = tokio::time::timeout(remaining, f(ctx, input))
         .await

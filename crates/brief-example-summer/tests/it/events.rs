@@ -41,6 +41,11 @@ async fn publish_and_dispatch() {
             .await
             .expect("ignored")
     );
+    // A payload is a JSON object: an array is refused, not read by position.
+    let err = events::dispatch(&seen, "service.create", b"[7, 42]")
+        .await
+        .expect_err("not an object");
+    assert_eq!(err.code, brief_rt::Code::InvalidArgument);
     assert_eq!(*seen.0.lock().expect("not poisoned"), vec![event]);
 }
 

@@ -249,6 +249,44 @@ async fn protocol_errors() {
         .await
         .expect("extra field ignored");
     assert_eq!(out.sum, 3);
+    // The body is the input message, a JSON object: an array (which serde
+    // would read field by field) is `invalid_argument`.
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(format!("{base}/summer/sum"))
+        .header("content-type", "application/json")
+        .body("[1, 2]")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: serde_json::Value =
+        serde_json::from_slice(&resp.bytes().await.expect("body")).expect("connect error");
+    assert_eq!(body["code"], "invalid_argument", "{body}");
+    // GET on an rpc path: 405, `Allow: POST`, and a Connect error body.
+    let resp = http
+        .get(format!("{base}/summer/sum"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status().as_u16(), 405);
+    assert_eq!(resp.headers()["allow"], "POST");
+    let body: serde_json::Value =
+        serde_json::from_slice(&resp.bytes().await.expect("body")).expect("connect error");
+    assert_eq!(body["code"], "unimplemented", "{body}");
+    // Another content type: 415 naming what is accepted.
+    let resp = http
+        .post(format!("{base}/summer/sum"))
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status().as_u16(), 415);
+    assert_eq!(resp.headers()["accept-post"], "application/json");
+    let body: serde_json::Value =
+        serde_json::from_slice(&resp.bytes().await.expect("body")).expect("connect error");
+    assert_eq!(body["code"], "unimplemented", "{body}");
     // An rpc the server does not have is `unimplemented`.
     let err = client
         .transport()
