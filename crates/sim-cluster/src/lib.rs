@@ -318,7 +318,9 @@ impl SimCluster {
         server::router(self.shared.clone())
     }
 
-    /// Serves the API on `listener` and starts the controllers.
+    /// Serves the API on `listener` and starts the controllers. Serve a
+    /// cluster once at a time: two servers would run two sets of
+    /// controllers over the same objects.
     pub async fn serve(&self, listener: TcpListener) -> Result<RunningCluster, Error> {
         let addr = listener.local_addr().map_err(Error::Serve)?;
         let (stop, stopped) = signal::channel(false);
@@ -379,8 +381,11 @@ async fn accept_loop(
             None => match TcpListener::bind(addr).await {
                 Ok(l) => listener.insert(l),
                 Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
+                    // The port may still be in use: retry, but stay stoppable.
+                    tokio::select! {
+                        _ = stop.changed() => break,
+                        _ = tokio::time::sleep(Duration::from_millis(20)) => continue,
+                    }
                 }
             },
         };
