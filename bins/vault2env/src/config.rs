@@ -242,6 +242,8 @@ pub struct Config {
     pub required: Vec<String>,
     /// Start without secrets when Vault is unreachable.
     pub optional: bool,
+    /// Accept a namespace path with no secrets (otherwise exit 78).
+    pub allow_empty: bool,
     /// Revoke the token before exec.
     pub revoke: bool,
 }
@@ -463,6 +465,7 @@ impl Config {
             override_existing: bool_var(host, "VAULT2ENV_OVERRIDE", false)?,
             required,
             optional: bool_var(host, "VAULT2ENV_OPTIONAL", false)?,
+            allow_empty: bool_var(host, "VAULT2ENV_ALLOW_EMPTY", false)?,
             revoke: bool_var(host, "VAULT2ENV_REVOKE", true)?,
         })
     }

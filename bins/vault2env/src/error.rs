@@ -116,6 +116,21 @@ pub enum Error {
         /// The key.
         key: String,
     },
+    /// Nothing at the namespace's path: most likely a wrong path, mount or
+    /// KV version rather than a service without secrets.
+    #[error(
+        "no secrets found at {mount}/{path} (KV version {version}{deleted}): check VAULT2ENV_PATH, VAULT2ENV_KV_MOUNT and VAULT2ENV_KV_VERSION, or set VAULT2ENV_ALLOW_EMPTY=true if the service has no secrets"
+    )]
+    NoSecrets {
+        /// The KV mount.
+        mount: String,
+        /// The path under it.
+        path: String,
+        /// The KV version used (1 or 2).
+        version: u8,
+        /// `", N deleted"` when deleted secrets were skipped, else empty.
+        deleted: String,
+    },
     /// A `vault:` reference or a required variable could not be satisfied.
     #[error("missing secret: {0}")]
     Missing(String),
@@ -133,7 +148,7 @@ impl Error {
             | Error::ReservedName { .. } => EXIT_USAGE,
             Error::Unreachable { .. } | Error::Protocol { .. } => EXIT_UNAVAILABLE,
             Error::LoginDenied { .. } | Error::Denied { .. } => EXIT_DENIED,
-            Error::Missing(_) => EXIT_MISSING,
+            Error::Missing(_) | Error::NoSecrets { .. } => EXIT_MISSING,
         }
     }
 

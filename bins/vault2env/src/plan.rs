@@ -162,6 +162,18 @@ pub fn fetch(vault: &mut Vault, host: &dyn Host, cfg: &Config) -> Result<Fetched
     };
     let mut deleted = Vec::new();
     let found = vault.walk(&cfg.kv_mount, version, &cfg.path, &mut deleted)?;
+    if found.iter().all(|(_, data)| data.is_empty()) && !cfg.allow_empty {
+        return Err(Error::NoSecrets {
+            mount: cfg.kv_mount.clone(),
+            path: cfg.path.clone(),
+            version: if version == KvVersion::V2 { 2 } else { 1 },
+            deleted: if deleted.is_empty() {
+                String::new()
+            } else {
+                format!(", {} deleted", deleted.len())
+            },
+        });
+    }
     for d in deleted {
         fetched.notes.push(format!(
             "skipping {}/{d}: its latest version is deleted or destroyed",

@@ -536,6 +536,9 @@ fn serve(shared: &Shared, stream: impl Read + Write) {
     }
 }
 
+/// Vault's answer (404) to a KV v1-style path on a KV v2 mount.
+const V2_INVALID_PATH: &str = "Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the Vault CLI, use 'vault kv get' for this operation.";
+
 fn errors(msgs: &[&str]) -> Value {
     json!({ "errors": msgs })
 }
@@ -681,12 +684,12 @@ fn route(
                     None => (404, errors(&[])),
                 }
             } else {
-                (404, errors(&[]))
+                (404, errors(&[V2_INVALID_PATH]))
             }
         }
         (2, "LIST") => match rest.strip_prefix("metadata/") {
             Some(p) => list(mount, p),
-            None => (405, errors(&["unsupported operation"])),
+            None => (404, errors(&[V2_INVALID_PATH])),
         },
         _ => (405, errors(&["unsupported operation"])),
     }

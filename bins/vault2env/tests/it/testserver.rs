@@ -675,6 +675,56 @@ fn redirects_from_a_standby_are_followed_within_limits() {
 }
 
 #[test]
+fn an_empty_or_misaddressed_namespace_is_an_error_unless_allowed() {
+    let srv = server()
+        .kubernetes_role(
+            "kubernetes",
+            "wide",
+            JWT,
+            &[
+                "secret/billing",
+                "secret/billing/",
+                "secret/data/billing/nothing-here",
+                "secret/metadata/billing/nothing-here/",
+            ],
+        )
+        .start();
+    let dir = scratch();
+    // KV v1 forced on a v2 mount: 404 on the read and on LIST.
+    for (extra, where_) in [
+        (
+            ("VAULT2ENV_KV_VERSION", "1"),
+            "secret/billing (KV version 1)",
+        ),
+        (
+            ("VAULT2ENV_PATH", "billing/nothing-here"),
+            "secret/billing/nothing-here (KV version 2)",
+        ),
+    ] {
+        let mut env = k8s_env(&srv, &dir);
+        set(&mut env, extra.0, extra.1);
+        set(&mut env, "VAULT2ENV_ROLE", "wide");
+        set(&mut env, "VAULT2ENV_OPTIONAL", "true");
+        let r = run(&env, &[], SECRETS);
+        assert_eq!(r.code, 78, "{extra:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(where_)
+                && r.stderr.contains("VAULT2ENV_PATH")
+                && r.stderr.contains("VAULT2ENV_KV_VERSION")
+                && r.stderr.contains("VAULT2ENV_ALLOW_EMPTY"),
+            "{extra:?}: {}",
+            r.stderr
+        );
+        assert!(r.child_env.is_none());
+
+        set(&mut env, "VAULT2ENV_ALLOW_EMPTY", "true");
+        let r = run(&env, &[], SECRETS);
+        assert_eq!(r.code, 0, "{extra:?}: {}", r.stderr);
+        assert!(r.stderr.contains("set 0 variable(s)"), "{}", r.stderr);
+    }
+}
+
+#[test]
 fn duplicate_names_across_paths_name_both() {
     let srv = server()
         .put(
