@@ -33,6 +33,8 @@ pub fn parse(src: &str, file: usize) -> Parsed {
         file_id: file,
         diags: diagnostics,
         pending: Vec::new(),
+        start: 0,
+        one_line: false,
     };
     let file = p.file();
     Parsed {
@@ -54,6 +56,10 @@ struct Parser<'a> {
     diags: Vec<Diagnostic>,
     /// Comments seen but not yet attached.
     pending: Vec<String>,
+    /// Token position where the current item or block entry started.
+    start: usize,
+    /// The current item must fit on its line (`service`, `rpc`, `schema`).
+    one_line: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -141,9 +147,37 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The last non-comment token consumed by the current item or entry.
+    fn previous(&self) -> Option<Token> {
+        self.toks
+            .get(self.start..self.pos)?
+            .iter()
+            .rev()
+            .find(|t| t.kind != TokenKind::Comment)
+            .copied()
+    }
+
     fn error_at(&mut self, t: Token, expected: &str, hint: &str) -> Reported {
         // An invalid token was already reported by the lexer: do not pile on.
         if t.kind != TokenKind::Error {
+            // The line ended early: point at its last token, not at the
+            // next line (which is parsed again after recovery).
+            if t.line_start
+                && let Some(prev) = self.previous()
+            {
+                let mut d = Diagnostic::error(
+                    "B0003",
+                    format!("expected {expected}, found the end of the line"),
+                    self.file_id,
+                    prev.span,
+                )
+                .with_label("the line ends here");
+                if !hint.is_empty() {
+                    d = d.with_hint(hint);
+                }
+                self.diags.push(d);
+                return Reported;
+            }
             let found = self.describe(t);
             let mut d = Diagnostic::error(
                 "B0003",
@@ -160,8 +194,17 @@ impl<'a> Parser<'a> {
         Reported
     }
 
-    fn ident(&mut self, what: &str, hint: &str) -> PResult<Ident> {
+    /// The next token, unless the current one-line item ended before it.
+    fn on_line(&mut self, what: &str, hint: &str) -> PResult<Token> {
         let t = self.tok();
+        if self.one_line && t.line_start && self.pos > self.start {
+            return Err(self.error_at(t, what, hint));
+        }
+        Ok(t)
+    }
+
+    fn ident(&mut self, what: &str, hint: &str) -> PResult<Ident> {
+        let t = self.on_line(what, hint)?;
         if t.kind == TokenKind::Ident {
             self.bump();
             Ok(Ident {
@@ -174,7 +217,7 @@ impl<'a> Parser<'a> {
     }
 
     fn string(&mut self, what: &str, hint: &str) -> PResult<StrLit> {
-        let t = self.tok();
+        let t = self.on_line(what, hint)?;
         if t.kind == TokenKind::Str {
             self.bump();
             let text = self.text(t);
@@ -192,7 +235,7 @@ impl<'a> Parser<'a> {
     }
 
     fn expect(&mut self, kind: TokenKind, what: &str, hint: &str) -> PResult<Token> {
-        let t = self.tok();
+        let t = self.on_line(what, hint)?;
         if t.kind == kind {
             self.bump();
             Ok(t)
@@ -239,9 +282,11 @@ impl<'a> Parser<'a> {
     }
 
     /// Skips to the next item keyword at the start of a line, outside braces.
+    /// The token at the current position is skipped unless the failed item
+    /// consumed something (then it may well start the next item).
     fn recover_top(&mut self) {
         let mut depth = 0usize;
-        let mut first = true;
+        let mut first = self.pos == self.start;
         loop {
             let t = self.tok();
             match t.kind {
@@ -258,9 +303,12 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Inside a block: skips to the next line or the closing brace.
+    /// Inside a block: skips to the next line or the closing brace. The
+    /// token at the current position is skipped only when the failed entry
+    /// consumed nothing (so recovery always moves on, and a next line the
+    /// entry stopped at is parsed).
     fn recover_line(&mut self) {
-        let mut first = true;
+        let mut first = self.pos == self.start;
         loop {
             let t = self.tok();
             if t.kind == TokenKind::Eof || t.kind == TokenKind::RBrace || (!first && t.line_start) {
@@ -280,6 +328,7 @@ impl<'a> Parser<'a> {
             }
             self.collect();
             let comments = std::mem::take(&mut self.pending);
+            self.start = self.pos;
             match self.item() {
                 Ok(kind) => {
                     let end = self.toks[self.pos.saturating_sub(1)].span;
@@ -308,6 +357,7 @@ impl<'a> Parser<'a> {
         };
         const HINT: &str =
             "a file holds `service`, `rpc`, `schema`, `message` and `enum` declarations";
+        self.one_line = matches!(kw, "service" | "rpc" | "schema");
         match kw {
             "service" => {
                 self.bump();
@@ -353,7 +403,7 @@ impl<'a> Parser<'a> {
                     "`{`",
                     "a message body is `{ field type ... }`",
                 )?;
-                let (fields, inner_comments) = self.block(open, |p| p.field())?;
+                let (fields, inner_comments) = self.block(open, false, |p| p.field())?;
                 Ok(ItemKind::Message(Message {
                     name,
                     fields,
@@ -364,7 +414,7 @@ impl<'a> Parser<'a> {
                 self.bump();
                 let name = self.ident("the enum name", "write `enum Name { a b c }`")?;
                 let open = self.expect(TokenKind::LBrace, "`{`", "an enum body is `{ a b c }`")?;
-                let (variants, inner_comments) = self.block(open, |p| p.variant())?;
+                let (variants, inner_comments) = self.block(open, true, |p| p.variant())?;
                 Ok(ItemKind::Enum(Enum {
                     name,
                     variants,
@@ -375,10 +425,13 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// A `{ ... }` body of entries parsed by `entry`, with line recovery.
+    /// A `{ ... }` body of entries parsed by `entry`, with line recovery;
+    /// `same_line` entries (enum members share lines) recover by skipping
+    /// only the token that failed.
     fn block<T>(
         &mut self,
         open: Token,
+        same_line: bool,
         mut entry: impl FnMut(&mut Self) -> PResult<T>,
     ) -> PResult<(Vec<T>, Vec<String>)> {
         let mut out = Vec::new();
@@ -400,8 +453,14 @@ impl<'a> Parser<'a> {
                 self.unclosed(open);
                 return Ok((out, Vec::new()));
             }
+            self.start = self.pos;
             match entry(self) {
                 Ok(v) => out.push(v),
+                Err(Reported) if same_line => {
+                    if self.pos == self.start {
+                        self.bump();
+                    }
+                }
                 Err(Reported) => self.recover_line(),
             }
         }

@@ -48,6 +48,36 @@ fn unclosed_brace_and_bad_characters() {
     );
 }
 
+/// A field without a type is reported on its own line, and the next line
+/// (with its own error) is still parsed.
+#[test]
+fn missing_type_then_extra_token() {
+    check(
+        "missing_type_then_extra_token",
+        "message A {\n  x int\n  y int\n  a\n  b int int\n  c int\n  d []\n  e int\n}\n",
+    );
+}
+
+/// A one-line item cut short points at its last token, and the next item
+/// is parsed.
+#[test]
+fn item_cut_short_at_end_of_line() {
+    check(
+        "item_cut_short_at_end_of_line",
+        "service\nmessage A {}\nrpc a (A)\nschema \"t\"\nmessage B {}\n",
+    );
+}
+
+/// A bad token among enum members skips only itself: `a` stays a member
+/// (no false \"enum has no members\").
+#[test]
+fn bad_enum_member_skips_one_token() {
+    check(
+        "bad_enum_member_skips_one_token",
+        "enum E { 1 a }\nenum F { ( b c }\n",
+    );
+}
+
 #[test]
 fn unterminated_doc() {
     check("unterminated_doc", "rpc a (B) C `oops\n");
