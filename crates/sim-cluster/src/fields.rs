@@ -60,6 +60,8 @@ pub fn list_keys(field: &str, items: &[Value]) -> Option<&'static [&'static str]
         "volumeMounts" => &["mountPath"],
         "conditions" => &["type"],
         "ownerReferences" => &["uid"],
+        "topologySpreadConstraints" => &["topologyKey", "whenUnsatisfiable"],
+        "hostAliases" => &["ip"],
         _ => return None,
     };
     keys.iter()
