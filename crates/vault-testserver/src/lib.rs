@@ -14,4 +14,4 @@ mod dns;
 mod server;
 
 pub use dns::DnsServer;
-pub use server::{DEMO_POLICY, Logged, TestVault, TestVaultBuilder};
+pub use server::{DEMO_POLICY, Logged, TestVault, TestVaultBuilder, issued_tokens};

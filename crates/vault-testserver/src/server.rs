@@ -59,6 +59,22 @@ struct State {
     log: Vec<Logged>,
 }
 
+/// Every token any test server in this process issued at login or was
+/// given, so tests can check that none of them appears in an output.
+static TOKENS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn remember_token(token: &str) {
+    if let Ok(mut t) = TOKENS.lock() {
+        t.push(token.to_owned());
+    }
+}
+
+/// Every token issued (at login) or given (with [`TestVaultBuilder::token`])
+/// by any test server of this process so far.
+pub fn issued_tokens() -> Vec<String> {
+    TOKENS.lock().map(|t| t.clone()).unwrap_or_default()
+}
+
 /// What the demo dataset's role and token may read.
 pub const DEMO_POLICY: [&str; 2] = ["secret/data/billing", "secret/metadata/billing"];
 
@@ -179,6 +195,7 @@ impl TestVaultBuilder {
 
     /// A token valid for the given path prefixes.
     pub fn token(mut self, token: &str, policy: &[&str]) -> Self {
+        remember_token(token);
         self.state.tokens.insert(
             token.into(),
             policy.iter().map(|s| (*s).to_owned()).collect(),
@@ -752,6 +769,7 @@ fn login(st: &mut State, shared: &Shared, mount: &str, body: &Value, raw: &[u8])
     st.issued += 1;
     let token = format!("hvs.test{:04}{}", st.issued, "x".repeat(20));
     let policy = login.policy.clone();
+    remember_token(&token);
     st.tokens.insert(token.clone(), policy);
     (
         200,

@@ -134,9 +134,15 @@ pub fn run<K: AsRef<OsStr>, V: AsRef<OsStr>>(
     run
 }
 
-/// Fails when any secret appears in vault2env's output.
+/// Fails when any secret, or any token a test server of this process has
+/// issued or was given, appears in vault2env's output.
 pub fn assert_no_leak(stdout: &str, stderr: &str, secrets: &[&str]) {
-    for s in secrets {
+    let tokens = vault_testserver::issued_tokens();
+    for s in secrets
+        .iter()
+        .copied()
+        .chain(tokens.iter().map(String::as_str))
+    {
         assert!(!s.is_empty());
         assert!(
             !stdout.contains(s) && !stderr.contains(s),

@@ -137,6 +137,13 @@ fn kubernetes_auth_kv2_auto_list_and_hygiene() {
     );
     assert!(r.stderr.contains("set 5 variable(s)"), "{}", r.stderr);
     assert_eq!(srv.revoked(), 1, "token revoked before exec");
+    // The login token is part of every leak check (crate::assert_no_leak).
+    assert!(
+        vault_testserver::issued_tokens()
+            .iter()
+            .any(|t| srv.is_revoked(t)),
+        "the issued token is known to the leak check"
+    );
 
     // The requests follow the documented API: login, mount lookup, LIST on metadata/, GET on data/.
     let reqs = srv.requests();
