@@ -170,6 +170,21 @@ impl TestVaultBuilder {
         self
     }
 
+    /// KV v2: destroys the latest version without deleting it first
+    /// (`PUT <mount>/destroy/<path>`): Vault then answers 404 with
+    /// `destroyed: true` and an empty `deletion_time`.
+    pub fn destroy_latest(mut self, mount: &str, path: &str) -> Self {
+        let m = self.state.mounts.get_mut(mount).expect("mount exists");
+        let last = m
+            .secrets
+            .get_mut(path)
+            .and_then(|v| v.last_mut())
+            .expect("secret exists");
+        last.destroyed = true;
+        last.data = Map::new();
+        self
+    }
+
     /// A Kubernetes auth role at `mount`: logging in with `jwt` yields a
     /// token allowed on the API path prefixes `policy` (after `/v1/`).
     pub fn kubernetes_role(mut self, mount: &str, role: &str, jwt: &str, policy: &[&str]) -> Self {

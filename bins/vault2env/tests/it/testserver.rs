@@ -732,6 +732,29 @@ fn an_empty_or_misaddressed_namespace_is_an_error_unless_allowed() {
 }
 
 #[test]
+fn a_destroyed_latest_version_is_skipped_and_named() {
+    let srv = server()
+        .put("secret", "billing/burnt", &[("BURNT", "destroyed-value-1")])
+        .destroy_latest("secret", "billing/burnt")
+        .start();
+    let dir = scratch();
+    let mut env = k8s_env(&srv, &dir);
+    let r = run(&env, &[], SECRETS);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.child("BURNT"), None);
+    assert!(
+        r.stderr
+            .contains("skipping secret/billing/burnt: its latest version is deleted or destroyed"),
+        "{}",
+        r.stderr
+    );
+    // A reference to it is a missing secret.
+    env.push(("X".into(), "vault:billing/burnt#BURNT".into()));
+    let r = run(&env, &[], SECRETS);
+    assert_eq!(r.code, 78, "{}", r.stderr);
+}
+
+#[test]
 fn duplicate_names_across_paths_name_both() {
     let srv = server()
         .put(
