@@ -7,12 +7,18 @@ use brief_syntax::{Diagnostic, LineIndex, Severity};
 use serde::Serialize;
 
 /// Renders diagnostics as text; `color` adds ANSI styles.
+///
+/// Linear in the number of diagnostics plus the size of the sources: line
+/// starts are indexed once per file, and each diagnostic's snippet is only
+/// the lines its labels cover (annotate-snippets scans whatever source it
+/// is given, so handing it the whole file per diagnostic was quadratic).
 pub fn text(diags: &[Diagnostic], sources: &[Source], color: bool) -> String {
     let renderer = if color {
         Renderer::styled()
     } else {
         Renderer::plain()
     };
+    let indexes: Vec<LineIndex> = sources.iter().map(|s| LineIndex::new(&s.text)).collect();
     let mut out = String::new();
     for d in diags {
         let level = match d.severity {
@@ -28,17 +34,34 @@ pub fn text(diags: &[Diagnostic], sources: &[Source], color: bool) -> String {
             }
         }
         for f in files {
-            let Some(src) = sources.get(f) else { continue };
-            let mut snippet = Snippet::source(src.text.as_str())
+            let (Some(src), Some(index)) = (sources.get(f), indexes.get(f)) else {
+                continue;
+            };
+            let labels = || d.labels.iter().enumerate().filter(|(_, l)| l.file == f);
+            // The lines the labels cover, and nothing else.
+            let first = labels()
+                .map(|(_, l)| index.line_of(l.span.start as usize))
+                .min()
+                .unwrap_or(0);
+            let last = labels()
+                .map(|(_, l)| index.line_of(l.span.end as usize))
+                .max()
+                .unwrap_or(first);
+            let window = clamp(index.lines(first, last), &src.text);
+            let text = &src.text[window.clone()];
+            let mut snippet = Snippet::source(text)
+                .line_start(first + 1)
                 .path(src.name.as_str())
                 .fold(true);
-            for (i, l) in d.labels.iter().enumerate().filter(|(_, l)| l.file == f) {
+            for (i, l) in labels() {
                 let kind = if i == 0 {
                     AnnotationKind::Primary
                 } else {
                     AnnotationKind::Context
                 };
-                let range = clamp(l.span.range(), &src.text);
+                let r = l.span.range();
+                let rel = r.start.saturating_sub(window.start)..r.end.saturating_sub(window.start);
+                let range = clamp(rel, text);
                 snippet = snippet.annotation(kind.span(range).label(l.message.as_str()));
             }
             group = group.element(snippet);

@@ -190,6 +190,27 @@ fn diff_kind_switch_and_added_enum() {
     assert!(d.breaking());
 }
 
+/// 50,000 errors render with each snippet cut to its own lines: every
+/// diagnostic shows its line number and nothing of the lines around it.
+/// (Rendering was quadratic in the file size; at this size it did not
+/// finish in minutes. Timing lives in `benches/brief.rs`.)
+#[test]
+fn text_rendering_of_many_errors_is_per_line() {
+    let n = 50_000;
+    let src: String = (0..n).map(|i| format!("message M{i} {{\n")).collect();
+    let c = parse_and_check(&src, 0);
+    let unclosed = c.diagnostics.iter().filter(|d| d.code == "B0004").count();
+    assert_eq!(unclosed, n);
+    let out = render::text(&c.diagnostics, &sources(&[("big.brief", &src)]), false);
+    assert_eq!(out.matches("error[B0004]").count(), n);
+    assert!(
+        out.contains(&format!("big.brief:{n}:")),
+        "last line numbered"
+    );
+    // One source line per snippet: `message M7 {` appears once, under its own error.
+    assert_eq!(out.matches("| message M7 {").count(), 1);
+}
+
 mod properties {
     use crate::compat::compat;
     use crate::parse_and_check;

@@ -55,6 +55,23 @@ impl LineIndex {
         }
     }
 
+    /// 0-based line of byte `offset`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts
+            .partition_point(|&s| s <= offset.min(self.len))
+            .saturating_sub(1)
+    }
+
+    /// Byte range of 0-based lines `first..=last`, without the final newline.
+    pub fn lines(&self, first: usize, last: usize) -> std::ops::Range<usize> {
+        let start = self.starts.get(first).copied().unwrap_or(self.len);
+        let end = self
+            .starts
+            .get(last + 1)
+            .map_or(self.len, |&next| next.saturating_sub(1));
+        start..end.max(start)
+    }
+
     /// 1-based line and column (in characters) of byte `offset`.
     pub fn line_col(&self, src: &str, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.len);
