@@ -134,9 +134,18 @@ impl ApiError {
             .iter()
             .map(|(field, msg)| format!("{field}: {msg}"))
             .collect();
+        // The API names the kind with its group: `Deployment.apps "web"`.
+        let qualified_kind = if group.is_empty() {
+            kind.to_string()
+        } else {
+            format!("{kind}.{group}")
+        };
         let message = match text.len() {
-            1 => format!("{kind} \"{name}\" is invalid: {}", text.join("")),
-            _ => format!("{kind} \"{name}\" is invalid: [{}]", text.join(", ")),
+            1 => format!("{qualified_kind} \"{name}\" is invalid: {}", text.join("")),
+            _ => format!(
+                "{qualified_kind} \"{name}\" is invalid: [{}]",
+                text.join(", ")
+            ),
         };
         let causes: Vec<Value> = causes
             .iter()

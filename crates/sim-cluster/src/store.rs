@@ -542,6 +542,9 @@ impl Store {
         }
         default_object(info, &mut new);
         validate(info, &new)?;
+        if let Some(old) = &old {
+            validate_update(info, old, &new)?;
+        }
 
         if let Some(old) = &old
             && *old == new
@@ -1152,5 +1155,50 @@ fn approximate_size(value: &Value) -> usize {
                 .map(|(k, v)| k.len() + 3 + approximate_size(v))
                 .sum::<usize>()
         }
+    }
+}
+
+/// Fields the real API server refuses to change once set.
+fn validate_update(info: &ResourceInfo, old: &Value, new: &Value) -> Result<(), ApiError> {
+    let mut causes: Vec<(String, String)> = Vec::new();
+    let mut immutable = |path: &[&str]| {
+        let get = |obj: &Value| path.iter().fold(obj, |cur, key| &cur[*key]).clone();
+        let (before, after) = (get(old), get(new));
+        if before != after {
+            causes.push((
+                path.join("."),
+                format!("Invalid value: {after}: field is immutable"),
+            ));
+        }
+    };
+    match (info.group.as_str(), info.kind.as_str()) {
+        ("apps", "Deployment" | "ReplicaSet") => immutable(&["spec", "selector"]),
+        ("batch", "Job") => {
+            immutable(&["spec", "selector"]);
+            immutable(&["spec", "template"]);
+            immutable(&["spec", "completionMode"]);
+        }
+        ("", "Secret") => immutable(&["type"]),
+        _ => {}
+    }
+    if matches!(
+        (info.group.as_str(), info.kind.as_str()),
+        ("", "ConfigMap" | "Secret")
+    ) && old["immutable"].as_bool() == Some(true)
+    {
+        for field in ["data", "binaryData", "immutable"] {
+            if old[field] != new[field] {
+                causes.push((
+                    field.to_string(),
+                    "Forbidden: field is immutable when `immutable` is set".into(),
+                ));
+            }
+        }
+    }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        let name = new["metadata"]["name"].as_str().unwrap_or_default();
+        Err(ApiError::invalid(&info.group, &info.kind, name, &causes))
     }
 }

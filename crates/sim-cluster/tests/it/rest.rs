@@ -830,3 +830,87 @@ async fn config_map_size_limit_and_secret_string_data() {
     assert!(created.string_data.is_none(), "stringData is write-only");
     assert_eq!(created.data.unwrap()["k"].0, b"hello");
 }
+
+#[tokio::test]
+async fn immutable_fields_stay_put() {
+    let sim = start("a").await;
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> =
+        Api::namespaced(sim.client.clone(), "default");
+    let job = |image: &str| {
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate"},
+               "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "m", "image": image}]}}}})
+    };
+    jobs.patch(
+        "migrate",
+        &PatchParams::apply("paas"),
+        &Patch::Apply(job("m:1")),
+    )
+    .await
+    .unwrap();
+    let changed = status(
+        jobs.patch(
+            "migrate",
+            &PatchParams::apply("paas"),
+            &Patch::Apply(job("m:2")),
+        )
+        .await,
+    );
+    assert_eq!(changed.code, 422);
+    assert!(
+        changed
+            .message
+            .starts_with("Job.batch \"migrate\" is invalid: spec.template: Invalid value"),
+        "{}",
+        changed.message
+    );
+    assert!(
+        changed.message.ends_with("field is immutable"),
+        "{}",
+        changed.message
+    );
+
+    let deployments: Api<Deployment> = Api::namespaced(sim.client.clone(), "default");
+    deployments
+        .create(
+            &PostParams::default(),
+            &typed(deployment("web", "web:1", 1)),
+        )
+        .await
+        .unwrap();
+    let selector = Patch::Merge(
+        json!({"spec": {"selector": {"matchLabels": {"app": "web", "v": "2"}},
+                                       "template": {"metadata": {"labels": {"app": "web", "v": "2"}}}}}),
+    );
+    let refused = status(
+        deployments
+            .patch("web", &PatchParams::default(), &selector)
+            .await,
+    );
+    assert!(
+        refused.message.contains("spec.selector") && refused.message.contains("field is immutable"),
+        "{}",
+        refused.message
+    );
+
+    let cms: Api<ConfigMap> = Api::namespaced(sim.client.clone(), "default");
+    let mut frozen = cm("frozen", json!({}));
+    frozen.immutable = Some(true);
+    cms.create(&PostParams::default(), &frozen).await.unwrap();
+    let edit = status(
+        cms.patch(
+            "frozen",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"k": "new"}})),
+        )
+        .await,
+    );
+    assert_eq!(edit.code, 422);
+    // Metadata still changes.
+    cms.patch(
+        "frozen",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}})),
+    )
+    .await
+    .unwrap();
+}
