@@ -550,30 +550,6 @@ fn dns_packets() {
     );
 }
 
-#[test]
-fn no_async_runtime_in_the_dependencies() {
-    let manifest = include_str!("../Cargo.toml");
-    let deps = manifest
-        .split("[dependencies]")
-        .nth(1)
-        .and_then(|s| s.split("\n[").next())
-        .expect("a [dependencies] section");
-    for runtime in [
-        "tokio",
-        "async-std",
-        "smol",
-        "mio",
-        "futures",
-        "hyper",
-        "reqwest",
-    ] {
-        assert!(
-            !deps.contains(runtime),
-            "vault2env must not depend on {runtime}"
-        );
-    }
-}
-
 /// Parses raw response bytes; `Ok(status, body length)` or the error text.
 fn parse_http(bytes: &[u8]) -> Result<(u16, usize), String> {
     match crate::http::read_response(&mut &bytes[..], "GET") {

@@ -4,6 +4,7 @@
 //! [`run`], which asserts that no secret value, token or JWT appears in
 //! anything vault2env printed.
 
+mod deps;
 mod library;
 mod rustyvault;
 mod testserver;
