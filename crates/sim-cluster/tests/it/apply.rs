@@ -280,3 +280,88 @@ async fn apply_needs_a_field_manager_and_a_fresh_resource_version() {
     );
     assert_eq!(conflict.code, 409);
 }
+
+#[tokio::test]
+async fn traffic_switch_owns_the_route_rules_as_one_field() {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+    let sim = start("a").await;
+    let gvk = GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute");
+    let routes: Api<DynamicObject> = Api::namespaced_with(
+        sim.client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(&gvk, "httproutes"),
+    );
+    let route = |rules: Option<Value>| {
+        let mut r = json!({
+            "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": "web"},
+            "spec": {"hostnames": ["web.example.com"], "parentRefs": [{"name": "gateway"}]},
+        });
+        if let Some(rules) = rules {
+            r["spec"]["rules"] = rules;
+        }
+        r
+    };
+    let v5_only = json!([{"backendRefs": [{"name": "web-v5", "port": 80, "weight": 100}]}]);
+    let switched = json!([{"backendRefs": [
+        {"name": "web-v5", "port": 80, "weight": 0}, {"name": "web-v6", "port": 80, "weight": 100}
+    ]}]);
+    routes
+        .patch(
+            "web",
+            &PatchParams::apply("paas"),
+            &Patch::Apply(route(Some(v5_only.clone()))),
+        )
+        .await
+        .unwrap();
+    let balancer = json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute", "spec": {"rules": switched}});
+    let after = routes
+        .patch(
+            "web",
+            &PatchParams::apply("paas-balancer").force(),
+            &Patch::Apply(balancer),
+        )
+        .await
+        .unwrap();
+    let after = raw(&after);
+    assert_eq!(
+        managed(&after, "paas-balancer")["fieldsV1"],
+        json!({"f:spec": {"f:rules": {}}})
+    );
+    assert!(
+        managed(&after, "paas")["fieldsV1"]["f:spec"]
+            .get("f:rules")
+            .is_none()
+    );
+
+    // Re-applying the old rules now conflicts with the balancer...
+    let conflict = status(
+        routes
+            .patch(
+                "web",
+                &PatchParams::apply("paas"),
+                &Patch::Apply(route(Some(v5_only))),
+            )
+            .await,
+    );
+    assert!(
+        conflict.message.contains(
+            "conflict with \"paas-balancer\" using gateway.networking.k8s.io/v1: .spec.rules"
+        ),
+        "{}",
+        conflict.message
+    );
+    // ...while leaving them out keeps the balancer's weights.
+    let kept = routes
+        .patch(
+            "web",
+            &PatchParams::apply("paas"),
+            &Patch::Apply(route(None)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.data["spec"]["rules"][0]["backendRefs"][1]["weight"],
+        100
+    );
+}
