@@ -18,8 +18,7 @@
 //! # async fn demo() -> Result<(), sim_cluster::Error> {
 //! use sim_cluster::{SimCluster, Timing};
 //! let cluster = SimCluster::new("local-a", Timing::default());
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(sim_cluster::Error::Serve)?;
-//! let running = cluster.serve(listener).await?;
+//! let running = cluster.serve_loopback().await?;
 //! sim_cluster::write_kubeconfig("kubeconfig.yaml".as_ref(), &[&running])?;
 //! running.shutdown().await;
 //! # Ok(()) }
@@ -316,6 +315,14 @@ impl SimCluster {
     /// The router, for driving the API without a socket.
     pub fn router(&self) -> axum::Router {
         server::router(self.shared.clone())
+    }
+
+    /// [`SimCluster::serve`] on a free loopback port (`127.0.0.1:0`).
+    pub async fn serve_loopback(&self) -> Result<RunningCluster, Error> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(Error::Serve)?;
+        self.serve(listener).await
     }
 
     /// Serves the API on `listener` and starts the controllers. Serve a

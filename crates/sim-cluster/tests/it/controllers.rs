@@ -485,3 +485,42 @@ async fn rollback_reuses_the_old_replica_set_and_restarts_the_deadline() {
         "the reused ReplicaSet is the newest revision"
     );
 }
+
+#[tokio::test]
+async fn deleting_a_deployment_collects_its_replica_sets_and_pods_unless_orphaned() {
+    use kube::api::DeleteParams;
+    let sim = start("a").await;
+    let api: Api<Deployment> = Api::namespaced(sim.client.clone(), "default");
+    let sets: Api<ReplicaSet> = Api::namespaced(sim.client.clone(), "default");
+    for name in ["gone", "orphan"] {
+        let applied = apply(&api, name, "web:1", 1).await;
+        watch_until(
+            &api,
+            name,
+            &applied.metadata.resource_version.unwrap(),
+            ready,
+        )
+        .await;
+    }
+    api.delete("gone", &DeleteParams::background())
+        .await
+        .unwrap();
+    assert!(
+        sets.list(&ListParams::default().labels("app=gone"))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(pods_of(&sim, "gone").await.is_empty());
+    api.delete("orphan", &DeleteParams::orphan()).await.unwrap();
+    assert_eq!(
+        sets.list(&ListParams::default().labels("app=orphan"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert_eq!(pods_of(&sim, "orphan").await.len(), 1);
+}

@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 use sim_cluster::{RunningCluster, SimCluster, Timing};
 use std::future::Future;
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 /// A served cluster and a client for it.
 pub struct Sim {
@@ -19,8 +18,7 @@ pub async fn start(name: &str) -> Sim {
 }
 
 pub async fn start_cluster(cluster: SimCluster) -> Sim {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = cluster.serve(listener).await.unwrap();
+    let running = cluster.serve_loopback().await.unwrap();
     let client = client_for(&running, None).await;
     Sim { running, client }
 }
