@@ -733,7 +733,9 @@ impl<'a> Gen<'a> {
     }
 }
 
-/// Same rule as `brief_rt::client::url_variable` (kept in sync by a test there).
+/// Same rule as `brief_rt::client::url_variable` (this crate does not depend
+/// on brief-rt; `brief-example-summer`'s `url_variable_matches_the_runtime`
+/// test keeps the two in sync).
 fn url_variable(service: &str) -> String {
     let mut v: String = service
         .chars()

@@ -106,6 +106,8 @@ pub struct Message {
     pub name: Ident,
     /// Fields in order.
     pub fields: Vec<Field>,
+    /// A comment on the line of the opening brace (`message A { // why`).
+    pub open_comment: Option<String>,
     /// Comments before the closing brace.
     pub inner_comments: Vec<String>,
 }
@@ -136,6 +138,8 @@ pub struct Enum {
     pub name: Ident,
     /// Variants in order.
     pub variants: Vec<Variant>,
+    /// A comment on the line of the opening brace (`enum E { // why`).
+    pub open_comment: Option<String>,
     /// Comments before the closing brace.
     pub inner_comments: Vec<String>,
 }

@@ -2,7 +2,11 @@
 //! the tree (source whitespace is ignored), so formatting is idempotent:
 //! one blank line between declarations (none between consecutive `rpc` or
 //! `schema` lines), four-space indentation, field names, types and docs in
-//! aligned columns, and every comment kept where it was.
+//! aligned columns, and every comment kept: a comment at the end of a line
+//! (after an item, a field, a member or an opening brace) stays at the end
+//! of that line; a comment on a line of its own stays before the next
+//! declaration, field or member (or before the closing brace, or at the end
+//! of the file).
 
 use crate::ast::*;
 use std::fmt::Write;
@@ -74,10 +78,11 @@ fn trailing(out: &mut String, comment: &Option<String>) {
 
 fn message(out: &mut String, m: &Message) {
     let _ = write!(out, "message {} {{", m.name.name);
-    if m.fields.is_empty() && m.inner_comments.is_empty() {
+    if m.fields.is_empty() && m.inner_comments.is_empty() && m.open_comment.is_none() {
         out.push('}');
         return;
     }
+    trailing(out, &m.open_comment);
     out.push('\n');
     let types: Vec<String> = m
         .fields
@@ -110,10 +115,11 @@ fn message(out: &mut String, m: &Message) {
 
 fn enumeration(out: &mut String, e: &Enum) {
     let _ = write!(out, "enum {} {{", e.name.name);
-    if e.variants.is_empty() && e.inner_comments.is_empty() {
+    if e.variants.is_empty() && e.inner_comments.is_empty() && e.open_comment.is_none() {
         out.push('}');
         return;
     }
+    trailing(out, &e.open_comment);
     out.push('\n');
     let name_w = e
         .variants

@@ -403,10 +403,12 @@ impl<'a> Parser<'a> {
                     "`{`",
                     "a message body is `{ field type ... }`",
                 )?;
-                let (fields, inner_comments) = self.block(open, false, |p| p.field())?;
+                let (fields, open_comment, inner_comments) =
+                    self.block(open, false, |p| p.field())?;
                 Ok(ItemKind::Message(Message {
                     name,
                     fields,
+                    open_comment,
                     inner_comments,
                 }))
             }
@@ -414,10 +416,12 @@ impl<'a> Parser<'a> {
                 self.bump();
                 let name = self.ident("the enum name", "write `enum Name { a b c }`")?;
                 let open = self.expect(TokenKind::LBrace, "`{`", "an enum body is `{ a b c }`")?;
-                let (variants, inner_comments) = self.block(open, true, |p| p.variant())?;
+                let (variants, open_comment, inner_comments) =
+                    self.block(open, true, |p| p.variant())?;
                 Ok(ItemKind::Enum(Enum {
                     name,
                     variants,
+                    open_comment,
                     inner_comments,
                 }))
             }
@@ -433,25 +437,26 @@ impl<'a> Parser<'a> {
         open: Token,
         same_line: bool,
         mut entry: impl FnMut(&mut Self) -> PResult<T>,
-    ) -> PResult<(Vec<T>, Vec<String>)> {
+    ) -> PResult<(Vec<T>, Option<String>, Vec<String>)> {
         let mut out = Vec::new();
+        let open_comment = self.trailing_comment();
         loop {
             self.collect();
             let t = self.tok();
             match t.kind {
                 TokenKind::RBrace => {
                     self.bump();
-                    return Ok((out, std::mem::take(&mut self.pending)));
+                    return Ok((out, open_comment, std::mem::take(&mut self.pending)));
                 }
                 TokenKind::Eof => {
                     self.unclosed(open);
-                    return Ok((out, std::mem::take(&mut self.pending)));
+                    return Ok((out, open_comment, std::mem::take(&mut self.pending)));
                 }
                 _ => {}
             }
             if self.looks_like_next_item() {
                 self.unclosed(open);
-                return Ok((out, Vec::new()));
+                return Ok((out, open_comment, Vec::new()));
             }
             self.start = self.pos;
             match entry(self) {

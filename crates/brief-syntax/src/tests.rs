@@ -78,6 +78,16 @@ fn bad_enum_member_skips_one_token() {
     );
 }
 
+/// Trailing comments stay on their line (after items, fields, members and
+/// opening braces); own-line comments stay before what follows them.
+#[test]
+fn comments_stay_in_place() {
+    check(
+        "comments_stay_in_place",
+        "service \"s\" // svc\nrpc a (In) Out // c1\nmessage In { // open\n    a int // fa\n    // before b\n    b int\n    // inner\n} // after\nmessage Out { // only\n}\nenum E { // eo\n  x // ex\n}\n// tail\n",
+    );
+}
+
 #[test]
 fn unterminated_doc() {
     check("unterminated_doc", "rpc a (B) C `oops\n");

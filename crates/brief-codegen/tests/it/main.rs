@@ -1,8 +1,9 @@
 //! Generated code for every `fixtures/brief/ok` schema, snapshotted: Rust in
 //! server mode (client mode for client contracts, `<server>.<client>.brief`)
-//! and proto3. Rust output must be a fixed point of rustfmt when rustfmt is
-//! installed, and proto output must satisfy protoc when protoc is installed
-//! (here for the fixtures, in `props` for generated schemas).
+//! and proto3. The raw Rust output of these fixtures must be a fixed point
+//! of rustfmt when rustfmt is installed, and the proto output is run
+//! through protoc when protoc is installed (CI installs it; `props` does the
+//! same for generated schemas with colliding names).
 
 mod props;
 

@@ -56,3 +56,20 @@ fn shop_web_client_is_fresh() {
 fn events_consumer_is_fresh() {
     check("events.audit.brief", true, "events_audit.rs");
 }
+
+/// The generator (which does not depend on brief-rt) names the variable
+/// the runtime reads: `from_env`'s doc in generated code shows it.
+#[test]
+fn url_variable_matches_the_runtime() {
+    for service in ["summer", "order-api", "a.b_c", "x9"] {
+        let src = format!("service \"{service}\"\nrpc get (M) M\nmessage M {{}}\n");
+        let checked = brief_check::parse_and_check(&src, 0);
+        assert!(checked.ok(), "{service}: {:?}", checked.diagnostics);
+        let code = rust(&checked.file, &RustOptions::default()).expect("generates");
+        let var = brief_rt::client::url_variable(service);
+        assert!(
+            code.contains(&format!("base URL from `{var}`")),
+            "{service}: generated code does not name {var}"
+        );
+    }
+}
