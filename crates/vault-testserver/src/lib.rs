@@ -4,8 +4,10 @@
 //! (`POST /v1/auth/<mount>/login` with `role` and `jwt`), KV version 2
 //! (`data/`, `metadata/`, soft-deleted and destroyed latest versions that
 //! answer 404 with metadata), `sys/internal/ui/mounts/<mount>`, `LIST` (the
-//! method and `?list=true`), ACL denials (403 `{"errors":["permission
-//! denied"]}`), `auth/token/revoke-self`, plus fault injection (transient
+//! method and `?list=true`), ACL denials with Vault's policy path rules
+//! (exact, trailing `*` glob, `+` segment; 403 `{"errors":["permission
+//! denied"]}`), logins routed by the auth mount's method (400 for a wrong
+//! AppRole secret id), standby redirects, `auth/token/revoke-self`, plus fault injection (transient
 //! 503s, chunked responses, error messages that echo the request) and TLS
 //! with a generated CA. Every request is logged so tests can assert on what
 //! the client did. Blocking, one thread per connection: no async runtime.
@@ -14,4 +16,7 @@ mod dns;
 mod server;
 
 pub use dns::DnsServer;
-pub use server::{DEMO_POLICY, Logged, TestVault, TestVaultBuilder, issued_tokens};
+pub use server::{DEMO_POLICY, Logged, TestVault, TestVaultBuilder, issued_tokens, policy_matches};
+
+#[cfg(test)]
+mod tests;

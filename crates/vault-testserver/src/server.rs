@@ -48,9 +48,11 @@ pub struct Logged {
 #[derive(Debug, Default)]
 struct State {
     mounts: BTreeMap<String, Mount>,
+    /// Auth mount path → its method (logins are routed by it).
+    auth_mounts: BTreeMap<String, AuthType>,
     k8s: Vec<Login>,
     approle: Vec<Login>,
-    /// token → policy (allowed path prefixes after `/v1/`).
+    /// token → policy (Vault policy paths after `/v1/`).
     tokens: BTreeMap<String, Vec<String>>,
     revoked: BTreeSet<String>,
     issued: u64,
@@ -75,8 +77,45 @@ pub fn issued_tokens() -> Vec<String> {
     TOKENS.lock().map(|t| t.clone()).unwrap_or_default()
 }
 
-/// What the demo dataset's role and token may read.
-pub const DEMO_POLICY: [&str; 2] = ["secret/data/billing", "secret/metadata/billing"];
+/// What the demo dataset's role and token may use (Vault policy paths).
+pub const DEMO_POLICY: [&str; 4] = [
+    "secret/data/billing",
+    "secret/data/billing/*",
+    "secret/metadata/billing/",
+    "secret/metadata/billing/*",
+];
+
+/// Whether a Vault policy path matches an API path (after `/v1/`), with
+/// Vault's rules: an exact match, unless the pattern ends in `*` (a prefix
+/// glob, only at the end), and `+` stands for exactly one path segment.
+pub fn policy_matches(pattern: &str, path: &str) -> bool {
+    let (pat, glob) = match pattern.strip_suffix('*') {
+        Some(p) => (p, true),
+        None => (pattern, false),
+    };
+    let pat: Vec<&str> = pat.split('/').collect();
+    let path: Vec<&str> = path.split('/').collect();
+    if path.len() < pat.len() || (!glob && path.len() != pat.len()) {
+        return false;
+    }
+    pat.iter().zip(&path).enumerate().all(|(i, (p, seg))| {
+        let last = i + 1 == pat.len();
+        if *p == "+" {
+            !seg.is_empty() || last && glob
+        } else if last && glob {
+            seg.starts_with(p)
+        } else {
+            p == seg
+        }
+    })
+}
+
+/// The auth method behind an auth mount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AuthType {
+    Kubernetes,
+    AppRole,
+}
 
 /// Configures a [`TestVault`].
 #[derive(Debug, Default)]
@@ -88,6 +127,7 @@ pub struct TestVaultBuilder {
     no_ui_mounts: bool,
     trickle: Option<(String, Duration)>,
     redirect: Option<Redirect>,
+    port: u16,
 }
 
 /// Where a standby sends clients.
@@ -185,9 +225,13 @@ impl TestVaultBuilder {
         self
     }
 
-    /// A Kubernetes auth role at `mount`: logging in with `jwt` yields a
-    /// token allowed on the API path prefixes `policy` (after `/v1/`).
+    /// A Kubernetes auth role at `mount` (which becomes a Kubernetes auth
+    /// mount): logging in with `jwt` yields a token whose policy is the
+    /// Vault policy paths `policy` (after `/v1/`; see [`policy_matches`]).
     pub fn kubernetes_role(mut self, mount: &str, role: &str, jwt: &str, policy: &[&str]) -> Self {
+        self.state
+            .auth_mounts
+            .insert(mount.to_owned(), AuthType::Kubernetes);
         self.state.k8s.push(Login {
             mount: mount.into(),
             who: role.into(),
@@ -197,8 +241,11 @@ impl TestVaultBuilder {
         self
     }
 
-    /// An AppRole at `mount`.
+    /// An AppRole at `mount` (which becomes an AppRole auth mount).
     pub fn approle(mut self, mount: &str, role_id: &str, secret_id: &str, policy: &[&str]) -> Self {
+        self.state
+            .auth_mounts
+            .insert(mount.to_owned(), AuthType::AppRole);
         self.state.approle.push(Login {
             mount: mount.into(),
             who: role_id.into(),
@@ -208,7 +255,7 @@ impl TestVaultBuilder {
         self
     }
 
-    /// A token valid for the given path prefixes.
+    /// A token with the given Vault policy paths (see [`policy_matches`]).
     pub fn token(mut self, token: &str, policy: &[&str]) -> Self {
         remember_token(token);
         self.state.tokens.insert(
@@ -269,10 +316,21 @@ impl TestVaultBuilder {
         self
     }
 
-    /// Starts listening on 127.0.0.1 on a free port.
+    /// Listens on this port of 127.0.0.1 (0, the default, picks a free one).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Starts listening on 127.0.0.1 (on a free port unless [`Self::port`] was set).
     pub fn start(self) -> TestVault {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().expect("local addr");
+        self.try_start().expect("bind 127.0.0.1")
+    }
+
+    /// Like [`Self::start`], but a port that cannot be bound is an error.
+    pub fn try_start(self) -> std::io::Result<TestVault> {
+        let listener = TcpListener::bind(("127.0.0.1", self.port))?;
+        let addr = listener.local_addr()?;
         let (tls, ca_pem) = if self.tls {
             let (cfg, ca) = tls_config();
             (Some(cfg), Some(ca))
@@ -318,12 +376,12 @@ impl TestVaultBuilder {
                 });
             }
         });
-        TestVault {
+        Ok(TestVault {
             addr,
             shared,
             stop,
             ca_pem,
-        }
+        })
     }
 }
 
@@ -637,7 +695,13 @@ fn route(
             return (404, errors(&[]));
         }
         let mount = mount.trim_end_matches('/');
-        return match st.mounts.get(mount) {
+        // Vault's preflight check: the token needs some capability on a
+        // path under the mount.
+        let under = format!("{mount}/");
+        let allowed = policy
+            .iter()
+            .any(|p| p.starts_with(&under) || policy_matches(p, &under));
+        return match st.mounts.get(mount).filter(|_| allowed) {
             Some(m) => {
                 let options = if m.version == 2 {
                     json!({"version": "2"})
@@ -661,7 +725,7 @@ fn route(
             ),
         };
     }
-    if !policy.iter().any(|p| path.starts_with(p.as_str())) {
+    if !policy.iter().any(|p| policy_matches(p, path)) {
         return denied();
     }
     let Some((mount_name, rest)) = st.mounts.keys().find_map(|m| {
@@ -758,29 +822,53 @@ fn login(st: &mut State, shared: &Shared, mount: &str, body: &Value, raw: &[u8])
             msg.to_owned()
         }
     };
-    let (who, proof, table) = if body.get("jwt").is_some() {
-        (field("role"), field("jwt"), &st.k8s)
-    } else {
-        (field("role_id"), field("secret_id"), &st.approle)
-    };
-    let candidates: Vec<&Login> = table.iter().filter(|l| l.mount == mount).collect();
-    if candidates.is_empty() {
+    // Routed by the mount's auth method, like Vault, not by the body's shape.
+    let Some(kind) = st.auth_mounts.get(mount).copied() else {
         return (
             400,
             errors(&[&echo(&format!(
                 "no handler for route \"auth/{mount}/login\""
             ))]),
         );
-    }
-    let Some(login) = candidates.iter().find(|l| l.who == who) else {
-        return (
-            400,
-            errors(&[&echo(&format!("invalid role name \"{who}\""))]),
-        );
     };
-    if login.proof != proof {
-        return (403, errors(&[&echo("permission denied")]));
-    }
+    let login = match kind {
+        AuthType::Kubernetes => {
+            let (role, jwt) = (field("role"), field("jwt"));
+            if role.is_empty() {
+                return (400, errors(&[&echo("missing role")]));
+            }
+            if jwt.is_empty() {
+                return (400, errors(&[&echo("missing jwt")]));
+            }
+            let Some(login) = st.k8s.iter().find(|l| l.mount == mount && l.who == role) else {
+                return (
+                    400,
+                    errors(&[&echo(&format!("invalid role name \"{role}\""))]),
+                );
+            };
+            // A JWT the TokenReview rejects: 403.
+            if login.proof != jwt {
+                return (403, errors(&[&echo("permission denied")]));
+            }
+            login
+        }
+        AuthType::AppRole => {
+            let (role_id, secret_id) = (field("role_id"), field("secret_id"));
+            if role_id.is_empty() {
+                return (400, errors(&[&echo("missing role_id")]));
+            }
+            // Vault answers 400 for an unknown role id and a wrong secret id alike.
+            match st
+                .approle
+                .iter()
+                .find(|l| l.mount == mount && l.who == role_id)
+            {
+                Some(login) if login.proof == secret_id => login,
+                _ => return (400, errors(&[&echo("invalid role or secret ID")])),
+            }
+        }
+    };
+    let who = login.who.clone();
     st.issued += 1;
     let token = format!("hvs.test{:04}{}", st.issued, "x".repeat(20));
     let policy = login.policy.clone();

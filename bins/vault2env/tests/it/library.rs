@@ -16,10 +16,7 @@ fn server() -> TestVault {
     TestVault::builder()
         .kv("secret", 2)
         .put("secret", "billing", &[("DB_PASSWORD", "lib-secret-1")])
-        .token(
-            "s.lib-token-abcdef",
-            &["secret/data/billing", "secret/metadata/billing"],
-        )
+        .token("s.lib-token-abcdef", &vault_testserver::DEMO_POLICY)
         .start()
 }
 

@@ -55,12 +55,7 @@ fn server() -> vault_testserver::TestVaultBuilder {
         .put("secret", "billing/old", &[("OLD_THING", DELETED_VALUE)])
         .delete_latest("secret", "billing/old", false)
         .put("secret", "payments", &[("OTHER", OTHER_NS)])
-        .kubernetes_role(
-            "kubernetes",
-            "billing",
-            JWT,
-            &["secret/data/billing", "secret/metadata/billing"],
-        )
+        .kubernetes_role("kubernetes", "billing", JWT, &vault_testserver::DEMO_POLICY)
 }
 
 /// Environment for Kubernetes auth against `srv`, the JWT in a file under `dir`.
@@ -188,8 +183,10 @@ fn references_and_override_policy() {
             JWT,
             &[
                 "secret/data/billing",
-                "secret/metadata/billing",
-                "secret/data/shared",
+                "secret/data/billing/*",
+                "secret/metadata/billing/",
+                "secret/metadata/billing/*",
+                "secret/data/shared/*",
             ],
         )
         .start();
@@ -294,11 +291,16 @@ fn check_failure(srv: &TestVault, extra: &[(&str, &str)], code: i32, phrase: &st
 #[test]
 fn failures_have_the_exit_codes_of_the_spec() {
     let srv = server()
+        .put("secret", "billing-admin/x", &[("k", "admin-only-secret")])
         .kubernetes_role(
             "kubernetes",
             "nosy",
             JWT,
-            &["secret/data/payments", "secret/metadata/billing"],
+            &[
+                "secret/data/payments",
+                "secret/metadata/billing/",
+                "secret/metadata/billing/*",
+            ],
         )
         .start();
     check_failure(
@@ -346,6 +348,14 @@ fn failures_have_the_exit_codes_of_the_spec() {
         "VAULT2ENV_TIMEOUT",
     );
     check_failure(&srv, &[("VAULT2ENV_KV_MOUNT", "kv")], 77, "mount lookup");
+    // Policy paths match exactly (or by glob): secret/data/billing does not
+    // grant secret/data/billing-admin/... as a string prefix would.
+    check_failure(
+        &srv,
+        &[("ADMIN", "vault:billing-admin/x#k")],
+        77,
+        "permission denied on read /v1/secret/data/billing-admin/x",
+    );
     // A timeout too large for the clock was a panic (exit 101/134), not a usage error.
     check_failure(
         &srv,
@@ -781,7 +791,12 @@ fn kv1_without_the_mounts_endpoint_and_approle() {
         .kv("kv", 1)
         .put("kv", "billing", &[("A_SECRET", "kv1-secret-aaaa")])
         .put("kv", "billing/sub", &[("b-secret", "kv1-secret-bbbb")])
-        .approle("approle", "role-id-1234", "secret-id-5678", &["kv/billing"])
+        .approle(
+            "approle",
+            "role-id-1234",
+            "secret-id-5678",
+            &["kv/billing", "kv/billing/", "kv/billing/*"],
+        )
         .without_ui_mounts()
         .start();
     let url = srv.url();
@@ -808,6 +823,15 @@ fn kv1_without_the_mounts_endpoint_and_approle() {
             .iter()
             .any(|q| q.method == "LIST" && q.path == "kv/billing/")
     );
+
+    // A wrong secret id: Vault answers 400, which at login is a denial (77).
+    let mut wrong = env.to_vec();
+    wrong.retain(|(k, _)| *k != "VAULT2ENV_SECRET_ID");
+    wrong.push(("VAULT2ENV_SECRET_ID", "secret-id-wrong"));
+    let r = run(&wrong, &[], &secrets);
+    assert_eq!(r.code, 77, "{}", r.stderr);
+    assert!(r.stderr.contains("HTTP 400"), "{}", r.stderr);
+    assert!(r.child_env.is_none());
 }
 
 #[test]
