@@ -40,7 +40,7 @@ pub fn rust(file: &File, opts: &RustOptions) -> Result<String, Error> {
         if !opts.client {
             g.server(&service.name.value);
         }
-        g.client(&service.name.value);
+        g.client(&service.name.value, caller_name(opts).as_deref());
     }
     if file.schemas().next().is_some() {
         g.events(opts.client);
@@ -522,7 +522,9 @@ impl<'a> Gen<'a> {
         let _ = writeln!(out, "}}\n");
     }
 
-    fn client(&mut self, service: &str) {
+    /// The client; `caller` is the fallback `Brief-Caller` (a `--client`
+    /// contract's client name).
+    fn client(&mut self, service: &str, caller: Option<&str>) {
         let name = self.names.client.clone();
         let var = url_variable(service);
         let out = &mut self.out;
@@ -555,6 +557,20 @@ impl<'a> Gen<'a> {
             out,
             "    /// A client with default settings and the base URL from `{var}`."
         );
+        match caller {
+            Some(c) => {
+                let _ = writeln!(
+                    out,
+                    "    /// `Brief-Caller` is `SERVICE_NAME` (set by the manifest generator), else `{c}`."
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "    /// `Brief-Caller` is `SERVICE_NAME` (set by the manifest generator)."
+                );
+            }
+        }
         let _ = writeln!(
             out,
             "    pub fn from_env() -> Result<Self, brief_rt::Error> {{"
@@ -563,7 +579,14 @@ impl<'a> Gen<'a> {
             out,
             "        let config = brief_rt::client::Config::from_env(SERVICE, brief_rt::client::process_env)?;"
         );
-        let _ = writeln!(out, "        Ok(Self::new(config))");
+        match caller {
+            Some(c) => {
+                let _ = writeln!(out, "        Ok(Self::new(config.default_caller({c:?})))");
+            }
+            None => {
+                let _ = writeln!(out, "        Ok(Self::new(config))");
+            }
+        }
         let _ = writeln!(out, "    }}\n");
         let _ = writeln!(
             out,
@@ -731,6 +754,22 @@ impl<'a> Gen<'a> {
         let _ = writeln!(out, "    }}");
         let _ = writeln!(out, "}}\n");
     }
+}
+
+/// The client name of a `--client` contract, from its file name
+/// (`shop.web.brief` → `web`; `web.brief` → `web`); `None` in server mode.
+fn caller_name(opts: &RustOptions) -> Option<String> {
+    if !opts.client {
+        return None;
+    }
+    let file = opts
+        .source_name
+        .rsplit('/')
+        .next()
+        .unwrap_or(&opts.source_name);
+    let stem = file.strip_suffix(".brief").unwrap_or(file);
+    let name = stem.rsplit('.').next().unwrap_or(stem);
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 /// Same rule as `brief_rt::client::url_variable` (this crate does not depend

@@ -106,14 +106,28 @@ impl Config {
         }
     }
 
-    /// The configuration for `service` with the base URL from `<SERVICE>_URL`,
-    /// looked up through `env` (pass [`process_env`] in a binary).
+    /// The configuration for `service` with the base URL from `<SERVICE>_URL`
+    /// and the caller (`Brief-Caller`) from [`CALLER_VARIABLE`], both set by
+    /// the platform's manifest generator; looked up through `env` (pass
+    /// [`process_env`] in a binary).
     pub fn from_env(service: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let var = url_variable(service);
         let url = env(&var)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| Error::new(Code::FailedPrecondition, format!("{var} is not set")))?;
-        Ok(Config::new(url))
+        let mut config = Config::new(url);
+        config.caller = env(CALLER_VARIABLE).filter(|v| !v.is_empty());
+        Ok(config)
+    }
+
+    /// Sets the caller name unless one is set (generated clients of a
+    /// `--client` contract pass the contract's client name as the fallback
+    /// for [`CALLER_VARIABLE`]).
+    pub fn default_caller(mut self, caller: impl Into<String>) -> Self {
+        if self.caller.is_none() {
+            self.caller = Some(caller.into());
+        }
+        self
     }
 
     /// Sets the caller name.
@@ -140,6 +154,10 @@ impl Config {
         self
     }
 }
+
+/// The variable naming the running service, which the manifest generator
+/// sets in every container (`crates/manifests`): the default `Brief-Caller`.
+pub const CALLER_VARIABLE: &str = "SERVICE_NAME";
 
 /// The variable holding a service's base URL: upper case, every character
 /// other than a letter or digit replaced by `_`, then `_URL`

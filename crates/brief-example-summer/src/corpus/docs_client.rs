@@ -85,9 +85,10 @@ impl DocsClient {
     }
 
     /// A client with default settings and the base URL from `DOCS_URL`.
+    /// `Brief-Caller` is `SERVICE_NAME` (set by the manifest generator), else `docs`.
     pub fn from_env() -> Result<Self, brief_rt::Error> {
         let config = brief_rt::client::Config::from_env(SERVICE, brief_rt::client::process_env)?;
-        Ok(Self::new(config))
+        Ok(Self::new(config.default_caller("docs")))
     }
 
     /// The transport: breaker states and the target service.

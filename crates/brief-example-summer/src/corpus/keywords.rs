@@ -177,6 +177,7 @@ impl CrateClient {
     }
 
     /// A client with default settings and the base URL from `CRATE_URL`.
+    /// `Brief-Caller` is `SERVICE_NAME` (set by the manifest generator).
     pub fn from_env() -> Result<Self, brief_rt::Error> {
         let config = brief_rt::client::Config::from_env(SERVICE, brief_rt::client::process_env)?;
         Ok(Self::new(config))

@@ -148,9 +148,10 @@ impl CrateClient {
     }
 
     /// A client with default settings and the base URL from `CRATE_URL`.
+    /// `Brief-Caller` is `SERVICE_NAME` (set by the manifest generator), else `keywords`.
     pub fn from_env() -> Result<Self, brief_rt::Error> {
         let config = brief_rt::client::Config::from_env(SERVICE, brief_rt::client::process_env)?;
-        Ok(Self::new(config))
+        Ok(Self::new(config.default_caller("keywords")))
     }
 
     /// The transport: breaker states and the target service.

@@ -148,9 +148,10 @@ impl SendClient {
     }
 
     /// A client with default settings and the base URL from `SEND_URL`.
+    /// `Brief-Caller` is `SERVICE_NAME` (set by the manifest generator), else `prelude`.
     pub fn from_env() -> Result<Self, brief_rt::Error> {
         let config = brief_rt::client::Config::from_env(SERVICE, brief_rt::client::process_env)?;
-        Ok(Self::new(config))
+        Ok(Self::new(config.default_caller("prelude")))
     }
 
     /// The transport: breaker states and the target service.

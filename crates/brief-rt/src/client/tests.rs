@@ -104,6 +104,24 @@ fn config_from_env_needs_the_variable() {
     });
     assert_eq!(cfg.map(|c| c.base_url).ok(), Some("http://h:1".to_string()));
     let missing = Config::from_env("summer", |_| None).map(|_| ());
+    // The caller comes from SERVICE_NAME (set by the manifest generator),
+    // else from the generated client's fallback.
+    let env = |v: &str| match v {
+        "SUMMER_URL" => Some("http://h:1".to_string()),
+        "SERVICE_NAME" => Some("checkout".to_string()),
+        _ => None,
+    };
+    let cfg = Config::from_env("summer", env).expect("configured");
+    assert_eq!(
+        cfg.default_caller("web").caller.as_deref(),
+        Some("checkout")
+    );
+    let cfg = Config::from_env("summer", |v| {
+        (v == "SUMMER_URL").then(|| "http://h:1".to_string())
+    })
+    .expect("configured");
+    assert_eq!(cfg.caller, None);
+    assert_eq!(cfg.default_caller("web").caller.as_deref(), Some("web"));
     assert_eq!(
         missing.map_err(|e| e.message),
         Err("SUMMER_URL is not set".to_string())
