@@ -299,11 +299,30 @@ async fn route(
                 ));
             }
             let (items, rv) = store.list(&info, ns, &labels, &fields);
+            let limit =
+                match query.get("limit") {
+                    None => None,
+                    Some(l) => Some(l.parse::<usize>().map_err(|_| {
+                        ApiError::bad_request("limit must be a non-negative integer")
+                    })?),
+                };
+            let page = paginate(
+                items,
+                rv,
+                limit.filter(|l| *l > 0),
+                query.get("continue"),
+                store,
+            )?;
+            let mut metadata = json!({"resourceVersion": page.rv.to_string()});
+            if let Some(token) = page.next {
+                metadata["continue"] = json!(token);
+                metadata["remainingItemCount"] = json!(page.remaining);
+            }
             ok(json!({
                 "kind": format!("{}List", info.kind),
                 "apiVersion": info.api_version(),
-                "metadata": {"resourceVersion": rv.to_string()},
-                "items": items,
+                "metadata": metadata,
+                "items": page.items,
             }))
         }
         (Method::GET, Some(name)) => ok(store.get(&info, ns_str, name)?),
@@ -549,4 +568,87 @@ async fn json_body(body: Body) -> Result<Value, ApiError> {
         ));
     }
     Ok(value)
+}
+
+/// One page of a list.
+struct Page {
+    items: Vec<Value>,
+    rv: u64,
+    next: Option<String>,
+    remaining: usize,
+}
+
+/// `limit` and `continue`: items come in (namespace, name) order; the token
+/// records the list's resourceVersion and the last key returned. Later pages
+/// show the current objects after that key (a real server serves them from
+/// the first page's snapshot); a token older than the watch history is 410.
+fn paginate(
+    items: Vec<Value>,
+    rv: u64,
+    limit: Option<usize>,
+    token: Option<&str>,
+    store: &crate::store::Store,
+) -> Result<Page, ApiError> {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    // (namespace, name): the order the store lists in.
+    let key = |o: &Value| {
+        (
+            o["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            o["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    };
+    let (list_rv, after) = match token.filter(|t| !t.is_empty()) {
+        None => (rv, None),
+        Some(token) => {
+            let decoded: Value = engine
+                .decode(token)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                .ok_or_else(|| ApiError::bad_request("continue key is not valid"))?;
+            let (Some(token_rv), Some(ns), Some(name)) = (
+                decoded["rv"].as_u64(),
+                decoded["ns"].as_str(),
+                decoded["name"].as_str(),
+            ) else {
+                return Err(ApiError::bad_request("continue key is not valid"));
+            };
+            if store.subscribe_from(token_rv).is_err() {
+                return Err(ApiError::new(
+                    Reason::Gone,
+                    "The provided continue parameter is too old to display a consistent list result. \
+                     You can start a new list without the continue parameter.",
+                ));
+            }
+            (token_rv, Some((ns.to_string(), name.to_string())))
+        }
+    };
+    let mut rest: Vec<Value> = items
+        .into_iter()
+        .filter(|o| after.as_ref().is_none_or(|a| key(o) > *a))
+        .collect();
+    let Some(limit) = limit.filter(|l| *l < rest.len()) else {
+        return Ok(Page {
+            items: rest,
+            rv: list_rv,
+            next: None,
+            remaining: 0,
+        });
+    };
+    let remaining = rest.split_off(limit);
+    let (ns, name) = rest.last().map(key).unwrap_or_default();
+    let token = json!({"rv": list_rv, "ns": ns, "name": name});
+    let token = engine.encode(serde_json::to_vec(&token).unwrap_or_default());
+    Ok(Page {
+        items: rest,
+        rv: list_rv,
+        next: Some(token),
+        remaining: remaining.len(),
+    })
 }

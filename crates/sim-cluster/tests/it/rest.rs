@@ -914,3 +914,72 @@ async fn immutable_fields_stay_put() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn lists_page_with_limit_and_continue() {
+    let sim = start("a").await;
+    let api: Api<ConfigMap> = Api::namespaced(sim.client.clone(), "default");
+    for name in ["a", "b", "c", "d", "e"] {
+        api.create(&PostParams::default(), &cm(name, json!({})))
+            .await
+            .unwrap();
+    }
+    let mut names = Vec::new();
+    let mut params = ListParams::default().limit(2);
+    let mut pages = 0;
+    loop {
+        let page = api.list(&params).await.unwrap();
+        pages += 1;
+        names.extend(page.items.iter().filter_map(|c| c.metadata.name.clone()));
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => {
+                assert!(page.metadata.remaining_item_count.is_some_and(|n| n > 0));
+                params = params.continue_token(&token);
+            }
+            _ => break,
+        }
+    }
+    assert_eq!((names.join(","), pages), ("a,b,c,d,e".to_string(), 3));
+    // Across namespaces the order is (namespace, name): "team-b" after "team".
+    let namespaces: Api<Namespace> = Api::all(sim.client.clone());
+    for ns in ["team", "team-b"] {
+        namespaces
+            .create(
+                &PostParams::default(),
+                &typed(json!({"metadata": {"name": ns}})),
+            )
+            .await
+            .unwrap();
+        let in_ns: Api<ConfigMap> = Api::namespaced(sim.client.clone(), ns);
+        for name in ["x", "y"] {
+            in_ns
+                .create(&PostParams::default(), &cm(name, json!({})))
+                .await
+                .unwrap();
+        }
+    }
+    let all: Api<ConfigMap> = Api::all(sim.client.clone());
+    let mut seen = Vec::new();
+    let mut params = ListParams::default().limit(1);
+    loop {
+        let page = all.list(&params).await.unwrap();
+        seen.extend(page.items.iter().map(|c| {
+            format!(
+                "{}/{}",
+                c.metadata.namespace.clone().unwrap(),
+                c.metadata.name.clone().unwrap()
+            )
+        }));
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => params = params.continue_token(&token),
+            _ => break,
+        }
+    }
+    assert_eq!(seen.len(), 9, "{seen:?}");
+    assert_eq!(&seen[5..], ["team/x", "team/y", "team-b/x", "team-b/y"]);
+    let bad = status(
+        api.list(&ListParams::default().limit(2).continue_token("garbage"))
+            .await,
+    );
+    assert_eq!(bad.code, 400);
+}
