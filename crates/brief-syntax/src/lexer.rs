@@ -51,7 +51,8 @@ pub struct Token {
 pub fn lex(src: &str, file: usize, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
     let bytes = src.as_bytes();
     let mut out = Vec::new();
-    let mut i = 0;
+    // A UTF-8 byte order mark some editors write is not part of the text.
+    let mut i = if src.starts_with('\u{feff}') { 3 } else { 0 };
     let mut line_start = true;
     while i < bytes.len() {
         let b = bytes[i];

@@ -37,10 +37,10 @@ pub fn parse(src: &str, file: usize) -> Parsed {
         one_line: false,
     };
     let file = p.file();
-    Parsed {
-        file,
-        diagnostics: p.diags,
-    }
+    // Lexical errors were collected before syntax errors: merge by position.
+    let mut diagnostics = p.diags;
+    diagnostics.sort_by_key(|d| d.labels.first().map(|l| (l.span.start, l.span.end)));
+    Parsed { file, diagnostics }
 }
 
 /// A syntax error was reported; the caller recovers.

@@ -88,6 +88,18 @@ fn comments_stay_in_place() {
     );
 }
 
+/// A byte order mark at the start is skipped; lexical and syntax errors
+/// come out in source order.
+#[test]
+fn bom_and_error_order() {
+    check(
+        "bom_and_error_order",
+        "\u{feff}service \"s\"\nmessage A {\n  a\n  b $\n}\n",
+    );
+    let parsed = parse("\u{feff}enum E { a }\n", 0);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+}
+
 #[test]
 fn unterminated_doc() {
     check("unterminated_doc", "rpc a (B) C `oops\n");
