@@ -1,3 +1,5 @@
+//! Unit tests of the image-tag fault conventions and the pod-template hash.
+
 use super::*;
 
 fn check(image: &str, cluster: &str, expect: Effect) {

@@ -1,3 +1,5 @@
+//! Unit tests of field sets: the fieldsV1 encoding, apply conflicts and removal, Update ownership.
+
 use super::*;
 use serde_json::json;
 

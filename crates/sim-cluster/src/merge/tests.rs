@@ -1,3 +1,5 @@
+//! Unit tests of JSON merge patch (the RFC 7386 examples) and strategic merge patch.
+
 use super::*;
 use serde_json::json;
 

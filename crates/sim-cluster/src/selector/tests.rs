@@ -1,3 +1,5 @@
+//! Unit tests of the label and field selector parsers.
+
 use super::*;
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -1,3 +1,5 @@
+//! Unit tests of the store: history bounds, snapshots, names and data sizes.
+
 use super::*;
 
 fn configmaps() -> ResourceInfo {
