@@ -1,9 +1,10 @@
-//! The generated `summer` server on 127.0.0.1 and the generated client of
-//! the `summer.client.brief` contract: a call, propagated headers, a
+//! The `summer` server on 127.0.0.1 and the client of the
+//! `summer.client.brief` contract, both generated at build time from the
+//! spec's fixtures (`build.rs`, [`crate::generated`]): a call, propagated headers, a
 //! deadline exceeded, retries on `unavailable`, and an open breaker.
 
-use brief_example_summer::summer::{self, SumIn, SumOut};
-use brief_example_summer::summer_client::{self, SummerClient};
+use crate::generated::summer::{self, SumIn, SumOut};
+use crate::generated::summer_client::{self, SummerClient};
 use brief_rt::client::{BreakerConfig, BreakerState, Config};
 use brief_rt::{Code, Context, Error};
 use std::sync::atomic::{AtomicU32, Ordering};
