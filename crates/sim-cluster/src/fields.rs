@@ -511,8 +511,23 @@ pub fn apply(
                 .iter()
                 .chain(others.iter())
                 .any(|p| p.len() > path.len() && p.starts_with(path));
-        if !kept {
-            remove_at(&mut merged, path);
+        if !kept && remove_at(&mut merged, path) {
+            // Maps and lists left empty by the removal go too, unless
+            // someone owns them.
+            let emptied = |v: &Value| match v {
+                Value::Object(m) => m.is_empty(),
+                Value::Array(a) => a.is_empty(),
+                _ => false,
+            };
+            let mut parent = &path[..path.len() - 1];
+            while !parent.is_empty()
+                && value_at(&merged, parent).is_some_and(emptied)
+                && !applied_set.contains(parent)
+                && !others.contains(parent)
+            {
+                remove_at(&mut merged, parent);
+                parent = &parent[..parent.len() - 1];
+            }
         }
     }
 
@@ -640,15 +655,7 @@ pub fn merge_into(live: &mut Value, applied: &Value) {
                     .cloned()
                     .collect();
                 match list_keys(name, &all) {
-                    Some(keys) => {
-                        for item in applied_items {
-                            let key = item_key(keys, item);
-                            match live_items.iter_mut().find(|l| item_key(keys, l) == key) {
-                                Some(l) => merge_into(l, item),
-                                None => live_items.push(item.clone()),
-                            }
-                        }
-                    }
+                    Some(keys) => *live_items = merge_keyed(live_items, applied_items, keys),
                     None => *existing = value.clone(),
                 }
             }
@@ -656,6 +663,61 @@ pub fn merge_into(live: &mut Value, applied: &Value) {
             _ => *existing = value.clone(),
         }
     }
+}
+
+/// Merges two associative lists the way structured-merge-diff orders them:
+/// items both lists hold come in the applied order (merged), items only
+/// the live list holds stay about where they were, new items come where
+/// the applied list has them.
+fn merge_keyed(live: &[Value], applied: &[Value], keys: &[&str]) -> Vec<Value> {
+    let live_keys: Vec<String> = live.iter().map(|i| item_key(keys, i)).collect();
+    let applied_keys: Vec<String> = applied.iter().map(|i| item_key(keys, i)).collect();
+    let in_applied = |k: &String| applied_keys.contains(k);
+    let in_live = |k: &String| live_keys.contains(k);
+    let mut shared = applied_keys.iter().filter(|k| in_live(k));
+    let mut next_shared = shared.next();
+    let mut out = Vec::with_capacity(live.len().max(applied.len()));
+    let (mut l, mut r) = (0, 0);
+    while l < live.len() || r < applied.len() {
+        if l < live.len() && r < applied.len() {
+            if live_keys[l] == applied_keys[r] {
+                let mut item = live[l].clone();
+                merge_into(&mut item, &applied[r]);
+                out.push(item);
+                next_shared = shared.next();
+                l += 1;
+                r += 1;
+                continue;
+            }
+            if in_applied(&live_keys[l]) && next_shared.is_some_and(|k| *k != live_keys[l]) {
+                // A shared item whose turn (in applied order) has not come.
+                l += 1;
+                continue;
+            }
+        }
+        if l < live.len() && !in_applied(&live_keys[l]) {
+            out.push(live[l].clone());
+            l += 1;
+            continue;
+        }
+        if r < applied.len() {
+            let key = &applied_keys[r];
+            let mut item = live_keys
+                .iter()
+                .position(|k| k == key)
+                .map_or(Value::Null, |i| live[i].clone());
+            merge_into(&mut item, &applied[r]);
+            if in_live(key) {
+                next_shared = shared.next();
+            }
+            out.push(item);
+            r += 1;
+        } else {
+            // Shared items left on the live side were taken in applied order.
+            l += 1;
+        }
+    }
+    out
 }
 
 /// The 409 message for apply conflicts, worded like the API server's.

@@ -216,3 +216,63 @@ fn remove_and_lookup_keyed_items() {
     assert_eq!(d["spec"]["template"]["spec"]["containers"], json!([]));
     assert!(!remove_at(&mut d, &path));
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Objects built from a few field names, some of them associative lists.
+    fn object() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            any::<bool>().prop_map(Value::from),
+            (0i64..5).prop_map(Value::from),
+            "[a-c]{0,2}".prop_map(Value::from),
+            Just(json!({})),
+            Just(json!(["x", "y"])),
+        ];
+        leaf.prop_recursive(4, 40, 4, |inner| {
+            let named =
+                ("[a-c]", inner.clone()).prop_map(|(name, v)| json!({"name": name, "value": v}));
+            prop_oneof![
+                proptest::collection::btree_map("[a-e]", inner.clone(), 1..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                proptest::collection::vec(named, 1..3).prop_map(|items| {
+                    // Unique names, as an associative list requires.
+                    let mut seen = std::collections::BTreeSet::new();
+                    let items: Vec<Value> = items
+                        .into_iter()
+                        .filter(|i| seen.insert(i["name"].as_str().unwrap_or_default().to_string()))
+                        .collect();
+                    json!({"containers": items})
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn fields_v1_round_trips_and_every_path_resolves(spec in object()) {
+            let obj = json!({"metadata": {"name": "x"}, "spec": spec});
+            let set = to_field_set(&scoped(&obj, Scope::Main { status_subresource: false }));
+            prop_assert_eq!(decode_fields(&encode_fields(&set)), set.clone());
+            for path in &set {
+                prop_assert!(value_at(&obj, path).is_some(), "{}", display_path(path));
+            }
+        }
+
+        #[test]
+        fn apply_is_idempotent_and_never_conflicts_with_itself(first in object(), second in object()) {
+            let base = json!({"metadata": {"name": "x"}});
+            let writer = Writer { manager: "m", api_version: "v1", scope: Scope::Main { status_subresource: false }, now: NOW };
+            let config = |spec: &Value| json!({"apiVersion": "v1", "kind": "Thing", "spec": spec});
+            let once = apply(&base, &config(&first), writer, false).unwrap();
+            let twice = apply(&once, &config(&first), writer, false).unwrap();
+            prop_assert_eq!(&once, &twice);
+            // A different configuration from the same manager replaces the
+            // first: nothing of the first survives that the second lacks.
+            let next = apply(&once, &config(&second), writer, false).unwrap();
+            let fresh = apply(&base, &config(&second), writer, false).unwrap();
+            prop_assert_eq!(&next["spec"], &fresh["spec"]);
+        }
+    }
+}
