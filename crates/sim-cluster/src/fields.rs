@@ -449,49 +449,38 @@ pub fn apply(
     let applied_set = to_field_set(&config);
     let subresource = writer.scope.subresource();
 
-    // Conflicts: fields this apply sets that another manager owns with a
-    // different value. Items of associative lists are identities, not
-    // values, so only the fields inside them can conflict.
+    let mut merged = live.clone();
+    merge_into(&mut merged, &config);
+
+    // Conflicts: fields another manager owns whose value this apply would
+    // change (set to a different value, or replaced along with a parent
+    // whose type changes). Items of associative lists are identities, not
+    // values: only the fields inside them can conflict.
     let mut conflicts = Vec::new();
-    let mut taken: Vec<(usize, Path)> = Vec::new();
-    for path in &applied_set {
-        let Some(new_value) = value_at(&config, path) else {
-            continue;
-        };
-        if matches!(path.last(), Some(Element::Key(_))) {
+    for entry in entries.iter_mut() {
+        if entry.manager == writer.manager || entry.subresource != subresource {
             continue;
         }
-        let Some(old_value) = value_at(live, path) else {
-            continue;
-        };
-        if old_value == new_value {
-            continue;
-        }
-        for (i, entry) in entries.iter().enumerate() {
-            if entry.manager != writer.manager
-                && entry.subresource == subresource
-                && entry.fields.contains(path)
-            {
-                conflicts.push(Conflict {
-                    field: display_path(path),
-                    manager: entry.manager.clone(),
-                    api_version: entry.api_version.clone(),
-                });
-                taken.push((i, path.clone()));
-            }
+        let changed: Vec<Path> = entry
+            .fields
+            .iter()
+            .filter(|p| !matches!(p.last(), Some(Element::Key(_))))
+            .filter(|p| value_at(live, p) != value_at(&merged, p))
+            .cloned()
+            .collect();
+        for path in changed {
+            conflicts.push(Conflict {
+                field: display_path(&path),
+                manager: entry.manager.clone(),
+                api_version: entry.api_version.clone(),
+            });
+            // Forced: the field changes hands.
+            entry.fields.remove(&path);
         }
     }
     if !conflicts.is_empty() && !force {
         return Err(conflicts);
     }
-    for (i, path) in taken {
-        if let Some(entry) = entries.get_mut(i) {
-            entry.fields.remove(&path);
-        }
-    }
-
-    let mut merged = live.clone();
-    merge_into(&mut merged, &config);
 
     // Fields this manager applied before and omits now go, unless another
     // manager still owns them (or something beneath them).

@@ -165,6 +165,33 @@ fn apply_removes_fields_the_manager_stopped_applying() {
 }
 
 #[test]
+fn replacing_a_parent_conflicts_with_the_owner_of_a_child() {
+    let base = json!({"metadata": {"name": "web"}});
+    let first = apply(
+        &base,
+        &json!({"spec": {"paused": false, "x": {"y": 1}}}),
+        writer("paas"),
+        false,
+    )
+    .unwrap();
+    let err = apply(&first, &json!({"spec": {"x": 5}}), writer("other"), false).unwrap_err();
+    assert_eq!(
+        err.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
+        [".spec.x.y"]
+    );
+    let forced = apply(&first, &json!({"spec": {"x": 5}}), writer("other"), true).unwrap();
+    assert_eq!(forced["spec"], json!({"paused": false, "x": 5}));
+    let paas = parse_managed(&forced)
+        .into_iter()
+        .find(|e| e.manager == "paas")
+        .unwrap();
+    assert_eq!(
+        encode_fields(&paas.fields),
+        json!({"f:spec": {"f:paused": {}}})
+    );
+}
+
+#[test]
 fn update_takes_ownership_without_conflict() {
     let first = apply(
         &json!({"metadata": {"name": "web"}}),
@@ -273,6 +300,25 @@ mod props {
             let next = apply(&once, &config(&second), writer, false).unwrap();
             let fresh = apply(&base, &config(&second), writer, false).unwrap();
             prop_assert_eq!(&next["spec"], &fresh["spec"]);
+        }
+
+        #[test]
+        fn what_a_manager_still_owns_keeps_its_value(a1 in object(), b in object(), a2 in object()) {
+            let base = json!({"metadata": {"name": "x"}});
+            let writer = |manager| Writer { manager, api_version: "v1", scope: Scope::Main { status_subresource: false }, now: NOW };
+            let config = |spec: &Value| json!({"apiVersion": "v1", "kind": "Thing", "spec": spec});
+            let o1 = apply(&base, &config(&a1), writer("a"), true).unwrap();
+            let o2 = apply(&o1, &config(&b), writer("b"), true).unwrap();
+            let o3 = apply(&o2, &config(&a2), writer("a"), true).unwrap();
+            let b_config = scoped(&config(&b), Scope::Main { status_subresource: false });
+            for entry in parse_managed(&o3) {
+                for path in &entry.fields {
+                    prop_assert!(value_at(&o3, path).is_some(), "{} owns missing {}", entry.manager, display_path(path));
+                    if entry.manager == "b" && !matches!(path.last(), Some(Element::Key(_))) {
+                        prop_assert_eq!(value_at(&o3, path), value_at(&b_config, path), "{}", display_path(path));
+                    }
+                }
+            }
         }
     }
 }
