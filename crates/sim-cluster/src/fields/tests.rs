@@ -303,6 +303,32 @@ mod props {
         }
 
         #[test]
+        fn an_update_owns_exactly_what_it_changed(a in object(), b in object()) {
+            let base = json!({"metadata": {"name": "x"}});
+            let config = |spec: &Value| json!({"apiVersion": "v1", "kind": "Thing", "spec": spec});
+            let scope = Scope::Main { status_subresource: false };
+            let applied = apply(&base, &config(&a), Writer { manager: "a", api_version: "v1", scope, now: NOW }, false).unwrap();
+            let mut edited = applied.clone();
+            edited["spec"] = b.clone();
+            let updated = record_update(Some(&applied), &edited, Writer { manager: "u", api_version: "v1", scope, now: NOW });
+            let entries = parse_managed(&updated);
+            let old_view = scoped(&applied, scope);
+            let new_view = scoped(&updated, scope);
+            for path in to_field_set(&new_view) {
+                let changed = value_at(&old_view, &path) != value_at(&new_view, &path);
+                let owners: Vec<&str> = entries.iter().filter(|e| e.fields.contains(&path)).map(|e| e.manager.as_str()).collect();
+                if changed && !matches!(path.last(), Some(Element::Key(_))) {
+                    prop_assert_eq!(owners, vec!["u"], "{}", display_path(&path));
+                }
+            }
+            for entry in &entries {
+                for path in &entry.fields {
+                    prop_assert!(value_at(&updated, path).is_some(), "{} owns missing {}", entry.manager, display_path(path));
+                }
+            }
+        }
+
+        #[test]
         fn what_a_manager_still_owns_keeps_its_value(a1 in object(), b in object(), a2 in object()) {
             let base = json!({"metadata": {"name": "x"}});
             let writer = |manager| Writer { manager, api_version: "v1", scope: Scope::Main { status_subresource: false }, now: NOW };
