@@ -87,3 +87,23 @@ fn field_selectors() {
     assert!(FieldSelector::parse("status.phase=Running", "ConfigMap").is_err());
     assert!(FieldSelector::parse("metadata.name", "Pod").is_err());
 }
+
+proptest::proptest! {
+    #[test]
+    fn parsers_never_panic(text in "\\PC{0,40}", selector_like in "[a-z!=(), ]{0,30}") {
+        let _ = LabelSelector::parse(&text);
+        let _ = LabelSelector::parse(&selector_like);
+        let _ = FieldSelector::parse(&text, "Pod");
+        let _ = FieldSelector::parse(&selector_like, "Event");
+    }
+
+    #[test]
+    fn equality_selectors_match_their_own_labels(key in "[a-z][a-z0-9]{0,8}", value in "[a-z0-9]{0,8}") {
+        let selector = LabelSelector::parse(&format!("{key}={value}")).unwrap();
+        let matching = labels(&[(key.as_str(), value.as_str())]);
+        proptest::prop_assert!(selector.matches(&matching));
+        proptest::prop_assert!(!selector.matches(&labels(&[])));
+        let negated = LabelSelector::parse(&format!("{key}!={value}")).unwrap();
+        proptest::prop_assert!(!negated.matches(&matching));
+    }
+}
