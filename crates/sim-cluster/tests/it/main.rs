@@ -8,6 +8,7 @@ mod apply;
 mod cluster;
 mod controllers;
 mod crd;
+mod fuzz;
 mod rest;
 mod runtime;
 mod support;
