@@ -129,8 +129,10 @@ impl Timing {
     }
 }
 
-/// Whether the cluster answers requests.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Whether the cluster answers requests. Kept with the state, so a fault
+/// set on a cluster's state file holds for the next process that serves it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Reachability {
     /// Normal operation.
     #[default]
@@ -158,9 +160,9 @@ pub(crate) struct Faults {
 }
 
 impl Faults {
-    fn new() -> Self {
+    fn new(initial: FaultState) -> Self {
         Faults {
-            state: signal::channel(FaultState::default()).0,
+            state: signal::channel(initial).0,
         }
     }
 
@@ -212,12 +214,16 @@ impl SimCluster {
         state: store::State,
         persist: Option<PathBuf>,
     ) -> Self {
+        let faults = FaultState {
+            reach: state.faults.reachability,
+            latency: Duration::from_millis(state.faults.latency_ms),
+        };
         SimCluster {
             shared: Arc::new(Shared {
                 name,
                 timing,
                 store: store::Store::from_state(state),
-                faults: Faults::new(),
+                faults: Faults::new(faults),
                 persist: Mutex::new(persist),
             }),
         }
@@ -292,9 +298,10 @@ impl SimCluster {
         self.shared.timing
     }
 
-    /// Makes the cluster answer, hang or refuse connections.
+    /// Makes the cluster answer, hang, refuse connections or answer 503.
     pub fn set_reachability(&self, reach: Reachability) {
         self.shared.faults.state.send_modify(|s| s.reach = reach);
+        self.persist_faults();
     }
 
     /// Adds latency to every request (zero to stop).
@@ -303,6 +310,26 @@ impl SimCluster {
             .faults
             .state
             .send_modify(|s| s.latency = latency);
+        self.persist_faults();
+    }
+
+    /// The current reachability.
+    pub fn reachability(&self) -> Reachability {
+        self.shared.faults.state.borrow().reach
+    }
+
+    /// The added latency.
+    pub fn latency(&self) -> Duration {
+        self.shared.faults.latency()
+    }
+
+    fn persist_faults(&self) {
+        let current = *self.shared.faults.state.borrow();
+        let latency_ms = u64::try_from(current.latency.as_millis()).unwrap_or(u64::MAX);
+        self.shared.store.set_faults(store::PersistedFaults {
+            reachability: current.reach,
+            latency_ms,
+        });
     }
 
     /// Empties the cluster, as if its etcd were lost: every object goes

@@ -79,6 +79,20 @@ pub struct State {
     /// when a pod was created; kept here so they survive a restart.
     #[serde(default)]
     pub marks: BTreeMap<String, i64>,
+    /// The cluster-level faults in force.
+    #[serde(default)]
+    pub faults: PersistedFaults,
+}
+
+/// The cluster-level faults, as saved with the state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersistedFaults {
+    /// Answering, hanging, refusing or unavailable.
+    #[serde(default)]
+    pub reachability: crate::Reachability,
+    /// Added latency in milliseconds.
+    #[serde(default)]
+    pub latency_ms: u64,
 }
 
 struct Inner {
@@ -211,6 +225,15 @@ impl Store {
         self.lock().state.clone()
     }
 
+    /// Records the faults in force (saved with the state).
+    pub fn set_faults(&self, faults: PersistedFaults) {
+        let mut inner = self.lock();
+        if inner.state.faults != faults {
+            inner.state.faults = faults;
+            self.dirty.store(true, Ordering::SeqCst);
+        }
+    }
+
     /// Marks the state as changed (to be saved again).
     pub fn mark_dirty(&self) {
         self.dirty.store(true, Ordering::SeqCst);
@@ -256,6 +279,7 @@ impl Store {
             let rv = inner.state.resource_version + 1;
             inner.state = State {
                 resource_version: rv,
+                faults: inner.state.faults,
                 ..State::default()
             };
             inner.history.clear();

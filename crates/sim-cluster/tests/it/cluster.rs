@@ -53,9 +53,29 @@ async fn state_survives_a_restart() {
         "the resourceVersion counter continues"
     );
 
+    // Faults are part of the state: set on the file, they hold for the
+    // next process that serves it.
+    again.running.shutdown().await;
+    let offline = SimCluster::load("local", &path, Timing::fast()).unwrap();
+    offline.set_reachability(Reachability::Unavailable);
+    offline.save(&path).unwrap();
+    let faulty = start_cluster(SimCluster::load("local", &path, Timing::fast()).unwrap()).await;
+    assert_eq!(
+        faulty.running.cluster().reachability(),
+        Reachability::Unavailable
+    );
+    let no_retry: Api<ConfigMap> =
+        Api::namespaced(client_with(&faulty.running, None, false).await, "default");
+    assert_eq!(status(no_retry.get("kept").await).code, 503);
+    faulty
+        .running
+        .cluster()
+        .set_reachability(Reachability::Answering);
+    no_retry.get("kept").await.unwrap();
+
     // Explicit save and a corrupt file.
     let copy = dir.path().join("copy.json");
-    again.running.cluster().save(&copy).unwrap();
+    faulty.running.cluster().save(&copy).unwrap();
     assert!(std::fs::read_to_string(&copy).unwrap().contains("\"next\""));
     std::fs::write(&copy, "not json").unwrap();
     assert!(matches!(
