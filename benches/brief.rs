@@ -1,5 +1,6 @@
 //! Brief on the benchmark schema of the spec (2,000 messages, 500 rpcs):
-//! parse, parse + check, Rust generation and proto generation, in process.
+//! parse, parse + check, Rust generation and proto generation, in process;
+//! and rendering the diagnostics of a file with 50,000 errors.
 //! The whole-process comparison with protoc is `benches/brief/compare.sh`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -62,6 +63,25 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("fmt", |b| {
         b.iter(|| brief_syntax::fmt::format(black_box(&checked.file)))
+    });
+    g.finish();
+
+    // Text diagnostics of a file with 50,000 errors (one per line): linear
+    // since the renderer stopped handing annotate-snippets the whole file
+    // per diagnostic.
+    let broken: String = (0..50_000).map(|i| format!("message M{i} {{\n")).collect();
+    let diags = brief_check::parse_and_check(&broken, 0).diagnostics;
+    let sources = [brief_check::Source {
+        name: "broken.brief".into(),
+        text: broken.clone(),
+    }];
+    let mut g = c.benchmark_group("brief_50000_errors");
+    g.sample_size(10);
+    g.bench_function("render_text", |b| {
+        b.iter(|| brief_check::render::text(black_box(&diags), &sources, false))
+    });
+    g.bench_function("render_json", |b| {
+        b.iter(|| brief_check::render::json(black_box(&diags), &sources).len())
     });
     g.finish();
 }
