@@ -12,7 +12,13 @@
 //! - simulates the Deployment, ReplicaSet, Pod and Job controllers on
 //!   timers, with image-tag fault conventions (`fail-pull*`, `crashloop*`,
 //!   `slow*`, `...-in-<cluster>`);
-//! - injects cluster-level faults: hang, refuse connections, latency, wipe.
+//! - injects cluster-level faults: hang, refuse connections, answer 503,
+//!   latency, wipe.
+//!
+//! **Architecture Invariant:** clients reach the cluster only over HTTP
+//! (tests included); nothing in paas calls into the store or the
+//! controllers, so a test that passes here exercises the same requests a
+//! real cluster would get.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), sim_cluster::Error> {
