@@ -22,11 +22,13 @@
 //! adapter delivers for timers the planner asked for. Replaying the same
 //! events therefore gives the same actions.
 
+mod digest;
 mod error;
 mod model;
 pub mod planner;
 mod rollback;
 
+pub use digest::DIGEST_PREFIX;
 pub use error::Error;
 pub use model::*;
 pub use planner::{Action, Event, Timer, TimerKind, step};

@@ -378,8 +378,8 @@ pub struct ReleaseSpec {
     pub options: Options,
     /// A fingerprint of everything above (all clusters' manifests included),
     /// set by [`Release::new`]. The spec never changes after creation, so
-    /// copies of one release carry the same digest; sync compares digests
-    /// instead of whole manifests ([`ReleaseSpec::fingerprint`]).
+    /// copies of one release carry the same digest; sync recomputes it to
+    /// find corrupted copies ([`ReleaseSpec::fingerprint`]).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub digest: String,
 }
@@ -447,19 +447,29 @@ impl ReleaseSpec {
             )
     }
 
-    /// A stable fingerprint of the spec without its `digest` field: FNV-1a
-    /// (64 bits) over its JSON, as `fnv1a64:<hex>`. It detects copies that
-    /// differ by accident (a stale or corrupted record), not forgery.
+    /// A stable fingerprint of the spec without its `digest` field, as
+    /// `mix64:<hex>`: a 64-bit hash of a canonical encoding of every other
+    /// field (see `digest.rs` for the encoding). It detects copies that
+    /// differ by accident (a stale or corrupted record), not forgery. It is
+    /// cheap (no JSON, no clone): sync recomputes it for the copies it reads.
     pub fn fingerprint(&self) -> String {
-        let mut hasher = Fnv1a(0xcbf2_9ce4_8422_2325);
-        let unsigned = ReleaseSpec {
-            digest: String::new(),
-            ..self.clone()
-        };
-        // Writing into a hasher cannot fail; a failure would only leave the
-        // digest weaker, never wrong about equal specs.
-        let _ = serde_json::to_writer(&mut hasher, &unsigned);
-        format!("fnv1a64:{:016x}", hasher.0)
+        crate::digest::fingerprint(self)
+    }
+
+    /// Whether the stored digest is the fingerprint of this spec. A copy
+    /// whose content changed after its digest was set (a corrupted record)
+    /// fails; so does a partial copy (manifests of some clusters missing),
+    /// which can only be verified once completed from the other copies.
+    pub fn digest_matches(&self) -> bool {
+        !self.digest.is_empty() && self.digest == self.fingerprint()
+    }
+
+    /// Whether this copy holds the manifests of every cluster of the
+    /// release (a complete peer copy). A tombstone has none to hold.
+    pub fn is_complete(&self) -> bool {
+        self.kind == ReleaseKind::Delete
+            || (self.manifests.len() == self.clusters.len()
+                && self.clusters.iter().all(|c| self.manifests.contains_key(c)))
     }
 
     /// The objects of one stage in one cluster (empty when unknown).
@@ -923,23 +933,6 @@ pub fn linked_tasks(message: &str) -> Vec<String> {
         i += 1;
     }
     found
-}
-
-/// FNV-1a over the bytes written into it.
-struct Fnv1a(u64);
-
-impl std::io::Write for Fnv1a {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        for byte in bytes {
-            self.0 ^= u64::from(*byte);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 fn is_word(b: u8) -> bool {

@@ -13,8 +13,10 @@
 //! The differ ([`plan`]) is pure and works service by service:
 //! 1. a lease held (and not expired) in any cluster means a release is in
 //!    flight: the service is left alone ([`Outcome::InFlight`]);
-//! 2. the copies of each release number are compared; copies that disagree
-//!    stop everything for the service ([`Outcome::Conflict`]);
+//! 2. the copies of each release number are verified against their digest
+//!    (recomputed, never trusted as stored: a corrupted copy stops everything
+//!    for the service, [`Outcome::Corrupted`]) and compared; copies that
+//!    disagree stop everything for the service ([`Outcome::Conflict`]);
 //! 3. the copies are merged (manifests of every cluster, the most advanced
 //!    status) and the authoritative release chosen;
 //! 4. the desired live state of each cluster follows from it: the serving
@@ -35,8 +37,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use release::{Object, ObjectRef, Release, ReleaseKind, Step, Version};
+use release::{Object, ObjectRef, Release, ReleaseKind, ReleaseSpec, Step, Version};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// What one cluster holds, as read by the adapter.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -268,6 +271,15 @@ pub enum Outcome {
         /// Clusters whose copies differ from the first copy.
         clusters: Vec<String>,
     },
+    /// Copies of a release no longer match their digest (their content
+    /// changed after it was set): a corrupted copy is never a source for
+    /// rebuilding, so nothing is done (a disagreement, spec case 6).
+    Corrupted {
+        /// The release number.
+        number: Version,
+        /// Clusters holding a corrupted copy.
+        clusters: Vec<String>,
+    },
     /// A cluster needs objects of `version` that no reachable copy holds:
     /// nothing is done.
     Incomplete {
@@ -345,6 +357,11 @@ impl fmt::Display for Plan {
                 Outcome::Conflict { number, clusters } => writeln!(
                     f,
                     "{service} {authoritative}: copies of {number} disagree in {}, nothing done",
+                    clusters.join(", ")
+                )?,
+                Outcome::Corrupted { number, clusters } => writeln!(
+                    f,
+                    "{service} {authoritative}: copies of {number} in {} do not match their digest (corrupted), nothing done",
                     clusters.join(", ")
                 )?,
                 Outcome::Incomplete { version, missing } => writeln!(
@@ -470,13 +487,20 @@ fn rank(release: &Release) -> (u64, bool) {
 
 /// Copies describe the same release when everything but the status and the
 /// set of clusters whose manifests they carry is equal, and the manifests
-/// they both carry are equal.
+/// they both carry are equal. Equal digests stand for equal content only
+/// because [`merge`] verified them first.
 fn same_release(a: &Release, b: &Release) -> bool {
     let (sa, sb) = (&a.spec, &b.spec);
     if !sa.digest.is_empty() && sa.digest == sb.digest {
-        // Specs never change after creation: equal digests, same release.
         return true;
     }
+    same_content(a, b)
+}
+
+/// The field-by-field comparison behind [`same_release`]: every field of
+/// the spec, and the manifests of the clusters both copies carry.
+fn same_content(a: &Release, b: &Release) -> bool {
+    let (sa, sb) = (&a.spec, &b.spec);
     sa.service == sb.service
         && sa.environment == sb.environment
         && sa.number == sb.number
@@ -500,7 +524,8 @@ fn same_release(a: &Release, b: &Release) -> bool {
 }
 
 /// Two copies are identical: same release, same status, manifests for the
-/// same clusters. With digests the manifests themselves are not compared.
+/// same clusters. Copies with equal digests were verified equal in content
+/// by [`merge`], so their manifests are not compared again here.
 fn same_copy(a: &Release, b: &Release) -> bool {
     if std::ptr::eq(a, b) {
         return true;
@@ -526,9 +551,152 @@ struct Merged<'a> {
     holders: Vec<bool>,
 }
 
+/// Why the copies of one release number were not merged.
+enum Disagreement {
+    /// These copies (reachable cluster indices) describe another release
+    /// than the first copy.
+    Conflict(Vec<usize>),
+    /// These copies do not match their own digest.
+    Corrupted(Vec<usize>),
+}
+
+/// `a == b` for two specs, faster in the common case: JSON objects are
+/// first compared in their stored order (copies of one record keep the
+/// order they were written in), by key lookup only when that order differs.
+fn same_spec(a: &ReleaseSpec, b: &ReleaseSpec) -> bool {
+    a.digest == b.digest
+        && a.number == b.number
+        && a.service == b.service
+        && a.environment == b.environment
+        && a.kind == b.kind
+        && a.strategy == b.strategy
+        && a.image == b.image
+        && a.app_toml == b.app_toml
+        && a.platform_version == b.platform_version
+        && a.clusters == b.clusters
+        && a.releaser == b.releaser
+        && a.time == b.time
+        && a.commit == b.commit
+        && a.linked_tasks == b.linked_tasks
+        && a.previous == b.previous
+        && a.rollback == b.rollback
+        && a.options == b.options
+        && a.manifests.len() == b.manifests.len()
+        && a.manifests
+            .iter()
+            .zip(&b.manifests)
+            .all(|((ca, ma), (cb, mb))| {
+                ca == cb
+                    && same_objects(&ma.init, &mb.init)
+                    && same_objects(&ma.application, &mb.application)
+                    && same_objects(&ma.balancing, &mb.balancing)
+            })
+}
+
+fn same_objects(a: &[Object], b: &[Object]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.reference == y.reference && same_value(&x.body, &y.body))
+}
+
+/// `a == b` for JSON values, objects compared in order first.
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && (x
+                    .iter()
+                    .zip(y)
+                    .all(|((kx, vx), (ky, vy))| kx == ky && same_value(vx, vy))
+                    || x == y)
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_value(p, q))
+        }
+        _ => a == b,
+    }
+}
+
+/// Finds the copies whose content does not match their digest.
+///
+/// The stored digest is never trusted as is. The first complete copy whose
+/// recomputed fingerprint matches its digest is the reference (one
+/// fingerprint per release number in the common case); every other copy is
+/// then compared with it: a complete copy must be equal to it (a cheap
+/// structural comparison, no hashing) or match a digest of its own, and a
+/// partial copy claiming the same digest must carry the same content. With
+/// no verifiable complete copy, the partial copies are completed from each
+/// other and the union is verified; if it is still incomplete, copies that
+/// claim the same digest must at least agree with each other.
+fn corrupted_copies(copies: &[(usize, &Release)]) -> Vec<usize> {
+    let mut corrupted = Vec::new();
+    let mut reference = None;
+    for (index, copy) in copies {
+        if copy.spec.digest.is_empty() || !copy.spec.is_complete() {
+            continue;
+        }
+        if copy.spec.digest_matches() {
+            reference = Some(*copy);
+            break;
+        }
+        corrupted.push(*index);
+    }
+    if let Some(reference) = reference {
+        for (index, copy) in copies {
+            let spec = &copy.spec;
+            if std::ptr::eq(*copy, reference) || spec.digest.is_empty() {
+                continue;
+            }
+            let sound = if spec.is_complete() {
+                // Equal to the verified copy, or verified on its own (then
+                // another release under the same number: a conflict, below).
+                same_spec(spec, &reference.spec) || spec.digest_matches()
+            } else {
+                spec.digest != reference.spec.digest || same_content(reference, copy)
+            };
+            if !sound && !corrupted.contains(index) {
+                corrupted.push(*index);
+            }
+        }
+    } else if corrupted.is_empty()
+        && let Some((_, first)) = copies.iter().find(|(_, c)| !c.spec.digest.is_empty())
+    {
+        // Only partial copies: those claiming the first one's digest must
+        // agree with it, and their union, when complete, must match it.
+        let claiming: Vec<&(usize, &Release)> = copies
+            .iter()
+            .filter(|(_, c)| c.spec.digest == first.spec.digest)
+            .collect();
+        if claiming.iter().any(|(_, c)| !same_content(first, c)) {
+            corrupted.extend(claiming.iter().map(|(i, _)| *i));
+        } else {
+            let mut union = first.spec.clone();
+            for (_, copy) in &claiming {
+                for (cluster, manifests) in &copy.spec.manifests {
+                    union
+                        .manifests
+                        .entry(cluster.clone())
+                        .or_insert_with(|| manifests.clone());
+                }
+            }
+            if union.is_complete() && !union.digest_matches() {
+                corrupted.extend(claiming.iter().map(|(i, _)| *i));
+            }
+        }
+    }
+    corrupted.sort_unstable();
+    corrupted.dedup();
+    corrupted
+}
+
 /// Merges the copies of one release number, or names the clusters whose
-/// copies contradict the first one.
-fn merge<'a>(copies: &[(usize, &'a Release)], clusters: usize) -> Result<Merged<'a>, Vec<usize>> {
+/// copies are corrupted or contradict the first one.
+fn merge<'a>(copies: &[(usize, &'a Release)], clusters: usize) -> Result<Merged<'a>, Disagreement> {
+    let corrupted = corrupted_copies(copies);
+    if !corrupted.is_empty() {
+        return Err(Disagreement::Corrupted(corrupted));
+    }
     let mut holders = vec![false; clusters];
     for (index, _) in copies {
         holders[*index] = true;
@@ -548,7 +716,7 @@ fn merge<'a>(copies: &[(usize, &'a Release)], clusters: usize) -> Result<Merged<
         .map(|(index, _)| *index)
         .collect();
     if !disagree.is_empty() {
-        return Err(disagree);
+        return Err(Disagreement::Conflict(disagree));
     }
     // The most recent status; the first such copy in cluster order on ties.
     let mut best = first;
@@ -612,7 +780,20 @@ fn plan_service(
             Ok(m) => {
                 merged.insert(*number, m);
             }
-            Err(disagree) => {
+            Err(Disagreement::Corrupted(corrupted)) => {
+                let clusters: BTreeSet<&str> = corrupted
+                    .iter()
+                    .map(|i| reachable[*i].cluster.as_str())
+                    .collect();
+                return ServicePlan {
+                    authoritative: None,
+                    outcome: Outcome::Corrupted {
+                        number: *number,
+                        clusters: clusters.into_iter().map(str::to_owned).collect(),
+                    },
+                };
+            }
+            Err(Disagreement::Conflict(disagree)) => {
                 let mut clusters = vec![reachable[list[0].0].cluster.clone()];
                 let others: BTreeSet<&str> = disagree
                     .iter()

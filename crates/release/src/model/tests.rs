@@ -126,3 +126,49 @@ fn tombstones_are_committed_and_serve_nothing() {
     assert!(!tombstone.spec.applies_objects());
     assert_eq!(tombstone.resource_name(), "web-v9");
 }
+
+/// The fingerprint covers every field but the digest, and a copy changed
+/// after its digest was set no longer matches it.
+#[test]
+fn the_fingerprint_covers_every_field_and_detects_changes() {
+    let mut spec = spec();
+    spec.digest = spec.fingerprint();
+    assert!(spec.digest.starts_with(DIGEST_PREFIX));
+    assert!(spec.digest_matches() && spec.is_complete());
+    type Change = Box<dyn Fn(&mut ReleaseSpec)>;
+    let changes: Vec<Change> = vec![
+        Box::new(|s| s.image.push('x')),
+        Box::new(|s| s.number = Version(3)),
+        Box::new(|s| s.previous = None),
+        Box::new(|s| s.options.canary_steps.push(99)),
+        Box::new(|s| s.options.max_retries += 1),
+        Box::new(|s| s.linked_tasks.push("PAAS-1".to_owned())),
+        Box::new(|s| {
+            s.rollback = Some(Rollback {
+                target: Version(1),
+                mode: RollbackMode::Replay,
+            })
+        }),
+        Box::new(|s| {
+            let m = s.manifests.get_mut("dc-a").expect("dc-a");
+            m.application[0].body["spec"] = json!({"replicas": 0});
+        }),
+        Box::new(|s| {
+            let m = s.manifests.get_mut("dc-a").expect("dc-a");
+            m.application[0].body["kind"] = json!(1);
+        }),
+        // Moving bytes between adjacent strings changes the encoding too.
+        Box::new(|s| {
+            s.service = "we".to_owned();
+            s.environment = "bprod".to_owned();
+        }),
+    ];
+    for (index, change) in changes.iter().enumerate() {
+        let mut changed = spec.clone();
+        change(&mut changed);
+        assert!(!changed.digest_matches(), "change #{index} not detected");
+    }
+    let mut partial = spec.clone();
+    partial.manifests.clear();
+    assert!(!partial.is_complete() && !partial.digest_matches());
+}

@@ -112,8 +112,8 @@ fn scenario() -> impl Strategy<Value = Scenario> {
 
 proptest! {
     // 256 cases by default; `PROPTEST_CASES=20000` for a deep run.
-    // A failing case is also saved beside this file
-    // (`props.proptest-regressions`, committed) and replayed first.
+    // A failing case is also saved (`tests/proptest-regressions/props.txt`,
+    // committed) and replayed first.
     #![proptest_config(ProptestConfig::default())]
 
     /// The five invariants and the reference model on every trace.

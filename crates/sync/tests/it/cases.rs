@@ -368,3 +368,39 @@ fn a_replayed_rollback_serves_the_target_version() {
         "{plan}"
     );
 }
+
+/// Case 6 with a corrupted copy (audit finding 5): dc-b's copy of v6 has
+/// another image and Deployment body under v6's digest. Its recomputed
+/// fingerprint gives it away: reported, and nothing is rebuilt from it (the
+/// wiped dc-c stays as it is until the copies agree).
+#[test]
+fn case6_a_corrupted_copy_is_reported_and_never_used() {
+    let mut corrupted = healthy("dc-b");
+    let spec = &mut corrupted.records[1].spec;
+    spec.image = "registry.example/web:tampered".to_owned();
+    for manifests in spec.manifests.values_mut() {
+        manifests.application[0].body["spec"] = serde_json::json!({"replicas": 0});
+    }
+    let wiped = snapshot("dc-c", vec![], vec![]);
+    let plan = check(
+        "case6_corrupted",
+        vec![healthy("dc-a"), corrupted.clone(), wiped.clone()],
+    );
+    assert_eq!(
+        plan.services["web"].outcome,
+        Outcome::Corrupted {
+            number: release::Version(6),
+            clusters: vec!["dc-b".to_owned()],
+        }
+    );
+    // Alone, the corrupted copy is no source either.
+    let alone = plan_of(vec![corrupted, wiped]);
+    assert!(matches!(
+        alone.services["web"].outcome,
+        Outcome::Corrupted { .. }
+    ));
+}
+
+fn plan_of(snapshots: Vec<Snapshot>) -> sync::Plan {
+    plan(&snapshots, &Options::default())
+}

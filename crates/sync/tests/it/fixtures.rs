@@ -98,6 +98,8 @@ pub fn canary(service: &str, number: u64, previous: u64, weight: u8) -> Release 
     let mut release = record(service, number, Some(previous));
     release.spec.strategy = Strategy::Canary;
     release.spec.kind = ReleaseKind::Canary;
+    // The spec changed: its digest is the fingerprint of what it now holds.
+    release.spec.digest = release.spec.fingerprint();
     let status = &mut release.status;
     status.phase = Phase::Running;
     status.step = Step::CanaryHold;

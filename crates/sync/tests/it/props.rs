@@ -40,6 +40,9 @@ enum View {
     },
     /// Holds every record, but the newest one as it was earlier in its rollout.
     Behind,
+    /// Holds every record, but the newest one's content changed after its
+    /// digest was set (another image and Deployment body).
+    Corrupted,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +81,7 @@ fn view() -> impl Strategy<Value = View> {
         1 => Just(View::Leftover),
         1 => any::<bool>().prop_map(|expired| View::Lease { expired }),
         2 => Just(View::Behind),
+        1 => Just(View::Corrupted),
     ]
 }
 
@@ -194,6 +198,8 @@ fn naive_desired(records: &[&Release]) -> Option<(BTreeSet<Version>, Option<sync
 enum Naive {
     /// A lease held and not expired in a reachable cluster.
     InFlight,
+    /// A reachable copy's content does not match its digest.
+    Corrupted,
     /// No release of the service ever committed.
     Nothing,
     /// A cluster needs a version no reachable copy has manifests for.
@@ -228,6 +234,26 @@ fn naive_outcome(service: &str, snapshots: &[Snapshot]) -> Naive {
         .iter()
         .flat_map(|s| records_of(s, service))
         .collect();
+    // A copy is corrupted when, completed with the manifests other copies
+    // of the same number hold, it does not hash to its digest.
+    let corrupted = records.iter().any(|record| {
+        let mut completed = record.spec.clone();
+        for other in records
+            .iter()
+            .filter(|r| r.spec.number == record.spec.number)
+        {
+            for (cluster, manifests) in &other.spec.manifests {
+                completed
+                    .manifests
+                    .entry(cluster.clone())
+                    .or_insert_with(|| manifests.clone());
+            }
+        }
+        completed.is_complete() && completed.fingerprint() != completed.digest
+    });
+    if corrupted {
+        return Naive::Corrupted;
+    }
     let Some((versions, traffic)) = naive_desired(&records) else {
         return Naive::Nothing;
     };
@@ -296,6 +322,16 @@ fn snapshots(env: &Env) -> Vec<Snapshot> {
             {
                 *newest = behind(newest);
             }
+            if let View::Corrupted = view
+                && let Some(newest) = records.last_mut()
+            {
+                newest.spec.image.push_str("-tampered");
+                for manifests in newest.spec.manifests.values_mut() {
+                    for object in &mut manifests.application {
+                        object.body["spec"] = serde_json::json!({"replicas": 0});
+                    }
+                }
+            }
             if let View::Partial = view {
                 for record in &mut records {
                     record.spec.manifests.retain(|c, _| c == CLUSTERS[cluster]);
@@ -327,8 +363,8 @@ fn snapshots(env: &Env) -> Vec<Snapshot> {
 
 proptest! {
     // 256 cases by default; `PROPTEST_CASES=20000` for a deep run.
-    // A failing case is also saved beside this file
-    // (`props.proptest-regressions`, committed) and replayed first.
+    // A failing case is also saved (`tests/proptest-regressions/props.txt`,
+    // committed) and replayed first.
     #![proptest_config(ProptestConfig::default())]
 
     /// Performing sync's actions and running sync again gives no actions,
@@ -365,6 +401,7 @@ proptest! {
             };
             match (&expected, &service_plan.outcome) {
                 (Naive::InFlight, Outcome::InFlight { .. })
+                | (Naive::Corrupted, Outcome::Corrupted { .. })
                 | (Naive::Nothing, Outcome::NothingCommitted | Outcome::InSync)
                 | (Naive::Incomplete, Outcome::Incomplete { .. }) => {
                     prop_assert!(unchanged(), "{service}: {:?} changed the clusters", service_plan.outcome);
