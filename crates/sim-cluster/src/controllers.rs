@@ -1189,3 +1189,57 @@ fn missing_config(ctx: &Ctx<'_>, pod: &Value, container: &Value) -> Option<Strin
     }
     None
 }
+
+/// The `log` subresource of a pod: what its container would have printed.
+/// Like the kubelet, a container that never started has no log (400), and
+/// a pod of several containers needs `container`.
+pub(crate) fn pod_log(
+    pod: &Value,
+    container: Option<&str>,
+    cluster: &str,
+) -> Result<String, crate::api_error::ApiError> {
+    use crate::api_error::ApiError;
+    let name = meta(pod, "name");
+    let containers = spec_effect(&pod["spec"], cluster);
+    let chosen = match container {
+        Some(c) => containers.iter().find(|(n, _, _)| n == c).ok_or_else(|| {
+            ApiError::bad_request(format!("container {c} is not valid for pod {name}"))
+        })?,
+        None if containers.len() == 1 => &containers[0],
+        None => {
+            let names: Vec<&str> = containers.iter().map(|(n, _, _)| n.as_str()).collect();
+            return Err(ApiError::bad_request(format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                names.join(" ")
+            )));
+        }
+    };
+    let (container, image, effect) = chosen;
+    let status = pod["status"]["containerStatuses"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == container.as_str()));
+    let waiting = status.and_then(|c| c["state"]["waiting"]["reason"].as_str());
+    let ever_ran = status.is_some_and(|c| {
+        c["state"]["running"].is_object()
+            || c["state"]["terminated"].is_object()
+            || c["lastState"]["terminated"].is_object()
+    });
+    if !ever_ran {
+        let reason = waiting.unwrap_or("ContainerCreating");
+        return Err(ApiError::bad_request(format!(
+            "container \"{container}\" in pod \"{name}\" is waiting to start: {}",
+            if matches!(reason, "ErrImagePull" | "ImagePullBackOff") {
+                "trying and failing to pull image"
+            } else {
+                reason
+            }
+        )));
+    }
+    Ok(match effect {
+        Effect::CrashLoop => {
+            format!("starting {image}\nfatal: exiting with code 1 (simulated crash loop)\n")
+        }
+        Effect::Slow => format!("starting {image}\nwarming up (simulated slow start)\nready\n"),
+        _ => format!("starting {image}\nready\n"),
+    })
+}

@@ -227,6 +227,21 @@ async fn route(
     if (!info.namespaced && ns.is_some()) || (info.namespaced && ns.is_none() && name.is_some()) {
         return Err(not_found_path());
     }
+    if sub == Some("log") && info.group.is_empty() && info.plural == "pods" {
+        if method != Method::GET {
+            return Err(ApiError::new(
+                Reason::MethodNotAllowed,
+                "the server does not allow this method on the requested resource",
+            ));
+        }
+        let pod = store.get(&info, ns.unwrap_or_default(), name.unwrap_or_default())?;
+        let text = crate::controllers::pod_log(&pod, query.get("container"), &shared.name)?;
+        return Ok(axum::response::IntoResponse::into_response((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain")],
+            text,
+        )));
+    }
     let scope = match sub {
         None => Scope::Main {
             status_subresource: info.status_subresource,

@@ -524,3 +524,46 @@ async fn deleting_a_deployment_collects_its_replica_sets_and_pods_unless_orphane
     );
     assert_eq!(pods_of(&sim, "orphan").await.len(), 1);
 }
+
+#[tokio::test]
+async fn pod_logs_follow_the_container_state() {
+    use kube::api::LogParams;
+    let sim = start("a").await;
+    let api: Api<Deployment> = Api::namespaced(sim.client.clone(), "default");
+    apply(&api, "crash", "web:crashloop", 1).await;
+    apply(&api, "pull", "web:fail-pull", 1).await;
+    let pods: Api<Pod> = Api::namespaced(sim.client.clone(), "default");
+    let crashing = eventually(LIMIT, "a crashed container", || async {
+        let pod = pods_of(&sim, "crash").await.into_iter().next()?;
+        (waiting_reason(&pod).as_deref() == Some("CrashLoopBackOff")).then_some(pod)
+    })
+    .await;
+    let log = pods
+        .logs(
+            crashing.metadata.name.as_deref().unwrap(),
+            &LogParams::default(),
+        )
+        .await
+        .unwrap();
+    assert!(log.contains("simulated crash loop"), "{log}");
+    let pulling = eventually(LIMIT, "a pull failure", || async {
+        let pod = pods_of(&sim, "pull").await.into_iter().next()?;
+        (waiting_reason(&pod).as_deref() == Some("ImagePullBackOff")).then_some(pod)
+    })
+    .await;
+    let refused = status(
+        pods.logs(
+            pulling.metadata.name.as_deref().unwrap(),
+            &LogParams::default(),
+        )
+        .await,
+    );
+    assert_eq!(refused.code, 400);
+    assert!(
+        refused
+            .message
+            .contains("is waiting to start: trying and failing to pull image"),
+        "{}",
+        refused.message
+    );
+}
