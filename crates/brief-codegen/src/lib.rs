@@ -81,7 +81,7 @@ impl Error {
                     (spans[0], format!("`{first}` becomes `{ident}` too")),
                 ],
                 format!(
-                    "rename `{second}` or `{first}` so they differ by more than case or underscores"
+                    "rename `{second}` or `{first}` so they differ by more than case, underscores or punctuation"
                 ),
             ),
             Error::JsonNameConflict {
