@@ -331,6 +331,24 @@ fn reconcile_deployment(ctx: &Ctx<'_>, d: &Value) {
             if rs["spec"]["replicas"].as_i64() != Some(desired) {
                 scale(ctx, &rs_info, rs, desired);
             }
+            // The Deployment carries its current revision, as on a real
+            // cluster (clients find the new ReplicaSet by it).
+            let revision = revision_of(rs).max(max_revision).to_string();
+            if d["metadata"]["annotations"][REVISION].as_str() != Some(revision.as_str()) {
+                let patch = json!({"metadata": {"annotations": {REVISION: revision}}});
+                let info = resources::builtin("apps", "deployments");
+                write(
+                    ctx,
+                    &info,
+                    ns,
+                    name,
+                    Scope::Main {
+                        status_subresource: true,
+                    },
+                    CONTROLLER,
+                    Op::MergePatch(patch),
+                );
+            }
         }
     }
     // Old ReplicaSets go to zero once the new one is fully available

@@ -484,6 +484,22 @@ async fn rollback_reuses_the_old_replica_set_and_restarts_the_deadline() {
         revision, "3",
         "the reused ReplicaSet is the newest revision"
     );
+    let deployment = eventually(LIMIT, "the Deployment's revision", || async {
+        let d = api.get("web").await.ok()?;
+        let revision = d
+            .metadata
+            .annotations
+            .as_ref()?
+            .get("deployment.kubernetes.io/revision")?
+            .clone();
+        (revision == "3").then_some(d)
+    })
+    .await;
+    assert_eq!(
+        deployment.metadata.generation,
+        Some(3),
+        "annotations do not change the generation"
+    );
 }
 
 #[tokio::test]
