@@ -936,6 +936,7 @@ fn reconcile_pod(ctx: &Ctx<'_>, pod: &Value) {
         "containerStatuses": statuses,
         "qosClass": "BestEffort",
     });
+    lifecycle_events(ctx, pod, &status);
     put_status(ctx, &resources::builtin("", "pods"), pod, status, KUBELET);
 }
 
@@ -1260,4 +1261,63 @@ pub(crate) fn pod_log(
         Effect::Slow => format!("starting {image}\nwarming up (simulated slow start)\nready\n"),
         _ => format!("starting {image}\nready\n"),
     })
+}
+
+/// The Normal events of a pod's life, emitted once, at the transition that
+/// causes them: scheduled, then per container pulled, created and started.
+fn lifecycle_events(ctx: &Ctx<'_>, pod: &Value, status: &Value) {
+    if pod["status"] == *status {
+        return;
+    }
+    let (ns, name) = (meta(pod, "namespace"), meta(pod, "name"));
+    if pod["status"]["startTime"].is_null() {
+        let message = format!("Successfully assigned {ns}/{name} to sim-node");
+        event(
+            ctx,
+            pod,
+            "Normal",
+            "Scheduled",
+            &message,
+            1,
+            ctx.now,
+            "default-scheduler",
+        );
+    }
+    let was_running = |container: &str| {
+        pod["status"]["containerStatuses"]
+            .as_array()
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["name"] == container && !c["state"]["running"].is_null())
+            })
+    };
+    for c in status["containerStatuses"].as_array().into_iter().flatten() {
+        let container = c["name"].as_str().unwrap_or_default();
+        if c["state"]["running"].is_null() || was_running(container) {
+            continue;
+        }
+        let image = c["image"].as_str().unwrap_or_default();
+        let pulled = format!("Container image \"{image}\" already present on machine");
+        event(ctx, pod, "Normal", "Pulled", &pulled, 1, ctx.now, KUBELET);
+        event(
+            ctx,
+            pod,
+            "Normal",
+            "Created",
+            &format!("Created container: {container}"),
+            1,
+            ctx.now,
+            KUBELET,
+        );
+        event(
+            ctx,
+            pod,
+            "Normal",
+            "Started",
+            &format!("Started container {container}"),
+            1,
+            ctx.now,
+            KUBELET,
+        );
+    }
 }

@@ -145,6 +145,13 @@ async fn deployment_becomes_available_watched_from_the_applied_resource_version(
             .all(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
     );
 
+    let started = event_with(&sim, "Started container app").await;
+    assert_eq!(
+        (started.reason.as_deref(), started.type_.as_deref()),
+        (Some("Started"), Some("Normal"))
+    );
+    event_with(&sim, "Successfully assigned default/web-").await;
+
     // A new template: a second ReplicaSet, the old one scaled to zero.
     let updated = apply(&api, "web", "nginx:1.28", 2).await;
     assert_eq!(updated.metadata.generation, Some(2));
