@@ -93,6 +93,13 @@ pub enum Error {
         /// The name that was read.
         name: String,
     },
+    /// A stored status does not fit its spec (see
+    /// [`crate::Release::check_status`]).
+    #[error("the stored status does not fit the release: {reason}")]
+    InconsistentStatus {
+        /// What does not fit.
+        reason: String,
+    },
     /// A release or state could not be read back from JSON.
     #[error("cannot read a stored release: {message}")]
     Decode {

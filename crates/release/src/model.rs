@@ -481,6 +481,12 @@ impl ReleaseSpec {
     }
 
     fn validate(&self) -> Result<(), Error> {
+        self.validate_shape(true)
+    }
+
+    /// The checks of [`Release::new`]; `complete`: every cluster has its
+    /// manifests (not required of a peer copy, which may be partial).
+    fn validate_shape(&self, complete: bool) -> Result<(), Error> {
         if self.clusters.is_empty() {
             return Err(Error::NoClusters {
                 service: self.service.clone(),
@@ -494,7 +500,8 @@ impl ReleaseSpec {
                     cluster: cluster.clone(),
                 });
             }
-            if self.kind != ReleaseKind::Delete && !self.manifests.contains_key(cluster) {
+            if complete && self.kind != ReleaseKind::Delete && !self.manifests.contains_key(cluster)
+            {
                 return Err(Error::MissingManifests {
                     number: self.number,
                     cluster: cluster.clone(),
@@ -886,11 +893,91 @@ impl Release {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
-    /// Reads a release back from the custom resource's JSON.
+    /// Reads a release back from the custom resource's JSON, to run it
+    /// (the deployer resuming after a crash): the spec must pass the checks
+    /// of [`Release::new`] (manifests for every cluster included) and the
+    /// status must fit the spec ([`Release::check_status`]), so a damaged
+    /// record is an error here instead of a release stuck for good.
     pub fn from_json(value: &Value) -> Result<Release, Error> {
+        let release = Release::decode(value)?;
+        release.spec.validate_shape(true)?;
+        release.check_status()?;
+        Ok(release)
+    }
+
+    /// Reads a peer copy back (what sync reads from every cluster): the same
+    /// checks as [`Release::from_json`] except that the manifests of some
+    /// clusters may be missing (sync reports the gap if it needs them). The
+    /// digest is not checked here: sync verifies it and reports a corrupted
+    /// copy instead of not seeing it.
+    pub fn from_json_copy(value: &Value) -> Result<Release, Error> {
+        let release = Release::decode(value)?;
+        release.spec.validate_shape(false)?;
+        release.check_status()?;
+        Ok(release)
+    }
+
+    fn decode(value: &Value) -> Result<Release, Error> {
         Release::deserialize(value).map_err(|e| Error::Decode {
             message: e.to_string(),
         })
+    }
+
+    /// Checks that the status fits the spec: one cluster state per cluster
+    /// of the spec (a tombstone keeps none), lagging clusters and failures
+    /// of those clusters only, weights of at most 100%, a phase that agrees
+    /// with the step (pending before start, finished exactly when done,
+    /// running in between), a rollout step of the init or application stage
+    /// only, and a timer only while running.
+    pub fn check_status(&self) -> Result<(), Error> {
+        let (spec, status) = (&self.spec, &self.status);
+        let bad = |reason: String| Err(Error::InconsistentStatus { reason });
+        let tombstone = spec.kind == ReleaseKind::Delete && status.clusters.is_empty();
+        let expected: BTreeSet<&String> = spec.clusters.iter().collect();
+        let held: BTreeSet<&String> = status.clusters.keys().collect();
+        if !tombstone && expected != held {
+            return bad(format!(
+                "status.clusters {held:?} do not match the release's clusters {expected:?}"
+            ));
+        }
+        for (cluster, failure) in &status.lagging {
+            if !expected.contains(cluster) || &failure.cluster != cluster {
+                return bad(format!("lagging {cluster} is not a cluster of the release"));
+            }
+        }
+        if let Some(failure) = status
+            .failures
+            .iter()
+            .find(|f| !expected.contains(&f.cluster))
+        {
+            return bad(format!(
+                "failure in {} which is not a cluster of the release",
+                failure.cluster
+            ));
+        }
+        if status.weight > 100 || status.clusters.values().any(|c| c.weight > 100) {
+            return bad("a weight above 100%".to_owned());
+        }
+        let phase_fits = match status.step {
+            Step::NotStarted => status.phase == Phase::Pending,
+            Step::Done => status.phase.is_finished(),
+            _ => status.phase == Phase::Running,
+        };
+        if !phase_fits {
+            return bad(format!(
+                "phase {} does not fit step {:?}",
+                status.phase, status.step
+            ));
+        }
+        if let Step::Rollout { stage } = status.step
+            && !matches!(stage, Stage::Init | Stage::Application)
+        {
+            return bad(format!("a rollout of the {stage} stage"));
+        }
+        if status.timer.is_some() && status.phase != Phase::Running {
+            return bad(format!("a timer in phase {}", status.phase));
+        }
+        Ok(())
     }
 }
 

@@ -172,3 +172,59 @@ fn the_fingerprint_covers_every_field_and_detects_changes() {
     partial.manifests.clear();
     assert!(!partial.is_complete() && !partial.digest_matches());
 }
+
+fn check_read(edit: impl Fn(&mut serde_json::Value), expect: Result<(), &str>) {
+    let mut json = Release::new(spec()).expect("valid").to_json();
+    edit(&mut json);
+    let read = Release::from_json(&json)
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    assert_eq!(read, expect.map_err(str::to_owned), "{json:#}");
+}
+
+/// Audit finding 8: a stored release that does not make sense is an error
+/// when read back, not a release that never moves.
+#[test]
+fn a_stored_release_is_validated_when_read_back() {
+    check_read(|_| {}, Ok(()));
+    check_read(
+        |j| j["status"]["clusters"] = json!({}),
+        Err(
+            "the stored status does not fit the release: status.clusters {} do not match the release's clusters {\"dc-a\"}",
+        ),
+    );
+    check_read(
+        |j| j["spec"]["clusters"] = json!([]),
+        Err("release web v2 names no cluster"),
+    );
+    check_read(
+        |j| j["spec"]["options"]["canarySteps"] = json!([90, 10]),
+        Err("canary steps [90, 10] must be strictly increasing percentages in 1..=99"),
+    );
+    check_read(
+        |j| j["status"]["phase"] = json!("succeeded"),
+        Err(
+            "the stored status does not fit the release: phase succeeded does not fit step NotStarted",
+        ),
+    );
+    check_read(
+        |j| j["status"]["weight"] = json!(101),
+        Err("the stored status does not fit the release: a weight above 100%"),
+    );
+    check_read(
+        |j| {
+            j["status"]["lagging"] = json!({"dc-z": {"cluster": "dc-z", "reason": "Unreachable"}});
+        },
+        Err(
+            "the stored status does not fit the release: lagging dc-z is not a cluster of the release",
+        ),
+    );
+    // A peer copy may lack other clusters' manifests; a release to run may not.
+    let mut json = Release::new(spec()).expect("valid").to_json();
+    json["spec"]["manifests"] = json!({});
+    assert_eq!(
+        Release::from_json(&json).map_err(|e| e.to_string()),
+        Err("release v2 has no manifests for cluster dc-a".to_owned())
+    );
+    assert!(Release::from_json_copy(&json).is_ok());
+}

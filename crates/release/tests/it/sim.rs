@@ -663,7 +663,10 @@ impl Sim {
             .push_str("-- crash: events in flight lost, status read back --\n");
         self.queue.clear();
         self.timer = None;
-        match serde_json::from_str::<Release>(&self.persisted) {
+        let read = serde_json::from_str::<serde_json::Value>(&self.persisted)
+            .map_err(|e| e.to_string())
+            .and_then(|json| Release::from_json(&json).map_err(|e| e.to_string()));
+        match read {
             Ok(release) => self.release = release,
             Err(e) => {
                 self.violations
@@ -743,6 +746,13 @@ impl Sim {
                     "event #{n}: {event:?} acts differently after a serialisation round trip"
                 ));
             }
+        }
+        // Every status the planner returns reads back through the strict
+        // reader (the spec and the status fit each other).
+        if let Err(e) = Release::from_json(&after.to_json()) {
+            self.violations.push(format!(
+                "event #{n}: the status after {event:?} does not read back: {e}"
+            ));
         }
         let pnr_before = before.status.point_of_no_return;
         if pnr_before && !after.status.point_of_no_return {
