@@ -90,27 +90,34 @@ pub fn reconcile(store: &Store, cluster: &str, timing: &Timing, now: i64) {
         timing,
         now,
     };
+    // Each kind is listed once per step and owners find their objects in
+    // those lists (by uid), instead of a list per owner.
     let deployments = resources::builtin("apps", "deployments");
-    for d in all(store, &deployments) {
-        reconcile_deployment(&ctx, &d);
-    }
     let replicasets = resources::builtin("apps", "replicasets");
-    for rs in all(store, &replicasets) {
-        reconcile_replicaset(&ctx, &rs);
+    let pods = resources::builtin("", "pods");
+    let sets = all(store, &replicasets);
+    for d in all(store, &deployments) {
+        reconcile_deployment(&ctx, &d, &sets);
     }
-    let jobs = resources::builtin("batch", "jobs");
-    for job in all(store, &jobs) {
-        reconcile_job(&ctx, &job);
+    let sets = all(store, &replicasets);
+    let current_pods = all(store, &pods);
+    for rs in &sets {
+        reconcile_replicaset(&ctx, rs, &current_pods);
     }
-    for pod in all(store, &resources::builtin("", "pods")) {
+    for job in all(store, &resources::builtin("batch", "jobs")) {
+        reconcile_job(&ctx, &job, &current_pods);
+    }
+    for pod in all(store, &pods) {
         reconcile_pod(&ctx, &pod);
     }
     // Second pass so Deployment status sees this tick's pod states.
+    let current_pods = all(store, &pods);
     for rs in all(store, &replicasets) {
-        replicaset_status(&ctx, &rs);
+        replicaset_status(&ctx, &rs, &current_pods);
     }
+    let sets = all(store, &replicasets);
     for d in all(store, &deployments) {
-        deployment_status(&ctx, &d);
+        deployment_status(&ctx, &d, &sets);
     }
 }
 
@@ -142,17 +149,6 @@ fn owner_ref(obj: &Value) -> Value {
         "apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": obj["metadata"]["name"],
         "uid": obj["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true,
     })
-}
-
-fn in_namespace(store: &Store, info: &ResourceInfo, ns: &str) -> Vec<Value> {
-    store
-        .list(
-            info,
-            Some(ns),
-            &LabelSelector::default(),
-            &FieldSelector::default(),
-        )
-        .0
 }
 
 fn write(
@@ -241,14 +237,13 @@ fn ms(d: std::time::Duration) -> i64 {
 /// absurd replica count cannot stall the cluster.
 const PODS_PER_TICK: i64 = 50;
 
-fn reconcile_deployment(ctx: &Ctx<'_>, d: &Value) {
+fn reconcile_deployment(ctx: &Ctx<'_>, d: &Value, sets: &[Value]) {
     let (ns, name, uid) = (meta(d, "namespace"), meta(d, "name"), meta(d, "uid"));
     let desired = d["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
     let template = &d["spec"]["template"];
     let hash = template_hash(template);
     let rs_info = resources::builtin("apps", "replicasets");
-    let sets = in_namespace(ctx.store, &rs_info, ns);
-    let owned: Vec<&Value> = owned_by(&sets, uid).collect();
+    let owned: Vec<&Value> = owned_by(sets, uid).collect();
     let new_name = format!("{name}-{hash}");
     // The progress deadline counts from the last spec change.
     let generation = d["metadata"]["generation"].as_i64().unwrap_or(1);
@@ -396,12 +391,11 @@ fn scale(ctx: &Ctx<'_>, info: &ResourceInfo, rs: &Value, replicas: i64) {
     );
 }
 
-fn reconcile_replicaset(ctx: &Ctx<'_>, rs: &Value) {
+fn reconcile_replicaset(ctx: &Ctx<'_>, rs: &Value, pods: &[Value]) {
     let (ns, uid) = (meta(rs, "namespace"), meta(rs, "uid"));
     let desired = rs["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
     let pod_info = resources::builtin("", "pods");
-    let pods = in_namespace(ctx.store, &pod_info, ns);
-    let mut mine: Vec<&Value> = owned_by(&pods, uid).collect();
+    let mut mine: Vec<&Value> = owned_by(pods, uid).collect();
     let count = i64::try_from(mine.len()).unwrap_or(i64::MAX);
     for _ in count..desired.min(count.saturating_add(PODS_PER_TICK)) {
         create_pod(ctx, rs, &rs["spec"]["template"], json!({}));
@@ -450,20 +444,8 @@ fn create_pod(ctx: &Ctx<'_>, owner: &Value, template: &Value, extra_labels: Valu
     }
 }
 
-fn replicaset_status(ctx: &Ctx<'_>, rs: &Value) {
-    let Ok(rs) = ctx.store.get(
-        &resources::builtin("apps", "replicasets"),
-        meta(rs, "namespace"),
-        meta(rs, "name"),
-    ) else {
-        return;
-    };
-    let pods = in_namespace(
-        ctx.store,
-        &resources::builtin("", "pods"),
-        meta(&rs, "namespace"),
-    );
-    let mine: Vec<&Value> = owned_by(&pods, meta(&rs, "uid")).collect();
+fn replicaset_status(ctx: &Ctx<'_>, rs: &Value, pods: &[Value]) {
+    let mine: Vec<&Value> = owned_by(pods, meta(rs, "uid")).collect();
     let ready = mine.iter().filter(|p| pod_ready(p)).count();
     let status = json!({
         "replicas": mine.len(),
@@ -475,7 +457,7 @@ fn replicaset_status(ctx: &Ctx<'_>, rs: &Value) {
     put_status(
         ctx,
         &resources::builtin("apps", "replicasets"),
-        &rs,
+        rs,
         status,
         CONTROLLER,
     );
@@ -529,20 +511,12 @@ fn condition(
     json!({"type": kind, "status": status, "lastUpdateTime": update, "lastTransitionTime": transition, "reason": reason, "message": message})
 }
 
-fn deployment_status(ctx: &Ctx<'_>, d: &Value) {
+fn deployment_status(ctx: &Ctx<'_>, d: &Value, sets: &[Value]) {
     let info = resources::builtin("apps", "deployments");
-    let Ok(d) = ctx.store.get(&info, meta(d, "namespace"), meta(d, "name")) else {
-        return;
-    };
     let desired = d["spec"]["replicas"].as_i64().unwrap_or(1).max(0);
     let hash = template_hash(&d["spec"]["template"]);
-    let new_name = format!("{}-{hash}", meta(&d, "name"));
-    let sets = in_namespace(
-        ctx.store,
-        &resources::builtin("apps", "replicasets"),
-        meta(&d, "namespace"),
-    );
-    let owned: Vec<&Value> = owned_by(&sets, meta(&d, "uid")).collect();
+    let new_name = format!("{}-{hash}", meta(d, "name"));
+    let owned: Vec<&Value> = owned_by(sets, meta(d, "uid")).collect();
     let sum = |key: &str| {
         owned
             .iter()
@@ -566,7 +540,7 @@ fn deployment_status(ctx: &Ctx<'_>, d: &Value) {
     });
     let old = &d["status"];
     let now = time(ctx.now);
-    let available_cond = if available >= desired.saturating_sub(max_unavailable(&d, desired)) {
+    let available_cond = if available >= desired.saturating_sub(max_unavailable(d, desired)) {
         condition(
             old,
             "Available",
@@ -587,7 +561,7 @@ fn deployment_status(ctx: &Ctx<'_>, d: &Value) {
     };
     let started = ctx
         .store
-        .mark(&format!("rollout/{}", meta(&d, "uid")))
+        .mark(&format!("rollout/{}", meta(d, "uid")))
         .unwrap_or(ctx.now);
     let deadline_ms = d["spec"]["progressDeadlineSeconds"]
         .as_i64()
@@ -640,7 +614,7 @@ fn deployment_status(ctx: &Ctx<'_>, d: &Value) {
         "unavailableReplicas": replicas.saturating_sub(available).max(0),
         "conditions": [available_cond, progressing],
     });
-    put_status(ctx, &info, &d, status, CONTROLLER);
+    put_status(ctx, &info, d, status, CONTROLLER);
 }
 
 /// Creates or updates an Event about `involved`; unchanged events are not
@@ -940,7 +914,7 @@ fn reconcile_pod(ctx: &Ctx<'_>, pod: &Value) {
     put_status(ctx, &resources::builtin("", "pods"), pod, status, KUBELET);
 }
 
-fn reconcile_job(ctx: &Ctx<'_>, job: &Value) {
+fn reconcile_job(ctx: &Ctx<'_>, job: &Value, pods: &[Value]) {
     let info = resources::builtin("batch", "jobs");
     let terminal = job["status"]["conditions"].as_array().is_some_and(|cs| {
         cs.iter()
@@ -951,8 +925,7 @@ fn reconcile_job(ctx: &Ctx<'_>, job: &Value) {
     }
     let (ns, name, uid) = (meta(job, "namespace"), meta(job, "name"), meta(job, "uid"));
     let started = ctx.store.mark_once(&format!("job/{uid}"), ctx.now);
-    let pods = in_namespace(ctx.store, &resources::builtin("", "pods"), ns);
-    let mine: Vec<&Value> = owned_by(&pods, uid).collect();
+    let mine: Vec<&Value> = owned_by(pods, uid).collect();
     if mine.is_empty() {
         let labels = json!({
             "job-name": name, "batch.kubernetes.io/job-name": name,
