@@ -25,8 +25,9 @@
 //! 5. if a cluster needs objects that no copy holds, nothing is done and the
 //!    gap is reported ([`Outcome::Incomplete`]);
 //! 6. otherwise the actions per cluster: write the missing or stale records
-//!    (history up to [`Options::history`]), apply missing versions and wait
-//!    for them, set traffic, delete versions that should not run.
+//!    (history up to [`Options::history`]) and delete older ones, apply
+//!    missing versions and wait for them, set traffic, delete versions that
+//!    should not run.
 //!
 //! **Invariant (tested as a property):** performing the actions and running
 //! sync again gives no actions.
@@ -126,7 +127,9 @@ pub struct Lease {
 /// Knobs of sync.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Options {
-    /// How many releases per service are kept (and rebuilt) in each cluster.
+    /// How many releases per service are kept (and rebuilt) in each
+    /// cluster; older records are deleted ([`SyncAction::DeleteRecord`]),
+    /// except the authoritative release and those whose objects it runs.
     pub history: usize,
 }
 
@@ -147,6 +150,17 @@ pub enum SyncAction {
         cluster: String,
         /// The merged record.
         release: Box<Release>,
+    },
+    /// Delete the `Release` record of `service` `version` (with its
+    /// manifests ConfigMaps): it is older than the history kept
+    /// ([`Options::history`]).
+    DeleteRecord {
+        /// Cluster.
+        cluster: String,
+        /// The service.
+        service: String,
+        /// The release number.
+        version: Version,
     },
     /// Server-side apply the objects of `version` (init and application stages).
     Apply {
@@ -198,6 +212,7 @@ impl SyncAction {
     pub fn cluster(&self) -> &str {
         match self {
             SyncAction::WriteRecord { cluster, .. }
+            | SyncAction::DeleteRecord { cluster, .. }
             | SyncAction::Apply { cluster, .. }
             | SyncAction::WaitReady { cluster, .. }
             | SyncAction::SwitchTraffic { cluster, .. }
@@ -218,6 +233,9 @@ impl fmt::Display for SyncAction {
                 release.status.phase,
                 manifest_clusters(release)
             ),
+            SyncAction::DeleteRecord {
+                cluster, version, ..
+            } => write!(f, "{cluster}: delete record {version} (beyond the history)"),
             SyncAction::Apply {
                 cluster,
                 version,
@@ -859,8 +877,18 @@ fn plan_service(
         };
     }
 
-    // 6. The actions.
-    let kept: Vec<&Merged<'_>> = merged.values().rev().take(options.history.max(1)).collect();
+    // 6. The actions. History: the last `history` releases, plus the
+    // authoritative one and those whose objects it runs (a canary's stable
+    // side, a rollback's target), which must stay rebuildable.
+    let mut keep: BTreeSet<Version> = merged
+        .keys()
+        .rev()
+        .take(options.history.max(1))
+        .copied()
+        .collect();
+    keep.insert(number);
+    keep.extend(desired.versions.iter().filter(|v| merged.contains_key(v)));
+    let kept: Vec<&Merged<'_>> = keep.iter().rev().filter_map(|v| merged.get(v)).collect();
     let mut actions = Vec::new();
     for (index, snapshot) in reachable.iter().enumerate() {
         let cluster = &snapshot.cluster;
@@ -877,6 +905,19 @@ fn plan_service(
                     release: Box::new(record.clone()),
                 });
             }
+        }
+        // Older records beyond the history are pruned, oldest first.
+        let pruned: BTreeSet<Version> = input.records[index]
+            .iter()
+            .map(|r| r.spec.number)
+            .filter(|n| !keep.contains(n))
+            .collect();
+        for version in pruned {
+            actions.push(SyncAction::DeleteRecord {
+                cluster: cluster.clone(),
+                service: authoritative.spec.service.clone(),
+                version,
+            });
         }
         let live = input.live[index].unwrap_or(&empty);
         let Some(traffic) = desired.traffic else {

@@ -404,3 +404,35 @@ fn case6_a_corrupted_copy_is_reported_and_never_used() {
 fn plan_of(snapshots: Vec<Snapshot>) -> sync::Plan {
     plan(&snapshots, &Options::default())
 }
+
+/// History keeps the last 20 releases per service (audit finding 10): with
+/// 23 in every cluster, the three oldest records are deleted everywhere; a
+/// cluster missing one of the 20 gets it back, never the pruned ones.
+#[test]
+fn history_beyond_the_last_20_releases_is_pruned() {
+    let history: Vec<release::Release> = (1..=23)
+        .map(|n| done("web", n, (n > 1).then(|| n - 1)))
+        .collect();
+    let full = |cluster: &str| {
+        snapshot(
+            cluster,
+            history.clone(),
+            vec![("web", live(&[23], all(23)))],
+        )
+    };
+    let mut gap = full("dc-c");
+    gap.records
+        .retain(|r| r.spec.number != release::Version(10));
+    let plan = check("history_pruned", vec![full("dc-a"), full("dc-b"), gap]);
+    let deleted: Vec<String> = plan
+        .actions()
+        .filter(|a| matches!(a, sync::SyncAction::DeleteRecord { .. }))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(deleted.len(), 9, "{plan}");
+    assert!(deleted.iter().all(|d| {
+        ["v1", "v2", "v3"]
+            .iter()
+            .any(|v| d.contains(&format!("record {v} ")))
+    }));
+}

@@ -219,6 +219,11 @@ pub fn perform_plan(snapshots: &mut [Snapshot], plan: &sync::Plan) {
                         .retain(|r| (&r.spec.service, r.spec.number) != key);
                     snapshot.records.push((**release).clone());
                 }
+                SyncAction::DeleteRecord { version, .. } => {
+                    snapshot
+                        .records
+                        .retain(|r| (&r.spec.service, r.spec.number) != (service, *version));
+                }
                 SyncAction::WaitReady { .. } => {}
             }
         }
