@@ -12,6 +12,7 @@
 //! NotStarted ─start─► Leasing ─► Rollout(init) ─► [Gate(init)] ─► Rollout(application)
 //!   ─► [Gate(application)] ─► Switching(w<100) ⇄ CanaryHold        (canary only)
 //!   ─► ║point of no return║ Switching(100) ─► Draining ─► [Gate(balancing)] ─► Cleanup ─► Done
+//!                          (first deploy: Switching(100) ─► [Gate(balancing)] ─► Cleanup, no drain)
 //! any failure/abort before the point of no return:
 //!   ─► AbortTraffic (weight 0, only if traffic moved) ─► AbortDelete ─► Done(failed|aborted)
 //! ```
@@ -37,6 +38,38 @@
 //! ignored, so the adapter may deliver late and duplicate events; replaying
 //! the same events gives the same actions. Commands that do not apply to the
 //! current step become [`Action::Rejected`] and change nothing.
+//!
+//! # Transitions
+//!
+//! Every transition [`step`] takes, with its precondition (the step it
+//! applies in), what it guarantees, and what a repeated or late event does.
+//! "All" means every cluster of the release (the barrier); a cluster listed
+//! in [`crate::ReleaseStatus::lagging`] counts as done.
+//!
+//! | event | precondition | guarantees | idempotency |
+//! |---|---|---|---|
+//! | [`Event::Start`] | `NotStarted` | `running`; lease asked in all clusters under a deadline; nothing else touched before every lease is held | a second start is `Rejected` |
+//! | [`Event::LeaseAcquired`] | `Leasing` | cluster marked and persisted at once; all → `Rollout(init)` | duplicate: nothing; after an abort or the end, a late grant is given back at once |
+//! | [`Event::LeaseDenied`] | `Leasing` | `failed` without touching any object; leases taken are given back | outside `Leasing`: nothing |
+//! | [`Event::Ready`] | `Rollout(s)`, the object awaited there | no longer awaited; all done → next stage, a gate, or balancing | not awaited (other stage, duplicate, stale): nothing |
+//! | [`Event::Failed`] | before the point of no return | recorded (cluster, object, reason); abort as `failed`; the old version untouched | the same failure is recorded once; finished: nothing |
+//! | [`Event::Failed`] | after it, or while aborting | recorded; the cluster is retried at the next deadline, past `maxRetries` listed in `lagging` | as above |
+//! | [`Event::TrafficSwitched`] | `Switching(w)` for the serving version at `w`, or `AbortTraffic` at 0 | cluster done, weight recorded; all → `Draining` (100%, or balancing ends at once on a first deploy), `CanaryHold` (< 100%), `AbortDelete` (0%) | other weight or version, duplicate: nothing |
+//! | [`Event::Deleted`] / [`Event::Restored`] | `Cleanup` (previous) or `AbortDelete` (serving / previous) | cluster done; all → `Done` (`succeeded`/`incomplete`, or `failed`/`aborted`) | others: nothing |
+//! | [`Event::Unreachable`] | any | cluster marked; in `Leasing` the release fails (all or none); otherwise the deadline decides | repeated: nothing more |
+//! | [`Event::Reachable`] | any | the cluster's pending work of the step is issued again | re-issuing is harmless |
+//! | [`Event::Timeout`] (deadline) | the current timer, before the point of no return | a failure per cluster not done (`Unreachable`, or `ProgressDeadlineExceeded` naming the first object awaited); abort as `failed` | stale or repeated timer: nothing |
+//! | [`Event::Timeout`] (deadline) | after it, or while aborting | clusters not done retried; past `maxRetries` listed in `lagging` with their last failure and the step completes; an abort keeps the new objects where 0% was never confirmed | as above |
+//! | [`Event::Timeout`] (drain) | `Draining` | `Cleanup` (old version deleted where switched), or `Gate(balancing)` with `--manual` | stale: nothing |
+//! | [`Event::Timeout`] (canary step) | `CanaryHold` | the next canary weight everywhere | stale: nothing |
+//! | [`Event::Promote`] | a gate, or a canary before the point of no return | next stage; canary: point of no return (written first) and 100% | elsewhere `Rejected` |
+//! | [`Event::Abort`] | before the point of no return | `AbortTraffic` (if traffic moved) then `AbortDelete`, ends `aborted` | after it `Rejected` ("roll back instead"); while aborting or finished `Rejected` |
+//! | [`Event::SetWeight`] | a canary before the point of no return | weight everywhere (100 = promote); the step timer continues above it | elsewhere `Rejected` |
+//! | [`Event::Resume`] | after a crash, the stored release | pending work re-issued, the step's timer restarted; at a gate: waits; finished: leases given back again | harmless to repeat |
+//! | [`Event::Applied`] | any | nothing (informational; `applied` is set when the apply is issued) | — |
+//!
+//! Each transition function of the planner carries the same contract in its
+//! own documentation (visible with `cargo doc --document-private-items`).
 
 use std::fmt;
 
@@ -374,8 +407,9 @@ impl fmt::Display for Action {
 ///
 /// Pure and deterministic: the same release and event always give the same
 /// result. The returned release must be stored (the first action says so
-/// when it changed) and the actions performed by the adapter. See the module
-/// docs and the transition functions below for each case.
+/// when it changed) and the actions performed by the adapter. The
+/// [transition table](crate::planner#transitions) lists every case with its
+/// precondition, guarantees and idempotency.
 pub fn step(release: Release, event: &Event) -> (Release, Vec<Action>) {
     let mut planner = Planner {
         r: release,
@@ -654,9 +688,11 @@ impl Planner {
 
     // ----- transitions ---------------------------------------------------
 
-    /// `start`. Precondition: `NotStarted`. Takes the lease in every cluster
-    /// (all or none) under a deadline. Idempotency: a second `start` is
-    /// rejected and changes nothing.
+    /// `Start`.
+    /// Pre: `NotStarted`. Guarantees: phase `running`, the start time recorded,
+    /// the lease asked for in every cluster (all or none) under a deadline; no
+    /// object is touched before every lease is held.
+    /// Idempotency: a second `start` is rejected and changes nothing.
     fn on_start(&mut self, at: &Timestamp) {
         if self.r.status.step != Step::NotStarted {
             self.reject("start", format!("already {}", self.r.status.phase));
@@ -670,10 +706,14 @@ impl Planner {
         self.start_timer(TimerKind::Deadline);
     }
 
-    /// `LeaseAcquired`. In `Leasing`: marks the cluster; when every cluster
-    /// granted it, the init stage starts. After the release finished or
-    /// began aborting (another cluster refused), a late grant is given back
-    /// at once so no lease outlives the release. Duplicates change nothing.
+    /// `LeaseAcquired`.
+    /// Pre: `Leasing`. Guarantees: the cluster is marked (and persisted at once:
+    /// a crash must not forget a lease it holds); when every cluster granted it,
+    /// the init stage starts. After the release finished or began aborting
+    /// (another cluster refused), a late grant is given back at once so no lease
+    /// outlives the release.
+    /// Idempotency: a duplicate grant changes nothing; a late duplicate is given
+    /// back again (giving back is idempotent).
     fn on_lease_acquired(&mut self, cluster: &str) {
         let step = self.r.status.step;
         let Some(state) = self.r.status.clusters.get_mut(cluster) else {
@@ -701,8 +741,11 @@ impl Planner {
         }
     }
 
-    /// `LeaseDenied`. In `Leasing`: another release runs; this one fails
-    /// without touching anything and gives back the leases it got.
+    /// `LeaseDenied`.
+    /// Pre: `Leasing`. Guarantees: another release runs, so this one fails
+    /// without touching any object and gives back the leases it got.
+    /// Idempotency: outside `Leasing` (a second denial, a late one) nothing
+    /// changes.
     fn on_lease_denied(&mut self, cluster: &str, holder: &str) {
         if self.r.status.step != Step::Leasing {
             return;
@@ -715,10 +758,15 @@ impl Planner {
         });
     }
 
-    /// Enters a rollout stage (init or application): applies its objects in
-    /// every cluster (a traffic-only rollback applies nothing and only waits
-    /// for the target's objects) and waits for all of them under a deadline.
-    /// A stage with no object anywhere completes at once.
+    /// Enters a rollout stage (init or application).
+    /// Pre: the previous stage is done in every cluster (the barrier), or the
+    /// leases are all held (init). Guarantees: the stage's objects are applied
+    /// in every cluster (a traffic-only rollback applies nothing and only waits
+    /// for the target's objects) and awaited under a deadline; a stage with no
+    /// object anywhere completes at once. `applied` is set before the apply
+    /// action is returned, so an abort after a crash still deletes them.
+    /// Idempotency: only entered by a transition; re-issuing its work after a
+    /// crash (`Resume`) or on `Reachable` repeats the same server-side applies.
     fn enter_rollout(&mut self, stage: Stage) {
         self.reset_clusters();
         let skip_init = stage == Stage::Init && !self.r.spec.applies_objects();
@@ -748,9 +796,12 @@ impl Planner {
         self.start_timer(TimerKind::Deadline);
     }
 
-    /// `Ready`. In `Rollout`: the object is no longer awaited; when nothing is
-    /// awaited in any cluster the stage is done (the barrier). Ready for an
-    /// object not awaited (other stage, duplicate) changes nothing.
+    /// `Ready`.
+    /// Pre: `Rollout(stage)` and the object awaited in that cluster.
+    /// Guarantees: the object is no longer awaited; when nothing is awaited in
+    /// any cluster the stage is done (the barrier) and the next step starts.
+    /// Idempotency: a `Ready` for an object not awaited (another stage, a
+    /// duplicate, a stale one) changes nothing.
     fn on_ready(&mut self, cluster: &str, object: &ObjectRef) {
         let Step::Rollout { stage } = self.r.status.step else {
             return;
@@ -768,6 +819,12 @@ impl Planner {
         }
     }
 
+    /// The barrier of a rollout stage passed.
+    /// Pre: every cluster done with `stage`. Guarantees: with `--manual` (or the
+    /// blue-green gate after application) the planner waits at a gate;
+    /// otherwise init goes on to application and application to balancing.
+    /// Idempotency: called once per stage, from the transition that completed
+    /// the barrier (duplicates of that event are ignored before reaching it).
     fn stage_done(&mut self, stage: Stage) {
         self.r.status.timer = None;
         let manual = self.r.spec.options.manual;
@@ -783,10 +840,14 @@ impl Planner {
         }
     }
 
-    /// Balancing: a canary moves to its first weight (still before the point
-    /// of no return); every other strategy crosses the point of no return —
-    /// recorded in the status written before the first switch — and switches
-    /// to 100% everywhere.
+    /// Balancing.
+    /// Pre: the application stage is done in every cluster (and its gate passed).
+    /// Guarantees: a canary moves to its first weight (still before the point of
+    /// no return); every other strategy crosses the point of no return, recorded
+    /// in the status written before the first switch action (write-ahead), and
+    /// switches to 100% everywhere.
+    /// Idempotency: reached once; a crash after it resumes in `Switching`, whose
+    /// switches are re-issued as they were.
     fn start_balancing(&mut self) {
         self.reach(Stage::Balancing);
         if self.is_canary() {
@@ -798,6 +859,12 @@ impl Planner {
         }
     }
 
+    /// Asks every cluster to set `weight`% for the serving version.
+    /// Pre: a canary before the point of no return (any weight), or the point of
+    /// no return already recorded (100%). Guarantees: every cluster not lagging
+    /// must confirm (`TrafficSwitched`) under a deadline; a lagging cluster is
+    /// not asked again (sync brings it).
+    /// Idempotency: setting a weight is an apply; re-issuing it is harmless.
     fn switch(&mut self, weight: u8) {
         self.reset_clusters();
         let lagging: Vec<String> = self.r.status.lagging.keys().cloned().collect();
@@ -812,11 +879,14 @@ impl Planner {
         self.start_timer(TimerKind::Deadline);
     }
 
-    /// `TrafficSwitched`. In `Switching(w)`: a confirmation of weight `w` for
-    /// the serving version marks the cluster; when all confirmed: at 100% the
-    /// drain delay starts, below 100% the canary holds. In `AbortTraffic`: a
-    /// confirmation of 0% marks the cluster; when all confirmed the new
-    /// objects are deleted. Other confirmations are stale and ignored.
+    /// `TrafficSwitched`.
+    /// Pre: `Switching(w)` with weight `w` for the serving version, or
+    /// `AbortTraffic` with 0%. Guarantees: the cluster is marked and its weight
+    /// recorded; when all confirmed: at 100% the drain delay starts (or, with
+    /// nothing to drain, balancing ends), below 100% the canary holds, in
+    /// `AbortTraffic` the new objects are deleted.
+    /// Idempotency: other weights or versions, and duplicates, are stale and
+    /// ignored.
     fn on_switched(&mut self, cluster: &str, version: Version, weight: u8) {
         let serving = self.r.spec.serving();
         let step = self.r.status.step;
@@ -861,6 +931,12 @@ impl Planner {
         }
     }
 
+    /// Balancing is over (drained, or nothing to drain).
+    /// Pre: traffic at 100% for the serving version in every cluster not
+    /// lagging. Guarantees: `--manual` waits at the balancing gate, otherwise
+    /// cleanup starts.
+    /// Idempotency: reached once, from the drain timer or the last switch
+    /// confirmation (both checked to be current).
     fn after_balancing(&mut self) {
         if self.r.spec.options.manual {
             self.goto(Step::Gate {
@@ -871,9 +947,13 @@ impl Planner {
         }
     }
 
-    /// Cleanup: deletes the old version in every cluster that was switched
-    /// (a lagging cluster still serves it and keeps it). Nothing to delete
-    /// (first deploy, rolling update in place) finishes at once.
+    /// Cleanup.
+    /// Pre: balancing done (and its gate passed). Guarantees: the old version is
+    /// deleted in every cluster that was switched (a lagging cluster still
+    /// serves it and keeps it); nothing to delete (first deploy, rolling update
+    /// in place) finishes at once.
+    /// Idempotency: deletes are re-issued on retries and resume; deleting what
+    /// is gone is harmless.
     fn start_cleanup(&mut self) {
         self.reach(Stage::Cleanup);
         let deletes = self.r.spec.previous.is_some()
@@ -899,9 +979,11 @@ impl Planner {
         self.start_timer(TimerKind::Deadline);
     }
 
-    /// `Deleted`. In `Cleanup` for the old version, or in `AbortDelete` for
-    /// the new one: marks the cluster; when all are done the release
-    /// finishes. Other deletions are stale and ignored.
+    /// `Deleted`.
+    /// Pre: `Cleanup` for the previous version, or `AbortDelete` for the serving
+    /// one. Guarantees: the cluster is marked; when all are done the release
+    /// finishes (forward or backward).
+    /// Idempotency: other versions, other steps and duplicates are ignored.
     fn on_deleted(&mut self, cluster: &str, version: Version) {
         let expected = match self.r.status.step {
             Step::Cleanup => self.r.spec.previous,
@@ -914,8 +996,11 @@ impl Planner {
         self.mark_wind_down(cluster);
     }
 
-    /// `Restored`. In `AbortDelete` of a rolling release: the previous
-    /// version's objects are back in the cluster.
+    /// `Restored`.
+    /// Pre: `AbortDelete` of a rolling release, for the previous version.
+    /// Guarantees: the previous version's objects are back in the cluster; when
+    /// all are, the release finishes backward.
+    /// Idempotency: other versions, other steps and duplicates are ignored.
     fn on_restored(&mut self, cluster: &str, version: Version) {
         if matches!(self.r.status.step, Step::AbortDelete { .. })
             && self.r.spec.previous == Some(version)
@@ -924,6 +1009,11 @@ impl Planner {
         }
     }
 
+    /// Marks a cluster done in `Cleanup` or `AbortDelete`.
+    /// Pre: the deletion or restore this step asked for was confirmed.
+    /// Guarantees: in `AbortDelete` the cluster no longer holds new objects
+    /// (`applied` cleared); when every cluster is done the release ends.
+    /// Idempotency: a cluster already done is left as it is.
     fn mark_wind_down(&mut self, cluster: &str) {
         let Some(state) = self.r.status.clusters.get_mut(cluster) else {
             return;
@@ -947,11 +1037,15 @@ impl Planner {
         }
     }
 
-    /// `Failed`. Before the point of no return (leasing, a rollout, a gate,
-    /// a canary weight) any failure aborts the release as failed. After it,
-    /// the failure is recorded and the cluster is retried when the step's
-    /// deadline fires. While aborting, it is recorded and the cluster is
-    /// retried the same way.
+    /// `Failed`.
+    /// Pre: the release runs. Guarantees: before the point of no return
+    /// (leasing, a rollout, a gate, a canary weight) any failure aborts the
+    /// release as failed (invariant 2). After it, or while aborting, the failure
+    /// is recorded with its cluster, object and reason and the cluster is
+    /// retried when the step's deadline fires; past the retries it is reported
+    /// in `lagging` (invariant 3).
+    /// Idempotency: the same failure is recorded once; after the release
+    /// finished, failures are ignored.
     fn on_failed(&mut self, failure: Failure) {
         let step = self.r.status.step;
         if matches!(step, Step::NotStarted | Step::Done) {
@@ -967,10 +1061,13 @@ impl Planner {
         }
     }
 
-    /// `Unreachable`. While leasing, the lease cannot be taken everywhere, so
-    /// the release fails untouched. Otherwise the cluster is marked and its
-    /// work is re-issued when it is reachable again; the step's deadline
-    /// decides (abort before the point of no return, retry and report after).
+    /// `Unreachable`.
+    /// Pre: none. Guarantees: while leasing, the lease cannot be taken
+    /// everywhere, so the release fails untouched (all or none). Otherwise the
+    /// cluster is marked and its work is re-issued when it is reachable again;
+    /// the step's deadline decides (abort before the point of no return, retry
+    /// and report after).
+    /// Idempotency: repeated reports change nothing more.
     fn on_unreachable(&mut self, cluster: &str, message: &str) {
         let step = self.r.status.step;
         let Some(state) = self.r.status.clusters.get_mut(cluster) else {
@@ -994,8 +1091,10 @@ impl Planner {
         }
     }
 
-    /// `Reachable`. The cluster answers again: its pending work of the
-    /// current step is issued again (idempotent).
+    /// `Reachable`.
+    /// Pre: none. Guarantees: the cluster answers again and its pending work of
+    /// the current step is issued again.
+    /// Idempotency: re-issuing is harmless (every action is idempotent).
     fn on_reachable(&mut self, cluster: &str) {
         let Some(state) = self.r.status.clusters.get_mut(cluster) else {
             return;
@@ -1007,15 +1106,19 @@ impl Planner {
         self.issue(cluster);
     }
 
-    /// `Timeout`. Only the latest timer counts.
-    /// - Deadline before the point of no return: every cluster not done gets
-    ///   a failure (unreachable, or ProgressDeadlineExceeded naming the first
+    /// `Timeout`.
+    /// Pre: the timer is the current one (older ones are stale). Guarantees:
+    /// - Deadline before the point of no return: every cluster not done gets a
+    ///   failure (unreachable, or ProgressDeadlineExceeded naming the first
     ///   object still awaited) and the release aborts as failed.
-    /// - Deadline after it (switch, cleanup) or while aborting: clusters not
-    ///   done are retried; past `max_retries` they are reported as lagging
-    ///   and the step completes without them.
+    /// - Deadline after it (switch, cleanup) or while aborting: clusters not done
+    ///   are retried; past `max_retries` they are reported as lagging and the
+    ///   step completes without them.
     /// - Drain: cleanup starts (or the manual gate after balancing).
     /// - Canary step: the next canary weight is set everywhere.
+    ///
+    /// Idempotency: a timer fires once; a stale or repeated timeout changes
+    /// nothing.
     fn on_timeout(&mut self, timer: Timer) {
         if self.r.status.timer != Some(timer) {
             return;
@@ -1044,6 +1147,10 @@ impl Planner {
         }
     }
 
+    /// The failures a deadline before the point of no return gives: one per
+    /// cluster not done, naming the cluster, the first object still awaited and
+    /// the reason (`Unreachable` or `ProgressDeadlineExceeded`), never "timed
+    /// out waiting for the condition". Pure.
     fn deadline_failures(&self) -> Vec<Failure> {
         let mut failures = Vec::new();
         for cluster in &self.r.spec.clusters {
@@ -1081,6 +1188,14 @@ impl Planner {
         failures
     }
 
+    /// A deadline after the point of no return, or while aborting.
+    /// Pre: the current deadline fired. Guarantees: every cluster not done is
+    /// retried (its work re-issued under a new deadline) up to `max_retries`
+    /// times; past that it is marked done and listed in `lagging` with its last
+    /// failure (never silently: invariant 3), and when every cluster is done or
+    /// lagging the step completes.
+    /// Idempotency: only the current deadline reaches it; each firing counts one
+    /// retry.
     fn retry_or_leave_behind(&mut self) {
         let max = self.r.spec.options.max_retries;
         let mut retry = Vec::new();
@@ -1144,9 +1259,13 @@ impl Planner {
             .cloned()
     }
 
-    /// `promote`. At a gate: the next stage starts. A canary (holding or
-    /// moving between weights): crosses the point of no return and switches
-    /// to 100% everywhere. Anywhere else it is rejected.
+    /// `promote`.
+    /// Pre: a gate, or a canary before the point of no return. Guarantees: at a
+    /// gate the next stage starts; a canary (holding or moving between weights)
+    /// crosses the point of no return, written before the switch, and goes to
+    /// 100% everywhere.
+    /// Idempotency: anywhere else (a second promote included) it is rejected and
+    /// changes nothing.
     fn on_promote(&mut self) {
         match self.r.status.step {
             Step::Gate { after } => {
@@ -1165,9 +1284,14 @@ impl Planner {
         }
     }
 
-    /// `abort`. Before the point of no return: traffic goes back to 0% for
-    /// the new version where it moved, then the new objects are deleted, and
-    /// the release ends as aborted. After it: rejected, the release goes on.
+    /// `abort`.
+    /// Pre: before the point of no return and not already winding down.
+    /// Guarantees: traffic goes back to 0% for the new version where it moved,
+    /// then the new objects are deleted (a rolling update is restored), and the
+    /// release ends as aborted.
+    /// Idempotency: after the point of no return it is rejected (the release
+    /// only moves forward: roll back instead); while aborting or finished it is
+    /// rejected and changes nothing.
     fn on_abort(&mut self) {
         if self.abortable() {
             self.wind_down(Phase::Aborted);
@@ -1185,9 +1309,12 @@ impl Planner {
         }
     }
 
-    /// `SetWeight`. A canary before the point of no return: 100 is a promote,
-    /// any other weight is set everywhere (the step timer then continues from
-    /// the first canary step above it). Anywhere else it is rejected.
+    /// `SetWeight` (`canary -p N`).
+    /// Pre: a running canary before the point of no return. Guarantees: 100 is a
+    /// promote; any other weight is set everywhere, and the step timer then
+    /// continues from the first canary step above it.
+    /// Idempotency: anywhere else it is rejected; setting the same weight again
+    /// re-issues the same switches.
     fn on_set_weight(&mut self, weight: u8) {
         let canary_step = matches!(
             self.r.status.step,
@@ -1210,13 +1337,14 @@ impl Planner {
         }
     }
 
-    /// `Resume`. After a crash the deployer reads the stored release back and
-    /// delivers this: the pending work of the current step is issued again in
-    /// every cluster not done, and the step's timer is started anew (a timer
-    /// of the crashed process may never fire). At a gate it waits again. A
-    /// finished release gives its lease back once more in every cluster: the
-    /// crash may have come between the final status write and the releases
-    /// (giving back is idempotent and checks the holder).
+    /// `Resume`.
+    /// Pre: the deployer restarted from the stored release. Guarantees: the
+    /// pending work of the current step is issued again in every cluster not
+    /// done, and the step's timer is started anew (a timer of the crashed
+    /// process may never fire). At a gate it waits again. A finished release
+    /// gives its lease back once more in every cluster: the crash may have come
+    /// between the final status write and the releases.
+    /// Idempotency: harmless to repeat (giving back checks the holder).
     fn on_resume(&mut self) {
         let step = self.r.status.step;
         match step {
@@ -1245,12 +1373,20 @@ impl Planner {
 
     // ----- endings -------------------------------------------------------
 
+    /// Records `failure` and winds the release down as failed.
+    /// Pre: before the point of no return (callers check `abortable`).
     fn fail(&mut self, failure: Failure) {
         self.record(failure);
         self.wind_down(Phase::Failed);
     }
 
     /// Winding down before the point of no return.
+    /// Pre: `abortable`. Guarantees: if traffic moved (a canary), every cluster
+    /// is asked for 0% first (`AbortTraffic`); otherwise the new objects are
+    /// deleted at once (`AbortDelete`). The release ends `then` (failed or
+    /// aborted). The old version is never touched (invariant 2).
+    /// Idempotency: entered once: afterwards the release is no longer
+    /// abortable.
     fn wind_down(&mut self, then: Phase) {
         let traffic_moved = self.r.status.weight > 0
             || matches!(
@@ -1279,6 +1415,8 @@ impl Planner {
     /// finishes the job (the failed or aborted release is not
     /// authoritative: sync sets the previous version's 100% and then
     /// deletes the new one).
+    /// Idempotency: entered once per abort; its deletes are re-issued on
+    /// retries and resume (deleting what is gone is harmless).
     fn start_abort_delete(&mut self, then: Phase) {
         let from_traffic = matches!(self.r.status.step, Step::AbortTraffic { .. });
         let number = self.r.spec.serving();
@@ -1302,6 +1440,10 @@ impl Planner {
         self.start_timer(TimerKind::Deadline);
     }
 
+    /// Ends a release that went forward.
+    /// Pre: cleanup done in every cluster (or nothing to clean). Guarantees:
+    /// `succeeded` when no cluster lags, else `incomplete` with the lagging
+    /// clusters listed (invariants 3 and 4); the leases are given back.
     fn finish_forward(&mut self) {
         let phase = if self.r.status.lagging.is_empty() {
             Phase::Succeeded
@@ -1311,6 +1453,11 @@ impl Planner {
         self.end(phase);
     }
 
+    /// Ends a release that was wound down.
+    /// Pre: every cluster done with `AbortDelete` (deleted, restored, or given
+    /// up). Guarantees: every cluster that may still hold new objects (or
+    /// traffic to them) is listed in `lagging` with its last failure, so sync
+    /// finishes it; the release ends `then`; the leases are given back.
     fn finish_backward(&mut self, then: Phase) {
         // Clusters whose new objects could not be deleted are reported.
         let leftovers: Vec<String> = self
@@ -1338,6 +1485,11 @@ impl Planner {
         self.end(then);
     }
 
+    /// The end of every run: `phase` is written with step `Done`, no timer,
+    /// every cluster done and nothing awaited, and each lease this release holds
+    /// is given back.
+    /// Idempotency: a finished release takes no further transition (only
+    /// `Resume` gives the leases back again).
     fn end(&mut self, phase: Phase) {
         self.r.status.phase = phase;
         self.r.status.timer = None;
