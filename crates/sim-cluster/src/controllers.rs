@@ -67,11 +67,28 @@ pub fn image_effect(image: &str, cluster: &str) -> Effect {
 
 /// Runs the controllers until `stop` changes.
 pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    // A pass that writes nothing doubles the wait before the next (up to
+    // 16 ticks, at most a second), so an idle cluster costs little; any
+    // client write wakes the controllers at once.
+    let tick = shared.timing.tick;
+    let longest = (tick * 16).min(std::time::Duration::from_secs(1)).max(tick);
+    let mut wait = tick;
+    let mut changes = shared.store.changes();
     loop {
         tokio::select! {
             _ = stop.changed() => return,
-            _ = tokio::time::sleep(shared.timing.tick) => reconcile(&shared.store, &shared.name, &shared.timing, now_ms()),
+            _ = tokio::time::sleep(wait) => {}
+            _ = changes.recv() => {}
         }
+        let before = shared.store.resource_version();
+        reconcile(&shared.store, &shared.name, &shared.timing, now_ms());
+        wait = if shared.store.resource_version() == before {
+            (wait * 2).min(longest)
+        } else {
+            tick
+        };
+        // The controllers' own writes are not news to them.
+        changes = changes.resubscribe();
     }
 }
 

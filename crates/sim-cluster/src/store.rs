@@ -265,6 +265,11 @@ impl Store {
         ))
     }
 
+    /// A feed of every change from now on.
+    pub fn changes(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.changes.subscribe()
+    }
+
     /// The current resourceVersion.
     pub fn resource_version(&self) -> u64 {
         self.lock().state.resource_version
