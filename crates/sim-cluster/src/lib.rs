@@ -88,7 +88,9 @@ pub enum Error {
 /// Delays of the simulated controllers and the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timing {
-    /// How often the controllers reconcile.
+    /// How often the controllers reconcile while things change (an idle
+    /// cluster backs off to 16 ticks, at most a second; a client write wakes
+    /// them at once).
     pub tick: Duration,
     /// From pod creation to a healthy pod being ready (and to a failing
     /// pod showing its failure).
