@@ -407,7 +407,7 @@ async fn route(
                 .to_string();
             let bytes = read_body(body).await?;
             let op = match content_type.as_str() {
-                "application/apply-patch+yaml" | "application/apply-patch+cbor" => {
+                "application/apply-patch+yaml" => {
                     let Some(manager) = query.get("fieldManager").filter(|m| !m.is_empty()) else {
                         return Err(ApiError::bad_request(
                             "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
