@@ -408,12 +408,12 @@ async fn route(
             let bytes = read_body(body).await?;
             let op = match content_type.as_str() {
                 "application/apply-patch+yaml" => {
-                    let Some(manager) = query.get("fieldManager").filter(|m| !m.is_empty()) else {
+                    // Apply needs an explicit manager (no User-Agent default).
+                    if query.get("fieldManager").is_none_or(str::is_empty) {
                         return Err(ApiError::bad_request(
                             "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
                         ));
-                    };
-                    let _ = manager;
+                    }
                     let config: Value = serde_yaml::from_slice(&bytes)
                         .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
                     Op::Apply {
