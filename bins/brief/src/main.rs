@@ -128,7 +128,7 @@ enum Target {
         client: bool,
         /// Do not run rustfmt over the output. By default it runs when
         /// rustfmt is on PATH: the generator's own layout matches rustfmt for
-        /// ordinary names, but long names and deeply nested types need it.
+        /// names up to 40 characters, not for every longer one.
         #[arg(long)]
         no_rustfmt: bool,
     },

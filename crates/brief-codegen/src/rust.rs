@@ -259,11 +259,207 @@ fn doc_lines(out: &mut String, indent: &str, doc: Option<&Doc>, fallback: &str) 
     }
 }
 
+/// `{head} {`, or (rustfmt, when that passes 100 columns) `{` on the next line.
+fn open_brace(out: &mut String, head: &str) {
+    let line = format!("{head} {{");
+    if fits(&line) {
+        let _ = writeln!(out, "{line}");
+    } else {
+        let _ = writeln!(out, "{head}\n{{");
+    }
+}
+
+/// rustfmt's default `max_width`.
+const MAX_WIDTH: usize = 100;
+/// rustfmt's default small heuristics (`use_small_heuristics = "Default"`):
+/// call arguments, function-like attribute arguments and chains longer
+/// than these go vertical even when the line would fit.
+const FN_CALL_WIDTH: usize = 60;
+const ATTR_FN_LIKE_WIDTH: usize = 70;
+const CHAIN_WIDTH: usize = 60;
+
+fn fits(line: &str) -> bool {
+    line.chars().count() <= MAX_WIDTH
+}
+
+/// A Rust type (or generic bound) as a tree, so long ones can be broken
+/// across lines the way rustfmt breaks generic arguments.
+#[derive(Debug, Clone)]
+enum RTy {
+    /// Printed as is.
+    Leaf(String),
+    /// `head<args>`; `head` may carry a prefix such as `Output = Result`.
+    Generic(String, Vec<RTy>),
+}
+
+impl RTy {
+    fn leaf(s: impl Into<String>) -> Self {
+        RTy::Leaf(s.into())
+    }
+
+    fn generic(head: impl Into<String>, args: Vec<RTy>) -> Self {
+        RTy::Generic(head.into(), args)
+    }
+
+    /// On one line.
+    fn one(&self) -> String {
+        match self {
+            RTy::Leaf(s) => s.clone(),
+            RTy::Generic(head, args) => {
+                let args: Vec<String> = args.iter().map(RTy::one).collect();
+                format!("{head}<{}>", args.join(", "))
+            }
+        }
+    }
+
+    /// Writes `{indent}{prefix}{self}{suffix}`: on one line when it fits,
+    /// else (as rustfmt does) the outermost generic opens on the first
+    /// line, each argument goes on its own line one level deeper (broken
+    /// the same way when it does not fit) with a trailing comma, and `>`
+    /// closes at `indent`.
+    fn write(&self, out: &mut String, indent: &str, prefix: &str, suffix: &str) {
+        let line = format!("{indent}{prefix}{}{suffix}", self.one());
+        match self {
+            RTy::Generic(head, args) if !fits(&line) => {
+                let _ = writeln!(out, "{indent}{prefix}{head}<");
+                let inner = format!("{indent}    ");
+                for a in args {
+                    a.write(out, &inner, "", ",");
+                }
+                let _ = writeln!(out, "{indent}>{suffix}");
+            }
+            _ => {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+}
+
+/// `#[serde(...)]` at `indent`: on one line when it fits, else one
+/// argument per line (no trailing comma in attributes).
+fn serde_attr(out: &mut String, indent: &str, args: &[String]) {
+    let joined = args.join(", ");
+    let one = format!("{indent}#[serde({joined})]");
+    // A single argument is not worth a vertical list: only the line width counts.
+    if fits(&one) && (args.len() == 1 || joined.chars().count() <= ATTR_FN_LIKE_WIDTH) {
+        let _ = writeln!(out, "{one}");
+        return;
+    }
+    let _ = writeln!(out, "{indent}#[serde(");
+    let _ = writeln!(
+        out,
+        "{indent}    {}",
+        args.join(&format!(",\n{indent}    "))
+    );
+    let _ = writeln!(out, "{indent})]");
+}
+
+/// `pub const NAME: &str = "value";`, broken after `=` when too long.
+fn str_const(out: &mut String, name: &str, value: &str) {
+    let one = format!("pub const {name}: &str = {value:?};");
+    if fits(&one) {
+        let _ = writeln!(out, "{one}");
+    } else {
+        let _ = writeln!(out, "pub const {name}: &str =\n    {value:?};");
+    }
+}
+
+/// One element of a method chain: `.name(args)`, or `.await`/`.await?`
+/// (no arguments).
+struct Link {
+    head: String,
+    args: Option<Vec<String>>,
+}
+
+impl Link {
+    fn call(head: impl Into<String>, args: Vec<String>) -> Self {
+        Link {
+            head: head.into(),
+            args: Some(args),
+        }
+    }
+
+    fn bare(head: impl Into<String>) -> Self {
+        Link {
+            head: head.into(),
+            args: None,
+        }
+    }
+
+    fn one(&self) -> String {
+        match &self.args {
+            Some(a) => format!("{}({})", self.head, a.join(", ")),
+            None => self.head.clone(),
+        }
+    }
+}
+
+/// A method call chain `{receiver}{links}` at `indent` (rustfmt: on one
+/// line when it fits and is at most `chain_width` long, else the receiver
+/// and then each link on its own line one level deeper, calls broken like
+/// [`call`]).
+fn chain(out: &mut String, indent: &str, receiver: &str, links: &[Link], suffix: &str) {
+    let text = format!(
+        "{receiver}{}",
+        links.iter().map(Link::one).collect::<String>()
+    );
+    let one = format!("{indent}{text}{suffix}");
+    // The chain width counts a statement's `;` (measured).
+    let width = text.chars().count() + suffix.chars().count();
+    if fits(&one) && width <= CHAIN_WIDTH {
+        let _ = writeln!(out, "{one}");
+        return;
+    }
+    // A receiver no wider than the indentation (`svc`, `self`) keeps the
+    // first link on its line.
+    let (first, rest) = match links.split_first() {
+        Some((l, rest)) if receiver.chars().count() <= 4 => (Some(l), rest),
+        _ => (None, links),
+    };
+    let _ = writeln!(
+        out,
+        "{indent}{receiver}{}",
+        first.map(Link::one).unwrap_or_default()
+    );
+    let inner = format!("{indent}    ");
+    for (i, l) in rest.iter().enumerate() {
+        let end = if i + 1 == rest.len() { suffix } else { "" };
+        match &l.args {
+            Some(a) => call(out, &inner, &l.head, a, end),
+            None => {
+                let _ = writeln!(out, "{inner}{}{end}", l.head);
+            }
+        }
+    }
+}
+
+/// A call `{head}(args)` at `indent`: on one line when it fits, else one
+/// argument per line with a trailing comma.
+fn call(out: &mut String, indent: &str, head: &str, args: &[String], suffix: &str) {
+    let joined = args.join(", ");
+    let one = format!("{indent}{head}({joined}){suffix}");
+    if fits(&one) && joined.chars().count() <= FN_CALL_WIDTH {
+        let _ = writeln!(out, "{one}");
+        return;
+    }
+    let _ = writeln!(out, "{indent}{head}(");
+    for a in args {
+        let _ = writeln!(out, "{indent}    {a},");
+    }
+    let _ = writeln!(out, "{indent}){suffix}");
+}
+
 /// A function signature as rustfmt lays it out: on one line when it fits in
-/// 100 columns, else one parameter per line.
-fn sig(out: &mut String, indent: &str, head: &str, params: &[String], tail: &str) {
-    let one = format!("{indent}{head}({}){tail}", params.join(", "));
-    if one.chars().count() <= 100 {
+/// 100 columns, else one parameter per line, the return type `ret` (after
+/// ` -> `) broken like a type when the closing line is still too long;
+/// `end` follows the return type (`;` or ` {`).
+fn sig(out: &mut String, indent: &str, head: &str, params: &[String], ret: &RTy, end: &str) {
+    let one = format!(
+        "{indent}{head}({}) -> {}{end}",
+        params.join(", "),
+        ret.one()
+    );
+    if fits(&one) {
         let _ = writeln!(out, "{one}");
         return;
     }
@@ -271,7 +467,48 @@ fn sig(out: &mut String, indent: &str, head: &str, params: &[String], tail: &str
     for p in params {
         let _ = writeln!(out, "{indent}    {p},");
     }
-    let _ = writeln!(out, "{indent}){tail}");
+    let closing = format!("{indent}) -> {}", ret.one());
+    // rustfmt measures an `impl Trait + Send` return type alone (measured
+    // for trait methods, at four spaces): with its bounds up to 98 columns
+    // it stays on the `) ->` line, even when that line passes 100; up to 92
+    // columns without them the bounds go on the next line; beyond, the
+    // generics break.
+    if let Some(bounds) = end.strip_suffix(';').filter(|b| b.starts_with(" + ")) {
+        let w = ret.one().chars().count();
+        if w + bounds.chars().count() <= MAX_WIDTH - 2 {
+            let _ = writeln!(out, "{closing}{end}");
+        } else if w <= 92 {
+            let _ = writeln!(out, "{closing}\n{indent}{};", bounds.trim_start());
+        } else {
+            ret.write(out, indent, ") -> ", end);
+        }
+        return;
+    }
+    if fits(&format!("{closing}{end}")) {
+        let _ = writeln!(out, "{closing}{end}");
+    } else if end == " {" && fits(&closing) {
+        // rustfmt moves the body's brace to its own line first.
+        let _ = writeln!(out, "{closing}\n{indent}{{");
+    } else {
+        ret.write(out, indent, ") -> ", end);
+    }
+}
+
+/// `impl std::future::Future<Output = Result<{ok}, brief_rt::Error>> + Send`
+/// as a breakable type; write it with the suffix ` + Send;`.
+fn future_of(ok: RTy) -> RTy {
+    RTy::generic(
+        "impl std::future::Future",
+        vec![RTy::generic(
+            "Output = Result",
+            vec![ok, RTy::leaf("brief_rt::Error")],
+        )],
+    )
+}
+
+/// `Result<{ok}, brief_rt::Error>` as a breakable type.
+fn result_of(ok: RTy) -> RTy {
+    RTy::generic("Result", vec![ok, RTy::leaf("brief_rt::Error")])
 }
 
 impl<'a> Gen<'a> {
@@ -314,7 +551,8 @@ impl<'a> Gen<'a> {
                 "/// The service name on the wire (`POST /{}/<rpc>`).",
                 s.name.value
             );
-            let _ = writeln!(self.out, "pub const SERVICE: &str = {:?};\n", s.name.value);
+            str_const(&mut self.out, "SERVICE", &s.name.value);
+            self.out.push('\n');
         }
         let _ = writeln!(
             self.out,
@@ -339,19 +577,19 @@ impl<'a> Gen<'a> {
         Ok(())
     }
 
-    fn rust_type(&self, ty: &TypeKind) -> String {
+    fn rust_type(&self, ty: &TypeKind) -> RTy {
         match ty {
-            TypeKind::Int => "i64".into(),
-            TypeKind::Float => "f64".into(),
-            TypeKind::Bool => "bool".into(),
-            TypeKind::String => "String".into(),
-            TypeKind::Bytes => "brief_rt::Bytes".into(),
-            TypeKind::Time => "brief_rt::Time".into(),
-            TypeKind::Named(n) => type_name(n),
-            TypeKind::List(t) => format!("Vec<{}>", self.rust_type(&t.kind)),
-            TypeKind::Map(_, v) => format!(
-                "std::collections::BTreeMap<String, {}>",
-                self.rust_type(&v.kind)
+            TypeKind::Int => RTy::leaf("i64"),
+            TypeKind::Float => RTy::leaf("f64"),
+            TypeKind::Bool => RTy::leaf("bool"),
+            TypeKind::String => RTy::leaf("String"),
+            TypeKind::Bytes => RTy::leaf("brief_rt::Bytes"),
+            TypeKind::Time => RTy::leaf("brief_rt::Time"),
+            TypeKind::Named(n) => RTy::leaf(type_name(n)),
+            TypeKind::List(t) => RTy::generic("Vec", vec![self.rust_type(&t.kind)]),
+            TypeKind::Map(_, v) => RTy::generic(
+                "std::collections::BTreeMap",
+                vec![RTy::leaf("String"), self.rust_type(&v.kind)],
             ),
         }
     }
@@ -371,7 +609,7 @@ impl<'a> Gen<'a> {
                     let _ = writeln!(out, "pub enum {} {{", type_name(&e.name.name));
                     for v in &e.variants {
                         doc_lines(out, "    ", v.doc.as_ref(), &format!("`{}`.", v.name.name));
-                        let _ = writeln!(out, "    #[serde(rename = {:?})]", v.name.name);
+                        serde_attr(out, "    ", &[format!("rename = {:?}", v.name.name)]);
                         let _ = writeln!(out, "    {},", camel(&v.name.name));
                     }
                     let _ = writeln!(out, "}}\n");
@@ -393,10 +631,20 @@ impl<'a> Gen<'a> {
         );
         let _ = writeln!(self.out, "#[serde(crate = \"brief_rt::serde\")]");
         if m.fields.is_empty() {
-            let _ = writeln!(self.out, "pub struct {} {{}}\n", type_name(&m.name.name));
+            // rustfmt (measured): `{}` up to 98 columns, `{\n}` at 99 and
+            // 100, `{}` on the next line beyond.
+            let line = format!("pub struct {} {{}}", type_name(&m.name.name));
+            let _ = match line.chars().count() {
+                ..=98 => writeln!(self.out, "{line}\n"),
+                99..=100 => writeln!(self.out, "{}\n}}\n", line.trim_end_matches('}')),
+                _ => writeln!(self.out, "{}\n{{}}\n", line.trim_end_matches(" {}")),
+            };
             return;
         }
-        let _ = writeln!(self.out, "pub struct {} {{", type_name(&m.name.name));
+        open_brace(
+            &mut self.out,
+            &format!("pub struct {}", type_name(&m.name.name)),
+        );
         for f in &m.fields {
             self.field(m, f);
         }
@@ -409,7 +657,7 @@ impl<'a> Gen<'a> {
             .recursive
             .contains(&(m.name.name.clone(), f.name.name.clone()))
         {
-            ty = format!("Box<{ty}>");
+            ty = RTy::generic("Box", vec![ty]);
         }
         let rust_name = snake(&f.name.name);
         let out = &mut self.out;
@@ -426,12 +674,26 @@ impl<'a> Gen<'a> {
         if f.optional {
             attrs.push("default".into());
             attrs.push("skip_serializing_if = \"Option::is_none\"".into());
-            ty = format!("Option<{ty}>");
+            ty = RTy::generic("Option", vec![ty]);
         }
         if !attrs.is_empty() {
-            let _ = writeln!(out, "    #[serde({})]", attrs.join(", "));
+            serde_attr(out, "    ", &attrs);
         }
-        let _ = writeln!(out, "    pub {rust_name}: {ty},");
+        // rustfmt: the field on one line; else the type alone on the next
+        // line; else the type broken at its generics, opening on the field's
+        // line when that fits, else on the next.
+        let prefix = format!("pub {rust_name}: ");
+        let next = format!("        {},", ty.one());
+        let head_fits = match &ty {
+            RTy::Generic(head, _) => fits(&format!("    {prefix}{head}<")),
+            RTy::Leaf(_) => false,
+        };
+        if fits(&format!("    {prefix}{},", ty.one())) || (head_fits && !fits(&next)) {
+            ty.write(out, "    ", &prefix, ",");
+        } else {
+            let _ = writeln!(out, "    {}", prefix.trim_end());
+            ty.write(out, "        ", "", ",");
+        }
     }
 
     fn server(&mut self, service: &str) {
@@ -442,7 +704,16 @@ impl<'a> Gen<'a> {
             out,
             "/// The `{service}` service: implement it and serve it with [`router`]."
         );
-        let _ = writeln!(out, "pub trait {trait_name}: Send + Sync + 'static {{");
+        let head = format!("pub trait {trait_name}: Send + Sync + 'static {{");
+        // rustfmt keeps this header on one line up to 92 columns (measured).
+        if head.chars().count() <= 92 {
+            let _ = writeln!(out, "{head}");
+        } else {
+            let _ = writeln!(
+                out,
+                "pub trait {trait_name}:\n    Send + Sync + 'static\n{{"
+            );
+        }
         let rpcs: Vec<_> = self.file.rpcs().collect();
         for (i, r) in rpcs.iter().enumerate() {
             if i > 0 {
@@ -463,10 +734,8 @@ impl<'a> Gen<'a> {
                     "ctx: brief_rt::Context".into(),
                     format!("input: {}", type_name(&r.input.name)),
                 ],
-                &format!(
-                    " -> impl std::future::Future<Output = Result<{}, brief_rt::Error>> + Send;",
-                    type_name(&r.output.name)
-                ),
+                &future_of(RTy::leaf(type_name(&r.output.name))),
+                " + Send;",
             );
         }
         let _ = writeln!(out, "}}\n");
@@ -475,9 +744,13 @@ impl<'a> Gen<'a> {
             "/// An axum router serving every rpc of `svc` at `POST /{service}/<rpc>`;"
         );
         let _ = writeln!(out, "/// unknown paths answer `unimplemented`.");
-        let _ = writeln!(
+        sig(
             out,
-            "pub fn router<{generic}: {trait_name}>(svc: {generic}) -> brief_rt::axum::Router {{"
+            "",
+            &format!("pub fn router<{generic}: {trait_name}>"),
+            &[format!("svc: {generic}")],
+            &RTy::leaf("brief_rt::axum::Router"),
+            " {",
         );
         let _ = writeln!(out, "    let svc = std::sync::Arc::new(svc);");
         let _ = writeln!(out, "    brief_rt::axum::Router::new()");
@@ -486,23 +759,39 @@ impl<'a> Gen<'a> {
                 "            brief_rt::server::rpc(svc.clone(), |svc, ctx, input: {}| async move {{",
                 type_name(&r.input.name)
             );
-            let call = format!("svc.{}(ctx, input).await", snake(&r.name.name));
+            let links = [
+                Link::call(
+                    format!(".{}", snake(&r.name.name)),
+                    vec!["ctx".into(), "input".into()],
+                ),
+                Link::bare(".await"),
+            ];
             let _ = writeln!(out, "        .route(");
             let _ = writeln!(out, "            \"/{service}/{}\",", r.name.name);
-            if closure.chars().count() <= 100 {
+            // rustfmt overflows the closure (last argument) only when the
+            // arguments up to its body fit `fn_call_width` (measured).
+            let args = format!(
+                "svc.clone(), |svc, ctx, input: {}| async move {{",
+                type_name(&r.input.name)
+            );
+            if fits(&closure) && args.chars().count() <= FN_CALL_WIDTH {
                 let _ = writeln!(out, "{closure}");
-                let _ = writeln!(out, "                {call}");
+                chain(out, "                ", "svc", &links, "");
                 let _ = writeln!(out, "            }}),");
             } else {
                 let _ = writeln!(out, "            brief_rt::server::rpc(");
                 let _ = writeln!(out, "                svc.clone(),");
-                let _ = writeln!(
-                    out,
-                    "                |svc, ctx, input: {}| async move {{",
-                    type_name(&r.input.name)
-                );
-                let _ = writeln!(out, "                    {call}");
-                let _ = writeln!(out, "                }},");
+                let head = format!("|svc, ctx, input: {}| async move", type_name(&r.input.name));
+                let body = format!("svc{}", links.iter().map(Link::one).collect::<String>());
+                let one = format!("                {head} {{ {body} }},");
+                if fits(&one) && body.chars().count() <= CHAIN_WIDTH {
+                    // rustfmt puts a closure that fits on one line.
+                    let _ = writeln!(out, "{one}");
+                } else {
+                    let _ = writeln!(out, "                {head} {{");
+                    chain(out, "                    ", "svc", &links, "");
+                    let _ = writeln!(out, "                }},");
+                }
                 let _ = writeln!(out, "            ),");
             }
             let _ = writeln!(out, "        )");
@@ -537,10 +826,10 @@ impl<'a> Gen<'a> {
             "/// deadline, retries of `unavailable`, a circuit breaker per rpc."
         );
         let _ = writeln!(out, "#[derive(Debug, Clone)]");
-        let _ = writeln!(out, "pub struct {name} {{");
+        open_brace(out, &format!("pub struct {name}"));
         let _ = writeln!(out, "    inner: brief_rt::client::Client,");
         let _ = writeln!(out, "}}\n");
-        let _ = writeln!(out, "impl {name} {{");
+        open_brace(out, &format!("impl {name}"));
         let _ = writeln!(out, "    /// A client with an explicit configuration.");
         let _ = writeln!(
             out,
@@ -615,15 +904,21 @@ impl<'a> Gen<'a> {
                     "ctx: &brief_rt::Context".into(),
                     format!("input: &{}", type_name(&r.input.name)),
                 ],
-                &format!(
-                    " -> Result<{}, brief_rt::Error> {{",
-                    type_name(&r.output.name)
-                ),
+                &result_of(RTy::leaf(type_name(&r.output.name))),
+                " {",
             );
-            let _ = writeln!(
+            chain(
                 out,
-                "        self.inner.call(ctx, {:?}, input).await",
-                r.name.name
+                "        ",
+                "self.inner",
+                &[
+                    Link::call(
+                        ".call",
+                        vec!["ctx".into(), format!("{:?}", r.name.name), "input".into()],
+                    ),
+                    Link::bare(".await"),
+                ],
+                "",
             );
             let _ = writeln!(out, "    }}");
         }
@@ -651,12 +946,12 @@ impl<'a> Gen<'a> {
                 "///\n/// Topic (and event type) of [`{}`] events.",
                 type_name(&s.message.name)
             );
-            let _ = writeln!(
+            str_const(
                 out,
-                "pub const TOPIC_{}: &str = {:?};\n",
-                konst(&s.topic.value),
-                s.topic.value
+                &format!("TOPIC_{}", konst(&s.topic.value)),
+                &s.topic.value,
             );
+            out.push('\n');
         }
         let method = |prefix: &str, topic: &str| format!("{prefix}_{}", topic_ident(topic));
         if !client {
@@ -675,7 +970,8 @@ impl<'a> Gen<'a> {
                         "&self".into(),
                         format!("event: &{}", type_name(&s.message.name)),
                     ],
-                    " -> impl std::future::Future<Output = Result<(), brief_rt::Error>> + Send;",
+                    &future_of(RTy::leaf("()")),
+                    " + Send;",
                 );
             }
             let _ = writeln!(out, "}}\n");
@@ -692,12 +988,15 @@ impl<'a> Gen<'a> {
                         "&self".into(),
                         format!("event: &{}", type_name(&s.message.name)),
                     ],
-                    " -> Result<(), brief_rt::Error> {",
+                    &result_of(RTy::leaf("()")),
+                    " {",
                 );
-                let _ = writeln!(
+                call(
                     out,
-                    "        self.publish_json(TOPIC_{}, event)",
-                    konst(&s.topic.value)
+                    "        ",
+                    "self.publish_json",
+                    &[format!("TOPIC_{}", konst(&s.topic.value)), "event".into()],
+                    "",
                 );
                 let _ = writeln!(out, "    }}");
             }
@@ -718,7 +1017,8 @@ impl<'a> Gen<'a> {
                     "&self".into(),
                     format!("event: {}", type_name(&s.message.name)),
                 ],
-                " -> impl std::future::Future<Output = Result<(), brief_rt::Error>> + Send;",
+                &future_of(RTy::leaf("()")),
+                " + Send;",
             );
         }
         let _ = writeln!(out, "}}\n");
@@ -737,15 +1037,28 @@ impl<'a> Gen<'a> {
         let _ = writeln!(out, ") -> Result<bool, brief_rt::Error> {{");
         let _ = writeln!(out, "    match topic {{");
         for s in &schemas {
-            let _ = writeln!(out, "        TOPIC_{} => {{", konst(&s.topic.value));
+            let arm = format!("        TOPIC_{} => {{", konst(&s.topic.value));
+            if fits(&arm) {
+                let _ = writeln!(out, "{arm}");
+            } else {
+                let _ = writeln!(out, "{}\n        {{", arm.trim_end_matches(" {"));
+            }
             let _ = writeln!(
                 out,
                 "            let event = brief_rt::events::decode(payload)?;"
             );
-            let _ = writeln!(
+            chain(
                 out,
-                "            subscriber.{}(event).await?;",
-                method("on", &s.topic.value)
+                "            ",
+                "subscriber",
+                &[
+                    Link::call(
+                        format!(".{}", method("on", &s.topic.value)),
+                        vec!["event".into()],
+                    ),
+                    Link::bare(".await?"),
+                ],
+                ";",
             );
             let _ = writeln!(out, "            Ok(true)");
             let _ = writeln!(out, "        }}");

@@ -16,7 +16,7 @@ fn is_client(name: &str) -> bool {
 }
 
 /// Runs `rustfmt` over `code`; `None` when rustfmt is not installed.
-fn rustfmt(code: &str) -> Option<String> {
+pub(crate) fn rustfmt(code: &str) -> Option<String> {
     use std::io::Write;
     let mut child = Command::new("rustfmt")
         .args(["--edition", "2024", "--emit", "stdout"])
@@ -77,6 +77,34 @@ fn similar_asserts(code: &str, formatted: &str, name: &str) {
 #[test]
 fn ok_fixtures() {
     insta::glob!("../../../../fixtures/brief/ok", "*.brief", check);
+}
+
+/// The raw output for `fixtures/brief/rust` (long names, nested maps,
+/// clashing names, code-like docs), both modes, is rustfmt-clean.
+#[test]
+fn rust_corpus_raw_output_is_rustfmt_clean() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/brief/rust");
+    for entry in std::fs::read_dir(dir).expect("corpus") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let checked = brief_check::parse_and_check(&text, 0);
+        assert!(checked.ok(), "{name}: {:?}", checked.diagnostics);
+        for client in [false, true] {
+            let opts = RustOptions {
+                client,
+                source_name: name.clone(),
+            };
+            let code = rust(&checked.file, &opts).expect("rust generation");
+            if let Some(formatted) = rustfmt(&code) {
+                similar_asserts(&code, &formatted, &name);
+            }
+        }
+    }
 }
 
 /// **Architecture Invariant:** the syntax, checker and generator crates do no

@@ -179,3 +179,99 @@ proptest! {
         }
     }
 }
+
+/// A field type over `msgs`, nested up to five levels.
+fn field_type(msgs: Vec<String>) -> BoxedStrategy<String> {
+    let leaf = prop_oneof![
+        Just("int".to_string()),
+        Just("string".to_string()),
+        Just("bytes".to_string()),
+        Just("time".to_string()),
+        prop::sample::select(msgs),
+    ];
+    leaf.prop_recursive(5, 16, 1, |inner| {
+        prop_oneof![
+            inner.clone().prop_map(|t| format!("[]{t}")),
+            inner.prop_map(|t| format!("map[string]{t}")),
+        ]
+    })
+    .boxed()
+}
+
+/// A schema whose names are up to 40 characters long, with nested types:
+/// a service, two rpcs, two events, three messages and an enum.
+fn long_schema() -> impl Strategy<Value = String> {
+    let msgs = prop::collection::btree_set("[A-J][a-j]{2,39}", 3);
+    msgs.prop_flat_map(|msgs| {
+        let msgs: Vec<String> = msgs.into_iter().collect();
+        let fields = prop::collection::vec(
+            prop::collection::btree_map(
+                "[a-j]{1,40}",
+                (field_type(msgs.clone()), any::<bool>()),
+                0..5,
+            ),
+            3,
+        );
+        (
+            Just(msgs.clone()),
+            "[a-j]{1,40}",
+            prop::collection::vec(("[a-j]{1,40}", 0..3usize, 0..3usize), 2),
+            prop::collection::vec(("[a-j]{1,10}(\\.[a-j]{1,10}){0,3}", 0..3usize), 2),
+            fields,
+            (
+                "[A-J][a-j]{2,39}",
+                prop::collection::btree_set("[a-j]{1,40}", 1..3),
+            ),
+        )
+    })
+    .prop_map(
+        |(msgs, service, rpcs, events, fields, (enum_name, members))| {
+            let mut out = format!("service \"{service}\"\n");
+            for (i, (name, a, b)) in rpcs.iter().enumerate() {
+                out.push_str(&format!("rpc {name}{i} ({}) {}\n", msgs[*a], msgs[*b]));
+            }
+            for (i, (topic, m)) in events.iter().enumerate() {
+                out.push_str(&format!("schema \"{topic}{i}\" {}\n", msgs[*m]));
+            }
+            for (m, fs) in msgs.iter().zip(&fields) {
+                out.push_str(&format!("message {m} {{\n"));
+                for (f, (ty, _)) in fs {
+                    // Optional, so no message requires itself.
+                    out.push_str(&format!("    {f} {ty}?\n"));
+                }
+                out.push_str("}\n");
+            }
+            let members: Vec<String> = members.into_iter().collect();
+            out.push_str(&format!("enum {enum_name}E {{ {} }}\n", members.join(" ")));
+            out
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// The generator's own layout is rustfmt's for names up to 40
+    /// characters and nested types (longer names rely on `brief gen rust`
+    /// running rustfmt).
+    #[test]
+    fn raw_rust_is_rustfmt_clean_for_long_names(src in long_schema()) {
+        let checked = brief_check::parse_and_check(&src, 0);
+        prop_assume!(checked.ok());
+        for client in [false, true] {
+            let opts = brief_codegen::RustOptions { client, source_name: "long.brief".into() };
+            let Ok(code) = brief_codegen::rust(&checked.file, &opts) else {
+                continue; // a refused schema (B0202) has nothing to format
+            };
+            if let Some(formatted) = crate::rustfmt(&code) {
+                let first = code.lines().zip(formatted.lines()).position(|(a, b)| a != b);
+                prop_assert!(
+                    code == formatted,
+                    "not rustfmt-clean at line {:?}:\n{src}\n{:?}\n{:?}",
+                    first.map(|i| i + 1),
+                    first.and_then(|i| code.lines().nth(i)),
+                    first.and_then(|i| formatted.lines().nth(i)),
+                );
+            }
+        }
+    }
+}

@@ -135,7 +135,8 @@ pub fn router<S: ARatherLongServiceNameForTestingLineBreaks>(svc: S) -> brief_rt
             brief_rt::server::rpc(
                 svc.clone(),
                 |svc, ctx, input: AVeryLongInputMessageNameForLineBreaking| async move {
-                    svc.an_operation_with_a_very_long_name_indeed(ctx, input).await
+                    svc.an_operation_with_a_very_long_name_indeed(ctx, input)
+                        .await
                 },
             ),
         )
