@@ -1,13 +1,20 @@
 //! Sync differ over many services × 5 clusters (spec: linear in services;
 //! report time per service).
 //!
-//! Every cluster holds the last two releases of every service, each record
-//! with the manifests of all five clusters (the peer copies). One service in
-//! ten is stale in the last cluster (it missed the newest release and still
-//! runs the previous one), so sync has real repairs to plan; the rest are in
-//! sync and cost the comparisons only. Throughput is in services, so
-//! criterion prints the time per service directly, and equal per-service
-//! times across sizes show linearity.
+//! `sync_5_clusters`: every cluster holds the last two releases of every
+//! service, each record with the manifests of all five clusters (the peer
+//! copies). One service in ten is stale in the last cluster (it missed the
+//! newest release and still runs the previous one), so sync has real
+//! repairs to plan; the rest are in sync and cost the verification of every
+//! copy (one fingerprint per release, a structural comparison per copy).
+//!
+//! `sync_5_clusters_rebuild`: the same environment, but the last cluster
+//! lost everything (an empty etcd) and one service in ten runs a canary at
+//! 25%: sync rebuilds every service there from the peers' copies (records,
+//! objects, traffic, the canary's two versions), the slow path.
+//!
+//! Throughput is in services, so criterion prints the time per service
+//! directly, and equal per-service times across sizes show linearity.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -69,6 +76,64 @@ fn record(service: &str, number: u64) -> Release {
     release
 }
 
+/// A canary of `service` `number` at `weight`% over `number - 1`.
+fn canary(service: &str, number: u64, weight: u8) -> Release {
+    let mut release = record(service, number);
+    release.spec.strategy = Strategy::Canary;
+    release.spec.kind = ReleaseKind::Canary;
+    release.spec.digest = release.spec.fingerprint();
+    release.status.phase = Phase::Running;
+    release.status.step = Step::CanaryHold;
+    release.status.point_of_no_return = false;
+    release.status.reached = Some(Stage::Balancing);
+    release.status.weight = weight;
+    release
+}
+
+/// The last cluster wiped; one service in ten a canary at 25%.
+fn wiped_environment(services: usize) -> Vec<Snapshot> {
+    let mut snapshots: Vec<Snapshot> = CLUSTERS
+        .iter()
+        .map(|c| Snapshot {
+            cluster: (*c).to_owned(),
+            reachable: true,
+            ..Snapshot::default()
+        })
+        .collect();
+    for index in 0..services {
+        let service = format!("svc-{index:05}");
+        let canary_running = index % 10 == 0;
+        let newest = if canary_running {
+            canary(&service, 2, 25)
+        } else {
+            record(&service, 2)
+        };
+        let records = [record(&service, 1), newest];
+        let live = if canary_running {
+            LiveService {
+                versions: [Version(1), Version(2)].into_iter().collect(),
+                traffic: Some(Traffic {
+                    version: Version(2),
+                    weight: 25,
+                    stable: Some(Version(1)),
+                }),
+                lease: None,
+            }
+        } else {
+            LiveService {
+                versions: [Version(2)].into_iter().collect(),
+                traffic: Some(Traffic::all(Version(2))),
+                lease: None,
+            }
+        };
+        for snapshot in snapshots.iter_mut().take(CLUSTERS.len() - 1) {
+            snapshot.records.extend(records.iter().cloned());
+            snapshot.live.insert(service.clone(), live.clone());
+        }
+    }
+    snapshots
+}
+
 fn environment(services: usize) -> Vec<Snapshot> {
     let mut snapshots: Vec<Snapshot> = CLUSTERS
         .iter()
@@ -111,6 +176,25 @@ fn bench_sync(c: &mut Criterion) {
             BenchmarkId::from_parameter(services),
             &snapshots,
             |b, snapshots| b.iter(|| black_box(sync::plan(black_box(snapshots), &options))),
+        );
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("sync_5_clusters_rebuild");
+    group.sample_size(10);
+    for services in [1_000usize, 5_000, 10_000] {
+        let snapshots = wiped_environment(services);
+        group.throughput(Throughput::Elements(services as u64));
+        group.bench_with_input(
+            BenchmarkId::from_parameter(services),
+            &snapshots,
+            |b, snapshots| {
+                b.iter(|| {
+                    let plan = sync::plan(black_box(snapshots), &options);
+                    debug_assert!(!plan.is_idle());
+                    black_box(plan)
+                })
+            },
         );
     }
     group.finish();

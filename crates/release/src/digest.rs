@@ -36,7 +36,7 @@ const FORMAT: &[u8] = b"paas.io/release-spec/1";
 
 /// The fingerprint of `spec` without its digest, as `mix64:<16 hex digits>`.
 pub(crate) fn fingerprint(spec: &ReleaseSpec) -> String {
-    let mut out = Encoder(Vec::with_capacity(1024));
+    let mut out = Encoder(Vec::with_capacity(4096));
     out.bytes(FORMAT);
     out.spec(spec);
     format!("{DIGEST_PREFIX}{:016x}", hash(&out.0))
