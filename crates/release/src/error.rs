@@ -61,6 +61,14 @@ pub enum Error {
         /// The new release's number.
         number: crate::Version,
     },
+    /// The release would serve the version that serves now (a replay of the
+    /// target a previous replay already serves): nothing to roll back, and
+    /// its cleanup would delete what serves.
+    #[error("the release would serve {version}, which already serves: nothing to roll back")]
+    AlreadyServing {
+        /// The version serving now.
+        version: crate::Version,
+    },
     /// A regenerating rollback was asked for without the regenerated manifests.
     #[error("rollback to {target} needs the regenerated manifests (or --no-regenerate)")]
     NotRegenerated {

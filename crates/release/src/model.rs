@@ -531,6 +531,14 @@ impl ReleaseSpec {
         {
             return Err(Error::TrafficOnlyWithoutPrevious { target });
         }
+        // The version that would serve is the one serving now (a replay of
+        // the target that a previous replay already serves): cleanup would
+        // delete what serves.
+        if self.previous == Some(self.serving()) {
+            return Err(Error::AlreadyServing {
+                version: self.serving(),
+            });
+        }
         self.check_version_labels()
     }
 }

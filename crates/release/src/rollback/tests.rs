@@ -154,3 +154,27 @@ fn a_rollback_goes_to_an_older_release_under_a_newer_number() {
     };
     assert!(rollback(same_number).is_err());
 }
+
+/// A replay of the version a previous replay already serves is refused:
+/// its cleanup would delete the serving version.
+#[test]
+fn replaying_the_version_that_serves_is_refused() {
+    let (target, current) = (spec(5, "2026.10"), spec(6, "2026.11"));
+    let replay = rollback(RollbackRequest {
+        no_regenerate: true,
+        ..request(&target, &current)
+    })
+    .expect("builds");
+    assert_eq!(replay.serving(), Version(5));
+    let again = rollback(RollbackRequest {
+        number: Version(8),
+        no_regenerate: true,
+        ..request(&target, &replay)
+    })
+    .expect("builds");
+    assert_eq!(again.previous, Some(Version(5)));
+    assert_eq!(
+        Release::new(again).map(|_| ()).map_err(|e| e.to_string()),
+        Err("the release would serve v5, which already serves: nothing to roll back".to_owned())
+    );
+}
