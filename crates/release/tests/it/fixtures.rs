@@ -107,6 +107,24 @@ pub fn traffic_only_rollback(
     spec
 }
 
+/// A replayed rollback (`--no-regenerate`) of `web` to `target` while
+/// `current` serves and `target` no longer runs: `target`'s stored objects,
+/// which serve as `target` again.
+pub fn replayed_rollback(
+    strategy: Strategy,
+    clusters: usize,
+    number: u64,
+    current: u64,
+    target: u64,
+) -> ReleaseSpec {
+    let mut spec = traffic_only_rollback(strategy, clusters, number, current, target);
+    spec.rollback = Some(Rollback {
+        target: Version(target),
+        mode: RollbackMode::Replay,
+    });
+    spec
+}
+
 /// A release that has not started.
 pub fn release(spec: ReleaseSpec) -> Release {
     Release::new(spec).expect("fixture specs are valid")

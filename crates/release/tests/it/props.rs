@@ -64,7 +64,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
         1usize..=3,
         any::<bool>(),
         prop::bool::weighted(0.8),
-        any::<bool>(),
+        prop_oneof![2 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)],
         prop::bool::weighted(0.1),
         prop::bool::weighted(0.1),
         prop::collection::vec(fault(), 3),
@@ -79,7 +79,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 clusters,
                 manual,
                 previous,
-                traffic_only,
+                rollback,
                 lease_held,
                 deadline_early,
                 mut faults,
@@ -89,15 +89,19 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 order,
             )| {
                 faults.truncate(clusters);
-                let traffic_only = traffic_only
+                // 1: a traffic-only rollback, 2: a replayed one (rollbacks
+                // are simple or rolling; blue-green adds its gate).
+                let traffic_only = rollback == 1
                     && previous
                     && matches!(strategy, Rollout::Simple | Rollout::BlueGreen);
+                let replay = rollback == 2 && previous && strategy != Rollout::Canary;
                 Scenario {
                     strategy,
                     clusters,
                     manual,
                     previous,
                     traffic_only,
+                    replay,
                     lease_held,
                     deadline_early,
                     faults,

@@ -40,6 +40,7 @@ fn base(strategy: Strategy, clusters: usize) -> Scenario {
         manual: false,
         previous: true,
         traffic_only: false,
+        replay: false,
         lease_held: false,
         deadline_early: false,
         faults: vec![Fault::None; clusters],
@@ -118,6 +119,7 @@ fn crash_during_application_resumes_from_the_stored_status() {
 fn traffic_only_rollback() {
     let scenario = Scenario {
         traffic_only: true,
+        replay: false,
         ..base(Strategy::Simple, 2)
     };
     check("traffic_only_rollback", scenario, Phase::Succeeded);

@@ -98,6 +98,9 @@ pub struct Scenario {
     pub previous: bool,
     /// A traffic-only rollback to v4, which still runs beside v5.
     pub traffic_only: bool,
+    /// A replayed rollback (`--no-regenerate`) to v4, which no longer runs:
+    /// v4's stored objects are applied again, under their v4 labels.
+    pub replay: bool,
     /// Another release holds the lease in the first cluster.
     pub lease_held: bool,
     /// The application stage's deadline fires before anything is ready.
@@ -167,12 +170,13 @@ impl fmt::Debug for Scenario {
         write!(
             f,
             "Scenario {{ strategy: Strategy::{strategy}, clusters: {}, manual: {}, previous: {}, \
-             traffic_only: {}, lease_held: {}, deadline_early: {}, faults: vec!{:?}, \
+             traffic_only: {}, replay: {}, lease_held: {}, deadline_early: {}, faults: vec!{:?}, \
              commands: vec!{:?}, abort_at_gate: {}, crashes: vec!{:?}, order: vec!{:?} }}",
             self.clusters,
             self.manual,
             self.previous,
             self.traffic_only,
+            self.replay,
             self.lease_held,
             self.deadline_early,
             self.faults,
@@ -470,6 +474,8 @@ struct Sim {
 fn new_release(scenario: &Scenario) -> Release {
     let spec = if scenario.traffic_only && scenario.previous {
         fixtures::traffic_only_rollback(scenario.strategy, scenario.clusters, 6, 5, 4)
+    } else if scenario.replay && scenario.previous {
+        fixtures::replayed_rollback(scenario.strategy, scenario.clusters, 6, 5, 4)
     } else {
         let mut spec = fixtures::spec(
             scenario.strategy,
