@@ -1,0 +1,5 @@
+//! Integration tests of the cluster adapter against `sim-cluster` servers on
+//! loopback, driven only through `kube::Client`.
+
+mod records;
+mod support;
