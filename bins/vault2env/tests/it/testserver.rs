@@ -26,6 +26,15 @@ const SECRETS: &[&str] = &[
     OTHER_NS,
 ];
 
+/// [`SECRETS`] plus the values a test adds: everything that must never be printed.
+fn secrets_and<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    SECRETS
+        .iter()
+        .copied()
+        .chain(extra.iter().copied())
+        .collect()
+}
+
 /// The standard server: KV v2 at `secret`, namespace `billing` with a
 /// secret at its root, sub-paths two levels deep, a deleted secret, another
 /// namespace the role may not read, and a Kubernetes role.
@@ -198,11 +207,7 @@ fn references_and_override_policy() {
         ("DATABASE_URL".into(), "vault:shared/db#url".into()),
         ("DB_PASSWORD".into(), "from-image".into()),
     ]);
-    let secrets: Vec<&str> = SECRETS
-        .iter()
-        .copied()
-        .chain(["postgres://shared-db-secret-url"])
-        .collect();
+    let secrets = secrets_and(&["postgres://shared-db-secret-url"]);
     let r = run(&env, &[], &secrets);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
@@ -383,7 +388,7 @@ fn wrong_jwt_is_denied_and_never_printed_even_when_echoed() {
         ("VAULT2ENV_NAMESPACE", "billing".into()),
         ("VAULT2ENV_TOKEN_FILE", jwt.display().to_string()),
     ];
-    let secrets: Vec<&str> = SECRETS.iter().copied().chain([wrong]).collect();
+    let secrets = secrets_and(&[wrong]);
     let r = run(&env, &[], &secrets);
     assert_eq!(r.code, 77, "{}", r.stderr);
     assert!(
@@ -558,11 +563,7 @@ fn a_nul_byte_in_a_value_is_named_before_exec_and_in_check() {
         .start();
     let dir = scratch();
     let env = k8s_env(&srv, &dir);
-    let secrets: Vec<&str> = SECRETS
-        .iter()
-        .copied()
-        .chain(["nul-secret-before"])
-        .collect();
+    let secrets = secrets_and(&["nul-secret-before"]);
     for args in [&[][..], &["--check"][..]] {
         let r = run(&env, args, &secrets);
         assert_eq!(r.code, 64, "{args:?}: {}", r.stderr);
@@ -586,11 +587,7 @@ fn a_secret_named_like_a_reserved_variable_is_an_error_naming_it() {
         .start();
     let dir = scratch();
     let env = k8s_env(&srv, &dir);
-    let secrets: Vec<&str> = SECRETS
-        .iter()
-        .copied()
-        .chain(["reserved-secret-1"])
-        .collect();
+    let secrets = secrets_and(&["reserved-secret-1"]);
     let r = run(&env, &[], &secrets);
     assert_eq!(r.code, 64, "{}", r.stderr);
     assert!(
@@ -775,7 +772,7 @@ fn duplicate_names_across_paths_name_both() {
         .start();
     let dir = scratch();
     let env = k8s_env(&srv, &dir);
-    let secrets: Vec<&str> = SECRETS.iter().copied().chain(["dup-value-xyz"]).collect();
+    let secrets = secrets_and(&["dup-value-xyz"]);
     let r = run(&env, &[], &secrets);
     assert_eq!(r.code, 64, "{}", r.stderr);
     assert!(
