@@ -8,18 +8,31 @@
 //! - [`crd`]: the `Release` custom resource definition;
 //! - [`records`]: the release records and their chunked manifests
 //!   ConfigMaps, peer copies included;
-//! - [`lease`]: the per-service Lease.
+//! - [`lease`]: the per-service Lease;
+//! - [`apply`]: server-side apply, the dry run, traffic switching, deleting
+//!   a version by its label;
+//! - [`readiness`]: readiness by watching, tied to the applied generation;
+//! - [`executor`]: one planner action in one cluster -> events;
+//! - [`driver`]: a release run to its end across clusters in parallel;
+//! - [`snapshot`]: snapshots for sync and performing its actions.
 //!
 //! See `docs/clusters.md`, section "Adapter".
 
+pub mod apply;
 pub mod connect;
 pub mod crd;
+pub mod driver;
 mod error;
+pub mod executor;
 pub mod lease;
+pub mod readiness;
 pub mod records;
+pub mod snapshot;
 
 pub use connect::{ClusterClient, Settings, connect_environment};
+pub use driver::{Driver, DriverOptions, Progress};
 pub use error::{Error, Result};
+pub use executor::Executor;
 
 /// The namespace of the release records, their manifests and the leases.
 pub const RECORDS_NAMESPACE: &str = "paas-system";

@@ -164,14 +164,25 @@ pub async fn save_record(cluster: &ClusterClient, release: &Release) -> Result<(
     write_status(cluster, release).await
 }
 
-/// Writes only the status of a record that exists.
+/// Writes only the status of a record that exists. The status is replaced
+/// whole (a merge patch would keep fields the planner dropped, such as a
+/// finished release's timer or a cluster's pending objects).
 pub async fn write_status(cluster: &ClusterClient, release: &Release) -> Result<()> {
-    let status = json!({"status": release.to_json()["status"].clone()});
+    let body = json!({
+        "apiVersion": "paas.io/v1", "kind": "Release",
+        "metadata": {"name": release.resource_name(), "namespace": cluster.settings().namespace},
+        "status": release.to_json()["status"].clone(),
+    });
+    let object: DynamicObject = serde_json::from_value(body).map_err(|e| Error::Record {
+        cluster: cluster.name().to_owned(),
+        name: release.resource_name(),
+        message: e.to_string(),
+    })?;
     cluster
-        .call(releases(cluster).patch_status(
+        .call(releases(cluster).replace_status(
             &release.resource_name(),
-            &PatchParams::default(),
-            &Patch::Merge(&status),
+            &PostParams::default(),
+            &object,
         ))
         .await
         .map(|_| ())

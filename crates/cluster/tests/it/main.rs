@@ -1,5 +1,6 @@
 //! Integration tests of the cluster adapter against `sim-cluster` servers on
 //! loopback, driven only through `kube::Client`.
 
+mod deploy;
 mod records;
 mod support;

@@ -1,0 +1,329 @@
+//! The driver: runs one release to its end.
+//!
+//! It feeds [`release::step`] with events and performs the actions it
+//! returns:
+//! - every cluster has its own worker task and queue, so actions for one
+//!   cluster run in the order the planner gave them while clusters run in
+//!   parallel: a slow or unreachable cluster delays only its own queue
+//!   (each of its requests is bounded by the request timeout), never the
+//!   events and progress of the others;
+//! - [`Action::WriteStatus`] is queued to every cluster *before* the
+//!   actions that follow it, so in each cluster the status (the write-ahead
+//!   record, point of no return included) is stored before anything it
+//!   announces happens there. The first write of a cluster stores the whole
+//!   record (manifests chunks, spec, status: the peer copy), later ones only
+//!   the status;
+//! - a `WaitReady` runs beside the queue and is cancelled by the cluster's
+//!   next action (its step is over then); status writes do not cancel it;
+//! - timers are tokio sleeps that deliver [`Event::Timeout`];
+//! - the lease is renewed every third of its time to live while the
+//!   release runs;
+//! - a cluster whose request failed for lack of an answer is reported
+//!   [`Event::Unreachable`], and [`Event::Reachable`] once it answers again.
+//!
+//! Progress (every action issued, every event, every stored status) goes
+//! to an optional channel, which the CLI draws.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use release::{Action, Event, Release, step};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+
+use crate::error::Result;
+use crate::executor::Executor;
+use crate::{lease, records};
+
+/// What the driver reports while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// An event reached the planner.
+    Event(Event),
+    /// The planner asked for an action.
+    Action(Action),
+    /// The release after a step that changed it.
+    Status(Box<Release>),
+}
+
+/// How a driver runs.
+#[derive(Debug, Clone)]
+pub struct DriverOptions {
+    /// Records kept per service in each cluster when a release ends.
+    pub history: usize,
+}
+
+impl Default for DriverOptions {
+    fn default() -> Self {
+        DriverOptions { history: 20 }
+    }
+}
+
+/// Runs releases over an [`Executor`].
+#[derive(Debug, Clone)]
+pub struct Driver {
+    executor: Arc<Executor>,
+    options: DriverOptions,
+    progress: Option<UnboundedSender<Progress>>,
+}
+
+enum Job {
+    Write(Arc<Release>),
+    Act(Arc<Release>, Action),
+}
+
+impl Driver {
+    /// A driver over `executor`.
+    pub fn new(executor: Arc<Executor>) -> Driver {
+        Driver {
+            executor,
+            options: DriverOptions::default(),
+            progress: None,
+        }
+    }
+
+    /// Sets the options.
+    pub fn with_options(mut self, options: DriverOptions) -> Driver {
+        self.options = options;
+        self
+    }
+
+    /// Reports progress to `progress`.
+    pub fn with_progress(mut self, progress: UnboundedSender<Progress>) -> Driver {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// The executor.
+    pub fn executor(&self) -> &Arc<Executor> {
+        &self.executor
+    }
+
+    fn report(&self, progress: Progress) {
+        if let Some(tx) = &self.progress {
+            let _ = tx.send(progress);
+        }
+    }
+
+    /// Runs `release` from `first` (`Start` for a new release, `Resume` for
+    /// a stored one) until it is finished, taking commands (promote, abort,
+    /// set weight) from `commands`. Returns the finished release.
+    pub async fn run(
+        &self,
+        release: Release,
+        first: Event,
+        mut commands: UnboundedReceiver<Event>,
+    ) -> Result<Release> {
+        release.check_status()?;
+        let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Event>();
+        let mut workers = Vec::new();
+        let mut queues = std::collections::BTreeMap::new();
+        for name in &release.spec.clusters {
+            let (tx, rx) = mpsc::unbounded_channel::<Job>();
+            queues.insert(name.clone(), tx);
+            workers.push(tokio::spawn(worker(
+                self.executor.clone(),
+                name.clone(),
+                rx,
+                events_tx.clone(),
+            )));
+        }
+        let mut timers: Vec<JoinHandle<()>> = Vec::new();
+        let mut renewal: Option<JoinHandle<()>> = None;
+        let mut release = release;
+        let mut next = Some(first);
+        let mut commands_open = true;
+        loop {
+            let event = match next.take() {
+                Some(event) => event,
+                None => tokio::select! {
+                    Some(event) = events_rx.recv() => event,
+                    command = commands.recv(), if commands_open => match command {
+                        Some(event) => event,
+                        None => { commands_open = false; continue; }
+                    },
+                },
+            };
+            self.report(Progress::Event(event.clone()));
+            let (stepped, actions) = step(release, &event);
+            release = stepped;
+            let shared = Arc::new(release.clone());
+            for action in actions {
+                self.report(Progress::Action(action.clone()));
+                match &action {
+                    Action::WriteStatus { .. } => {
+                        self.report(Progress::Status(Box::new(release.clone())));
+                        for queue in queues.values() {
+                            let _ = queue.send(Job::Write(shared.clone()));
+                        }
+                    }
+                    Action::StartTimer { timer, seconds } => {
+                        let tx = events_tx.clone();
+                        let timer = *timer;
+                        let delay = Duration::from_secs(*seconds);
+                        timers.push(tokio::spawn(async move {
+                            tokio::time::sleep(delay).await;
+                            let _ = tx.send(Event::Timeout { timer });
+                        }));
+                    }
+                    Action::Rejected { .. } => {}
+                    Action::AcquireLease {
+                        holder,
+                        ttl_seconds,
+                        ..
+                    } => {
+                        if renewal.is_none() {
+                            renewal = Some(self.renew_leases(&release, holder, *ttl_seconds));
+                        }
+                        dispatch(&queues, &shared, action.clone());
+                    }
+                    _ => dispatch(&queues, &shared, action.clone()),
+                }
+            }
+            if release.status.phase.is_finished() {
+                break;
+            }
+        }
+        if let Some(renewal) = renewal {
+            renewal.abort();
+        }
+        for timer in timers {
+            timer.abort();
+        }
+        // Let the queues drain (lease give-backs, the last status), bounded
+        // so that a hung cluster cannot keep the deploy from returning.
+        drop(queues);
+        let bound = self
+            .executor
+            .clusters()
+            .map(|c| c.settings().request_timeout)
+            .max()
+            .unwrap_or(Duration::from_secs(10))
+            * 4;
+        let drain = futures_util::future::join_all(workers);
+        let _ = tokio::time::timeout(bound, drain).await;
+        self.prune(&release).await;
+        Ok(release)
+    }
+
+    fn renew_leases(&self, release: &Release, holder: &str, ttl: u64) -> JoinHandle<()> {
+        let executor = self.executor.clone();
+        let service = release.spec.service.clone();
+        let clusters = release.spec.clusters.clone();
+        let holder = holder.to_owned();
+        tokio::spawn(async move {
+            let every =
+                Duration::from_millis(ttl.saturating_mul(1000) / 3).max(Duration::from_millis(200));
+            loop {
+                tokio::time::sleep(every).await;
+                let renewals = clusters.iter().filter_map(|name| {
+                    let cluster = executor.cluster(name).ok()?;
+                    Some(lease::renew(cluster, &service, &holder, ttl))
+                });
+                let _ = futures_util::future::join_all(renewals).await;
+            }
+        })
+    }
+
+    async fn prune(&self, release: &Release) {
+        let mut protect = vec![release.spec.number, release.spec.serving()];
+        protect.extend(release.spec.previous);
+        let prunes = release.spec.clusters.iter().filter_map(|name| {
+            let cluster = self.executor.cluster(name).ok()?;
+            let protect = protect.clone();
+            Some(async move {
+                let _ = records::prune_history(
+                    cluster,
+                    &release.spec.service,
+                    self.options.history,
+                    &protect,
+                )
+                .await;
+            })
+        });
+        futures_util::future::join_all(prunes).await;
+    }
+}
+
+fn dispatch(
+    queues: &std::collections::BTreeMap<String, UnboundedSender<Job>>,
+    release: &Arc<Release>,
+    action: Action,
+) {
+    if let Some(queue) = action.cluster().and_then(|c| queues.get(c)) {
+        let _ = queue.send(Job::Act(release.clone(), action));
+    }
+}
+
+/// One cluster's queue: status writes and actions in order, waits beside.
+async fn worker(
+    executor: Arc<Executor>,
+    name: String,
+    mut jobs: UnboundedReceiver<Job>,
+    events: UnboundedSender<Event>,
+) {
+    let mut saved = false;
+    let mut unreachable = false;
+    let mut waiting: Option<JoinHandle<()>> = None;
+    let Ok(cluster) = executor.cluster(&name).cloned() else {
+        let _ = events.send(Event::Unreachable {
+            cluster: name.clone(),
+            message: format!("no connection to cluster {name}"),
+        });
+        return;
+    };
+    while let Some(job) = jobs.recv().await {
+        match job {
+            Job::Write(release) => {
+                let result = if saved {
+                    match records::write_status(&cluster, &release).await {
+                        // The record is gone (a wiped cluster): store it whole.
+                        Err(e) if e.status_code() == Some(404) => {
+                            records::save_record(&cluster, &release).await
+                        }
+                        other => other,
+                    }
+                } else {
+                    records::save_record(&cluster, &release).await
+                };
+                match result {
+                    Ok(()) => {
+                        saved = true;
+                        if unreachable {
+                            unreachable = false;
+                            let _ = events.send(Event::Reachable {
+                                cluster: name.clone(),
+                            });
+                        }
+                    }
+                    Err(e) if e.is_unreachable() => {
+                        unreachable = true;
+                        let _ = events.send(Event::Unreachable {
+                            cluster: name.clone(),
+                            message: e.to_string(),
+                        });
+                    }
+                    // A refused write is retried with the next status.
+                    Err(_) => {}
+                }
+            }
+            Job::Act(release, action) => {
+                if let Some(wait) = waiting.take() {
+                    wait.abort();
+                }
+                if matches!(action, Action::WaitReady { .. }) {
+                    let executor = executor.clone();
+                    let events = events.clone();
+                    waiting = Some(tokio::spawn(async move {
+                        executor.execute(&release, &action, &events).await;
+                    }));
+                } else {
+                    executor.execute(&release, &action, &events).await;
+                }
+            }
+        }
+    }
+    if let Some(wait) = waiting {
+        wait.abort();
+    }
+}

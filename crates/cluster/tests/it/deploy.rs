@@ -1,0 +1,387 @@
+//! Full releases through the driver: simple, failed, canary, a hung cluster,
+//! and the dry run.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app_toml::Strategy;
+use cluster::{Driver, Executor, Progress};
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use release::{Event, Phase, Reason, Release, Timestamp, Version};
+use serde_json::{Value, json};
+use sim_cluster::Reachability;
+use tokio::sync::mpsc;
+
+use crate::support::{Env, release, start};
+
+/// Runs a release to its end; `watch` sees every progress item and may send
+/// commands.
+pub async fn drive(
+    env: &Env,
+    r: Release,
+    mut watch: impl FnMut(&Progress, &mpsc::UnboundedSender<Event>),
+) -> (Release, Vec<Progress>) {
+    let executor = Arc::new(Executor::new(env.clients.clone()));
+    let (ptx, mut prx) = mpsc::unbounded_channel();
+    let (ctx, crx) = mpsc::unbounded_channel();
+    let driver = Driver::new(executor).with_progress(ptx);
+    let start = Event::Start {
+        at: Timestamp("2026-11-23T00:00:00Z".to_owned()),
+    };
+    let run = tokio::spawn(async move { driver.run(r, start, crx).await });
+    let mut seen = Vec::new();
+    while let Some(p) = prx.recv().await {
+        watch(&p, &ctx);
+        seen.push(p);
+    }
+    let done = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("finished in time")
+        .expect("joined")
+        .expect("ran");
+    (done, seen)
+}
+
+async fn deployments(env: &Env, cluster: &str, svc: &str) -> Vec<String> {
+    let api: Api<Deployment> = Api::namespaced(env.client(cluster).client().clone(), svc);
+    let mut names: Vec<String> = api
+        .list(&Default::default())
+        .await
+        .map(|l| {
+            l.items
+                .into_iter()
+                .filter_map(|d| d.metadata.name)
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+pub async fn route_backends(env: &Env, cluster: &str, svc: &str) -> Value {
+    let ar = cluster::apply::resource("gateway.networking.k8s.io/v1", "HTTPRoute");
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(env.client(cluster).client().clone(), svc, &ar);
+    api.get(svc)
+        .await
+        .map(|o| o.data["spec"]["rules"][0]["backendRefs"].clone())
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn simple_deploy_completes_everywhere_then_replaces_the_old_version() {
+    let env = start(&["a", "b", "c"]).await;
+    let names = env.names();
+    let before = Instant::now();
+    let (done, _) = drive(
+        &env,
+        release("web", 1, None, "v1", Strategy::Simple, &names),
+        |_, _| {},
+    )
+    .await;
+    assert_eq!(
+        done.status.phase,
+        Phase::Succeeded,
+        "{:?}",
+        done.status.failures
+    );
+    let requests = env.clients.iter().map(|c| c.requests()).sum::<u64>();
+    let objects = done.spec.manifests.values().map(|m| m.len()).sum::<usize>();
+    eprintln!(
+        "simple v1 over 3 clusters: {:?}, {requests} requests for {objects} objects",
+        before.elapsed()
+    );
+    for name in &names {
+        assert_eq!(deployments(&env, name, "web").await, ["web-v1"]);
+        assert_eq!(
+            route_backends(&env, name, "web").await,
+            json!([{"name": "web-v1", "port": 80, "weight": 100}])
+        );
+        let stored = cluster::records::read_record(env.client(name), "web-v1")
+            .await
+            .expect("read")
+            .expect("record");
+        assert_eq!(stored.status.phase, Phase::Succeeded);
+        assert_eq!(stored.spec.manifests.len(), 3, "peer copies in {name}");
+        assert_eq!(
+            cluster::lease::read_lease(env.client(name), "web")
+                .await
+                .expect("lease"),
+            None
+        );
+    }
+    let (done, _) = drive(
+        &env,
+        release("web", 2, Some(1), "v2", Strategy::Simple, &names),
+        |_, _| {},
+    )
+    .await;
+    assert_eq!(
+        done.status.phase,
+        Phase::Succeeded,
+        "{:?}",
+        done.status.failures
+    );
+    for name in &names {
+        assert_eq!(
+            deployments(&env, name, "web").await,
+            ["web-v2"],
+            "old version pruned in {name}"
+        );
+        assert_eq!(
+            route_backends(&env, name, "web").await,
+            json!([{"name": "web-v2", "port": 80, "weight": 100}])
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_failed_pull_in_one_cluster_aborts_with_the_old_version_serving_everywhere() {
+    let env = start(&["a", "b"]).await;
+    let names = env.names();
+    let (done, _) = drive(
+        &env,
+        release("api", 1, None, "v1", Strategy::Simple, &names),
+        |_, _| {},
+    )
+    .await;
+    assert_eq!(done.status.phase, Phase::Succeeded);
+    let (done, _) = drive(
+        &env,
+        release(
+            "api",
+            2,
+            Some(1),
+            "fail-pull-in-b",
+            Strategy::Simple,
+            &names,
+        ),
+        |_, _| {},
+    )
+    .await;
+    assert_eq!(done.status.phase, Phase::Failed);
+    let failure = done.status.failures.first().expect("a failure");
+    assert_eq!(failure.cluster, "b");
+    assert_eq!(failure.reason, Reason::ImagePullBackOff);
+    assert_eq!(
+        failure.object.as_ref().map(|o| o.name.as_str()),
+        Some("api-v2")
+    );
+    assert!(!failure.message.is_empty(), "{failure}");
+    for name in &names {
+        assert_eq!(
+            deployments(&env, name, "api").await,
+            ["api-v1"],
+            "in {name}"
+        );
+        assert_eq!(
+            route_backends(&env, name, "api").await,
+            json!([{"name": "api-v1", "port": 80, "weight": 100}])
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_canary_steps_its_weights_then_promotes() {
+    let env = start(&["a", "b"]).await;
+    let names = env.names();
+    let (done, _) = drive(
+        &env,
+        release("shop", 1, None, "v1", Strategy::Simple, &names),
+        |_, _| {},
+    )
+    .await;
+    assert_eq!(done.status.phase, Phase::Succeeded);
+    let mut weights = Vec::new();
+    let (done, seen) = drive(
+        &env,
+        release("shop", 2, Some(1), "v2", Strategy::Canary, &names),
+        |p, commands| {
+            if let Progress::Event(Event::TrafficSwitched {
+                cluster, weight, ..
+            }) = p
+                && cluster == "a"
+            {
+                weights.push(*weight);
+                if *weight == 50 {
+                    let _ = commands.send(Event::Promote);
+                }
+            }
+        },
+    )
+    .await;
+    assert_eq!(
+        done.status.phase,
+        Phase::Succeeded,
+        "{:?}",
+        done.status.failures
+    );
+    assert_eq!(weights, [20, 50, 100]);
+    assert!(
+        seen.iter()
+            .any(|p| matches!(p, Progress::Status(r) if r.status.weight == 20))
+    );
+    for name in &names {
+        assert_eq!(deployments(&env, name, "shop").await, ["shop-v2"]);
+        assert_eq!(
+            route_backends(&env, name, "shop").await,
+            json!([{"name": "shop-v2", "port": 80, "weight": 100}])
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_canary_weight_is_set_on_the_route() {
+    let env = start(&["a"]).await;
+    let names = env.names();
+    drive(
+        &env,
+        release("cart", 1, None, "v1", Strategy::Simple, &names),
+        |_, _| {},
+    )
+    .await;
+    let client = env.client("a").clone();
+    let svc = "cart";
+    let mut r = release(svc, 2, Some(1), "v2", Strategy::Canary, &names);
+    r.spec.options.canary_steps = vec![30];
+    r.spec.options.canary_step_seconds = 30;
+    let r = Release::new(r.spec).expect("valid");
+    let (held_tx, mut held_rx) = mpsc::unbounded_channel::<()>();
+    let run = {
+        let env_clients = env.clients.clone();
+        tokio::spawn(async move {
+            let executor = Arc::new(Executor::new(env_clients));
+            let (ptx, mut prx) = mpsc::unbounded_channel();
+            let (ctx, crx) = mpsc::unbounded_channel();
+            let driver = Driver::new(executor).with_progress(ptx);
+            let at = Timestamp("2026-11-23T00:00:00Z".to_owned());
+            let run = tokio::spawn(async move { driver.run(r, Event::Start { at }, crx).await });
+            while let Some(p) = prx.recv().await {
+                if matches!(
+                    p,
+                    Progress::Event(Event::TrafficSwitched { weight: 30, .. })
+                ) {
+                    let _ = held_tx.send(());
+                    // Hold the canary until the test looked at the route, then abort.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    let _ = ctx.send(Event::Abort);
+                }
+            }
+            run.await.expect("join").expect("run")
+        })
+    };
+    held_rx.recv().await.expect("canary held");
+    let ar = cluster::apply::resource("gateway.networking.k8s.io/v1", "HTTPRoute");
+    let api: Api<DynamicObject> = Api::namespaced_with(client.client().clone(), svc, &ar);
+    let route = api.get(svc).await.expect("route");
+    assert_eq!(
+        route.data["spec"]["rules"][0]["backendRefs"],
+        json!([{"name": "cart-v1", "port": 80, "weight": 70}, {"name": "cart-v2", "port": 80, "weight": 30}])
+    );
+    let done = run.await.expect("join");
+    assert_eq!(done.status.phase, Phase::Aborted);
+    assert_eq!(deployments(&env, "a", svc).await, ["cart-v1"]);
+    assert_eq!(
+        route_backends(&env, "a", svc).await,
+        json!([{"name": "cart-v1", "port": 80, "weight": 100}])
+    );
+}
+
+#[tokio::test]
+async fn a_hung_cluster_times_out_while_the_others_progress() {
+    let env = start(&["a", "b", "c"]).await;
+    let names = env.names();
+    let mut r = release("hang", 1, None, "v1", Strategy::Simple, &names);
+    r.spec.options.stage_deadline_seconds = 4;
+    let r = Release::new(r.spec).expect("valid");
+    let sim_c = env.sim("c").clone();
+    let mut hung_at = None;
+    let mut ready_after_hang = Vec::new();
+    let started = Instant::now();
+    let (done, _) = drive(&env, r, |p, _| match p {
+        Progress::Event(Event::Applied { cluster, object })
+            if cluster == "c" && object.kind == "Deployment" && hung_at.is_none() =>
+        {
+            sim_c.set_reachability(Reachability::Hanging);
+            hung_at = Some(Instant::now());
+        }
+        Progress::Event(Event::Ready { cluster, object })
+            if hung_at.is_some() && object.kind == "Deployment" =>
+        {
+            ready_after_hang.push(cluster.clone());
+        }
+        _ => {}
+    })
+    .await;
+    assert!(hung_at.is_some(), "c was hung during the rollout");
+    ready_after_hang.sort();
+    assert_eq!(ready_after_hang, ["a", "b"], "the others progressed");
+    assert_eq!(done.status.phase, Phase::Failed);
+    assert!(
+        done.status.failures.iter().all(|f| f.cluster == "c"),
+        "{:?}",
+        done.status.failures
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    env.sim("c").set_reachability(Reachability::Answering);
+    for name in ["a", "b"] {
+        assert!(
+            deployments(&env, name, "hang").await.is_empty(),
+            "removed in {name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn dry_run_reports_a_conflict_and_changes_nothing() {
+    let env = start(&["a", "b"]).await;
+    let names = env.names();
+    drive(
+        &env,
+        release("dry", 1, None, "v1", Strategy::Simple, &names),
+        |_, _| {},
+    )
+    .await;
+    // Someone else scales v1 in cluster a by hand (their own field manager).
+    let api: Api<Deployment> = Api::namespaced(env.client("a").client().clone(), "dry");
+    let patch = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "dry-v1"}, "spec": {"replicas": 5}});
+    api.patch(
+        "dry-v1",
+        &PatchParams::apply("kubectl").force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .expect("manual change");
+    // A re-rendered v1 (a replay) would set replicas back: a conflict.
+    let r = release("dry", 1, None, "v1", Strategy::Simple, &names);
+    let executor = Executor::new(env.clients.clone());
+    let requests_before = executor.requests();
+    let problems = executor.dry_run(&r).await;
+    assert!(executor.requests() > requests_before);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].cluster, "a");
+    assert_eq!(problems[0].object.name, "dry-v1");
+    assert_eq!(problems[0].reason, Reason::Other("Conflict".to_owned()));
+    assert!(
+        problems[0].message.contains("kubectl"),
+        "{}",
+        problems[0].message
+    );
+    let after = api.get("dry-v1").await.expect("still there");
+    assert_eq!(
+        after.spec.and_then(|s| s.replicas),
+        Some(5),
+        "nothing changed"
+    );
+    // A first deploy of a new service in empty clusters has no problems and creates nothing.
+    let fresh = release("fresh", 1, None, "v1", Strategy::Simple, &names);
+    assert!(executor.dry_run(&fresh).await.is_empty());
+    let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(env.client("b").client().clone());
+    assert!(ns.get_opt("fresh").await.expect("get").is_none());
+    let _ = Version(1);
+}
