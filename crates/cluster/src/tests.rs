@@ -79,3 +79,114 @@ fn crd_is_namespaced_with_status_and_printer_columns() {
     );
     assert!(crate::crd::crd_yaml().contains("kind: CustomResourceDefinition"));
 }
+
+mod readiness {
+    use release::Reason;
+    use serde_json::{Value, json};
+
+    use crate::readiness::{Readiness, deployment_readiness, job_readiness, pod_failure};
+
+    fn deployment(observed: i64, updated: i64, replicas: i64, available: i64, ok: bool) -> Value {
+        json!({
+            "metadata": {"generation": 2},
+            "spec": {"replicas": 2},
+            "status": {
+                "observedGeneration": observed, "updatedReplicas": updated,
+                "replicas": replicas, "availableReplicas": available,
+                "conditions": [{"type": "Available", "status": if ok { "True" } else { "False" }}]
+            }
+        })
+    }
+
+    fn check(object: &Value, generation: i64, expect: &Readiness) {
+        assert_eq!(
+            &deployment_readiness(object, generation),
+            expect,
+            "{object}"
+        );
+    }
+
+    #[test]
+    fn deployment_ready_only_at_our_generation_with_every_replica_updated_and_available() {
+        check(&deployment(2, 2, 2, 2, true), 2, &Readiness::Ready);
+        check(&deployment(1, 2, 2, 2, true), 2, &Readiness::Pending);
+        check(&deployment(2, 1, 2, 2, true), 2, &Readiness::Pending);
+        check(&deployment(2, 2, 3, 2, true), 2, &Readiness::Pending);
+        check(&deployment(2, 2, 2, 1, true), 2, &Readiness::Pending);
+        check(&deployment(2, 2, 2, 2, false), 2, &Readiness::Pending);
+        check(&json!({"spec": {"replicas": 1}}), 1, &Readiness::Pending);
+        check(&json!(null), 1, &Readiness::Pending);
+    }
+
+    #[test]
+    fn deployment_failures() {
+        let mut stuck = deployment(2, 1, 2, 0, false);
+        stuck["status"]["conditions"] = json!([{"type": "Progressing", "status": "False",
+            "reason": "ProgressDeadlineExceeded", "message": "ReplicaSet \"x\" has timed out progressing."}]);
+        check(
+            &stuck,
+            2,
+            &Readiness::Failed {
+                reason: Reason::ProgressDeadlineExceeded,
+                message: "ReplicaSet \"x\" has timed out progressing.".to_owned(),
+            },
+        );
+        let mut quota = deployment(2, 0, 0, 0, false);
+        quota["status"]["conditions"] = json!([{"type": "ReplicaFailure", "status": "True",
+            "reason": "FailedCreate", "message": "exceeded quota"}]);
+        check(
+            &quota,
+            2,
+            &Readiness::Failed {
+                reason: Reason::Other("FailedCreate".to_owned()),
+                message: "exceeded quota".to_owned(),
+            },
+        );
+    }
+
+    #[test]
+    fn jobs_complete_or_fail() {
+        let job = |kind: &str| json!({"status": {"conditions": [{"type": kind, "status": "True", "reason": "BackoffLimitExceeded", "message": "m"}]}});
+        assert_eq!(job_readiness(&job("Complete")), Readiness::Ready);
+        assert_eq!(
+            job_readiness(&job("Failed")),
+            Readiness::Failed {
+                reason: Reason::Other("BackoffLimitExceeded".to_owned()),
+                message: "m".to_owned(),
+            }
+        );
+        assert_eq!(job_readiness(&json!({"status": {}})), Readiness::Pending);
+    }
+
+    #[test]
+    fn pod_classifier_fails_fast_on_what_waiting_will_not_heal() {
+        let waiting = |reason: &str| {
+            json!({"status": {"containerStatuses": [{"name": "app",
+            "state": {"waiting": {"reason": reason, "message": "msg"}}}]}})
+        };
+        let expect = [
+            ("ImagePullBackOff", Some(Reason::ImagePullBackOff)),
+            ("ErrImagePull", Some(Reason::ImagePullBackOff)),
+            ("CrashLoopBackOff", Some(Reason::CrashLoopBackOff)),
+            (
+                "CreateContainerConfigError",
+                Some(Reason::Other("CreateContainerConfigError".to_owned())),
+            ),
+            ("ContainerCreating", None),
+        ];
+        for (reason, want) in expect {
+            assert_eq!(pod_failure(&waiting(reason)).map(|f| f.0), want, "{reason}");
+        }
+        let unschedulable = json!({"status": {"conditions": [{"type": "PodScheduled", "status": "False",
+            "reason": "Unschedulable", "message": "0/1 nodes are available"}]}});
+        assert_eq!(
+            pod_failure(&unschedulable),
+            Some((
+                Reason::Unschedulable,
+                "0/1 nodes are available".to_owned(),
+                true
+            ))
+        );
+        assert_eq!(pod_failure(&json!({"status": {"phase": "Running"}})), None);
+    }
+}

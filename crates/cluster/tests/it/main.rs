@@ -4,3 +4,4 @@
 mod deploy;
 mod records;
 mod support;
+mod sync;
