@@ -72,6 +72,14 @@ enum Job {
     Act(Arc<Release>, Action),
 }
 
+/// What reaches the driver's loop, in one channel so that a job's events
+/// always arrive before its `Done`.
+enum Msg {
+    Event(Event),
+    /// A worker finished one job.
+    Done,
+}
+
 impl Driver {
     /// A driver over `executor`.
     pub fn new(executor: Arc<Executor>) -> Driver {
@@ -115,7 +123,7 @@ impl Driver {
         mut commands: UnboundedReceiver<Event>,
     ) -> Result<Release> {
         release.check_status()?;
-        let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Event>();
+        let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Msg>();
         let mut workers = Vec::new();
         let mut queues = std::collections::BTreeMap::new();
         for name in &release.spec.clusters {
@@ -133,15 +141,28 @@ impl Driver {
         let mut release = release;
         let mut next = Some(first);
         let mut commands_open = true;
+        // Jobs queued to workers and not finished yet.
+        let mut outstanding = 0usize;
+        let mut finished_at: Option<tokio::time::Instant> = None;
         loop {
             let event = match next.take() {
                 Some(event) => event,
                 None => tokio::select! {
-                    Some(event) = events_rx.recv() => event,
-                    command = commands.recv(), if commands_open => match command {
+                    Some(msg) = events_rx.recv() => match msg {
+                        Msg::Event(event) => event,
+                        Msg::Done => {
+                            outstanding = outstanding.saturating_sub(1);
+                            if finished_at.is_some() && outstanding == 0 {
+                                break;
+                            }
+                            continue;
+                        }
+                    },
+                    command = commands.recv(), if commands_open && finished_at.is_none() => match command {
                         Some(event) => event,
                         None => { commands_open = false; continue; }
                     },
+                    () = sleep_until(finished_at.map(|at| at + self.drain_bound())) => break,
                 },
             };
             self.report(Progress::Event(event.clone()));
@@ -154,7 +175,9 @@ impl Driver {
                     Action::WriteStatus { .. } => {
                         self.report(Progress::Status(Box::new(release.clone())));
                         for queue in queues.values() {
-                            let _ = queue.send(Job::Write(shared.clone()));
+                            if queue.send(Job::Write(shared.clone())).is_ok() {
+                                outstanding += 1;
+                            }
                         }
                     }
                     Action::StartTimer { timer, seconds } => {
@@ -163,7 +186,7 @@ impl Driver {
                         let delay = Duration::from_secs(*seconds);
                         timers.push(tokio::spawn(async move {
                             tokio::time::sleep(delay).await;
-                            let _ = tx.send(Event::Timeout { timer });
+                            let _ = tx.send(Msg::Event(Event::Timeout { timer }));
                         }));
                     }
                     Action::Rejected { .. } => {}
@@ -175,12 +198,17 @@ impl Driver {
                         if renewal.is_none() {
                             renewal = Some(self.renew_leases(&release, holder, *ttl_seconds));
                         }
-                        dispatch(&queues, &shared, action.clone());
+                        outstanding += dispatch(&queues, &shared, action.clone());
                     }
-                    _ => dispatch(&queues, &shared, action.clone()),
+                    _ => outstanding += dispatch(&queues, &shared, action.clone()),
                 }
             }
-            if release.status.phase.is_finished() {
+            // Once finished, keep stepping the events of work still in
+            // flight (a late lease grant is given back at once), bounded.
+            if release.status.phase.is_finished() && finished_at.is_none() {
+                finished_at = Some(tokio::time::Instant::now());
+            }
+            if finished_at.is_some() && outstanding == 0 {
                 break;
             }
         }
@@ -190,20 +218,24 @@ impl Driver {
         for timer in timers {
             timer.abort();
         }
-        // Let the queues drain (lease give-backs, the last status), bounded
-        // so that a hung cluster cannot keep the deploy from returning.
+        // The queues are empty (or a hung cluster's ran past the bound).
         drop(queues);
-        let bound = self
-            .executor
+        for worker in workers {
+            worker.abort();
+        }
+        self.prune(&release).await;
+        Ok(release)
+    }
+
+    /// How long a finished release waits for work still in flight: a hung
+    /// cluster must not keep the deploy from returning.
+    fn drain_bound(&self) -> Duration {
+        self.executor
             .clusters()
             .map(|c| c.settings().request_timeout)
             .max()
             .unwrap_or(Duration::from_secs(10))
-            * 4;
-        let drain = futures_util::future::join_all(workers);
-        let _ = tokio::time::timeout(bound, drain).await;
-        self.prune(&release).await;
-        Ok(release)
+            * 4
     }
 
     fn renew_leases(&self, release: &Release, holder: &str, ttl: u64) -> JoinHandle<()> {
@@ -245,60 +277,94 @@ impl Driver {
     }
 }
 
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Queues a cluster action; 1 when queued.
 fn dispatch(
     queues: &std::collections::BTreeMap<String, UnboundedSender<Job>>,
     release: &Arc<Release>,
     action: Action,
-) {
-    if let Some(queue) = action.cluster().and_then(|c| queues.get(c)) {
-        let _ = queue.send(Job::Act(release.clone(), action));
-    }
+) -> usize {
+    action
+        .cluster()
+        .and_then(|c| queues.get(c))
+        .map_or(0, |queue| {
+            usize::from(queue.send(Job::Act(release.clone(), action)).is_ok())
+        })
 }
 
 /// One cluster's queue: status writes and actions in order, waits beside.
+/// A status write followed in the queue by a newer one (with no action in
+/// between) is skipped: the newer status holds everything it said.
 async fn worker(
     executor: Arc<Executor>,
     name: String,
     mut jobs: UnboundedReceiver<Job>,
-    events: UnboundedSender<Event>,
+    events: UnboundedSender<Msg>,
 ) {
     let mut saved = false;
     let mut unreachable = false;
     let mut waiting: Option<JoinHandle<()>> = None;
-    let Ok(cluster) = executor.cluster(&name).cloned() else {
-        let _ = events.send(Event::Unreachable {
-            cluster: name.clone(),
-            message: format!("no connection to cluster {name}"),
-        });
-        return;
+    let mut pending: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
+    let send = |event: Event| {
+        // The driver may have returned; late events are of no use then.
+        let _ = events.send(Msg::Event(event));
     };
-    while let Some(job) = jobs.recv().await {
+    let done = || {
+        let _ = events.send(Msg::Done);
+    };
+    let cluster = executor.cluster(&name).ok().cloned();
+    loop {
+        let job = match pending.pop_front() {
+            Some(job) => job,
+            None => match jobs.recv().await {
+                Some(job) => job,
+                None => break,
+            },
+        };
+        while let Ok(more) = jobs.try_recv() {
+            pending.push_back(more);
+        }
+        let Some(cluster) = &cluster else {
+            send(Event::Unreachable {
+                cluster: name.clone(),
+                message: format!("no connection to cluster {name}"),
+            });
+            done();
+            continue;
+        };
         match job {
+            Job::Write(_) if matches!(pending.front(), Some(Job::Write(_))) => {}
             Job::Write(release) => {
                 let result = if saved {
-                    match records::write_status(&cluster, &release).await {
+                    match records::write_status(cluster, &release).await {
                         // The record is gone (a wiped cluster): store it whole.
                         Err(e) if e.status_code() == Some(404) => {
-                            records::save_record(&cluster, &release).await
+                            records::save_record(cluster, &release).await
                         }
                         other => other,
                     }
                 } else {
-                    records::save_record(&cluster, &release).await
+                    records::save_record(cluster, &release).await
                 };
                 match result {
                     Ok(()) => {
                         saved = true;
                         if unreachable {
                             unreachable = false;
-                            let _ = events.send(Event::Reachable {
+                            send(Event::Reachable {
                                 cluster: name.clone(),
                             });
                         }
                     }
                     Err(e) if e.is_unreachable() => {
                         unreachable = true;
-                        let _ = events.send(Event::Unreachable {
+                        send(Event::Unreachable {
                             cluster: name.clone(),
                             message: e.to_string(),
                         });
@@ -315,13 +381,17 @@ async fn worker(
                     let executor = executor.clone();
                     let events = events.clone();
                     waiting = Some(tokio::spawn(async move {
-                        executor.execute(&release, &action, &events).await;
+                        let send = |event: Event| {
+                            let _ = events.send(Msg::Event(event));
+                        };
+                        executor.execute(&release, &action, &send).await;
                     }));
                 } else {
-                    executor.execute(&release, &action, &events).await;
+                    executor.execute(&release, &action, &send).await;
                 }
             }
         }
+        done();
     }
     if let Some(wait) = waiting {
         wait.abort();

@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use release::{Action, Event, ObjectRef, Reason, Release, Stage};
-use tokio::sync::mpsc::UnboundedSender;
 
 use crate::apply::{self, Problem, classify_error};
 use crate::connect::ClusterClient;
@@ -99,20 +98,11 @@ impl Executor {
             .collect()
     }
 
-    /// Performs one cluster action of `release`, sending the resulting
-    /// events. [`Action::WriteStatus`], timers and rejections are the
-    /// driver's and do nothing here.
-    pub async fn execute(
-        &self,
-        release: &Release,
-        action: &Action,
-        events: &UnboundedSender<Event>,
-    ) {
+    /// Performs one cluster action of `release`, handing each resulting
+    /// event to `send` as it happens. [`Action::WriteStatus`], timers and
+    /// rejections are the driver's and do nothing here.
+    pub async fn execute(&self, release: &Release, action: &Action, send: &(dyn Fn(Event) + Sync)) {
         let Some(name) = action.cluster() else { return };
-        let send = |event: Event| {
-            // The driver may have finished; late events are of no use then.
-            let _ = events.send(event);
-        };
         let Ok(cluster) = self.cluster(name) else {
             send(Event::Unreachable {
                 cluster: name.to_owned(),

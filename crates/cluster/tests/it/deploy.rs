@@ -385,3 +385,100 @@ async fn dry_run_reports_a_conflict_and_changes_nothing() {
     assert!(ns.get_opt("fresh").await.expect("get").is_none());
     let _ = Version(1);
 }
+
+#[tokio::test]
+async fn a_lease_held_elsewhere_fails_the_release_before_anything_is_applied() {
+    let env = start(&["a", "b"]).await;
+    let names = env.names();
+    let held = cluster::lease::acquire(env.client("b"), "busy", "busy-v9", 60)
+        .await
+        .expect("lease");
+    assert_eq!(held, cluster::lease::LeaseOutcome::Acquired);
+    let (done, _) = drive(
+        &env,
+        release("busy", 10, None, "v1", Strategy::Simple, &names),
+        |_, _| {},
+    )
+    .await;
+    assert_eq!(done.status.phase, Phase::Failed);
+    assert!(
+        done.status
+            .failures
+            .iter()
+            .any(|f| f.cluster == "b" && f.reason == Reason::LeaseHeld),
+        "{:?}",
+        done.status.failures
+    );
+    for name in &names {
+        assert!(deployments(&env, name, "busy").await.is_empty());
+    }
+    assert_eq!(
+        cluster::lease::read_lease(env.client("a"), "busy")
+            .await
+            .expect("read"),
+        None,
+        "the lease taken in a was given back"
+    );
+    assert_eq!(
+        cluster::lease::read_lease(env.client("b"), "busy")
+            .await
+            .expect("read")
+            .map(|l| l.0),
+        Some("busy-v9".to_owned())
+    );
+}
+
+/// API requests per deployed object stay bounded (watches, not polling).
+#[tokio::test]
+async fn api_requests_per_deployed_object_are_bounded() {
+    let env = start(&["a", "b", "c"]).await;
+    let names = env.names();
+    let before: u64 = env.clients.iter().map(|c| c.requests()).sum();
+    let (done, _) = drive(
+        &env,
+        release("count", 1, None, "slow", Strategy::Simple, &names),
+        |_, _| {},
+    )
+    .await;
+    assert_eq!(done.status.phase, Phase::Succeeded);
+    let requests: u64 = env.clients.iter().map(|c| c.requests()).sum::<u64>() - before;
+    let objects = done.spec.manifests.values().map(|m| m.len()).sum::<usize>() as u64;
+    let per_object = requests as f64 / objects as f64;
+    eprintln!(
+        "{requests} requests for {objects} objects: {per_object:.1} per object (pods ready after 600 ms)"
+    );
+    assert!(per_object < 10.0, "{per_object:.1} requests per object");
+}
+
+/// Wall time of a simple deploy over 1 and 3 clusters (run with
+/// `cargo test -p cluster --test it -- --ignored --nocapture`).
+#[tokio::test]
+#[ignore = "a measurement, not a check"]
+async fn measure_one_versus_three_clusters() {
+    for count in [1usize, 3] {
+        let all = ["m1", "m2", "m3"];
+        let env = start(&all[..count]).await;
+        let names = env.names();
+        let mut times = Vec::new();
+        for n in 1..=5u64 {
+            let r = release(
+                "time",
+                n,
+                (n > 1).then(|| n - 1),
+                "v",
+                Strategy::Simple,
+                &names,
+            );
+            let started = Instant::now();
+            let (done, _) = drive(&env, r, |_, _| {}).await;
+            assert_eq!(done.status.phase, Phase::Succeeded);
+            times.push(started.elapsed());
+        }
+        times.sort();
+        let requests: u64 = env.clients.iter().map(|c| c.requests()).sum();
+        eprintln!(
+            "{count} cluster(s): median {:?} per deploy, {requests} requests over 5 deploys",
+            times[2]
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! Integration tests of the cluster adapter against `sim-cluster` servers on
 //! loopback, driven only through `kube::Client`.
 
+mod connect;
 mod deploy;
 mod records;
 mod support;
