@@ -450,15 +450,19 @@ async fn api_requests_per_deployed_object_are_bounded() {
     assert!(per_object < 10.0, "{per_object:.1} requests per object");
 }
 
-/// Wall time of a simple deploy over 1 and 3 clusters (run with
-/// `cargo test -p cluster --test it -- --ignored --nocapture`).
-#[tokio::test]
+/// Wall time of a simple deploy over 1 and 3 clusters, without and with
+/// 10 ms of latency per request (a network round trip), run with
+/// `cargo test -p cluster --test it -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a check"]
 async fn measure_one_versus_three_clusters() {
-    for count in [1usize, 3] {
+    for (count, latency) in [(1usize, 0u64), (3, 0), (1, 10), (3, 10)] {
         let all = ["m1", "m2", "m3"];
         let env = start(&all[..count]).await;
         let names = env.names();
+        for name in &names {
+            env.sim(name).set_latency(Duration::from_millis(latency));
+        }
         let mut times = Vec::new();
         for n in 1..=5u64 {
             let r = release(
