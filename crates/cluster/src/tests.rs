@@ -190,3 +190,45 @@ mod readiness {
         assert_eq!(pod_failure(&json!({"status": {"phase": "Running"}})), None);
     }
 }
+
+mod apply {
+    use release::Version;
+    use serde_json::json;
+
+    use crate::apply::{is_versioned_name, set_route_weights};
+
+    #[test]
+    fn versioned_names_belong_to_their_version_only() {
+        let cases = [
+            ("web-v5", true),
+            ("web-v5-migrate", true),
+            ("web-v50", false),
+            ("web", false),
+            ("web-v4", false),
+            ("other-v5", false),
+        ];
+        for (name, expect) in cases {
+            assert_eq!(is_versioned_name("web", Version(5), name), expect, "{name}");
+        }
+    }
+
+    #[test]
+    fn route_weights_split_between_stable_and_new() {
+        let route = || json!({"spec": {"rules": [{"backendRefs": [{"name": "web-v6", "port": 8080, "weight": 100}]}]}});
+        let mut canary = route();
+        set_route_weights(&mut canary, "web", Version(6), Some(Version(5)), 25);
+        assert_eq!(
+            canary["spec"]["rules"][0]["backendRefs"],
+            json!([{"name": "web-v5", "port": 8080, "weight": 75}, {"name": "web-v6", "port": 8080, "weight": 25}])
+        );
+        let mut full = route();
+        set_route_weights(&mut full, "web", Version(6), Some(Version(5)), 100);
+        assert_eq!(
+            full["spec"]["rules"][0]["backendRefs"],
+            json!([{"name": "web-v6", "port": 8080, "weight": 100}])
+        );
+        let mut no_rules = json!({"spec": {}});
+        set_route_weights(&mut no_rules, "web", Version(6), None, 100);
+        assert_eq!(no_rules, json!({"spec": {}}));
+    }
+}
