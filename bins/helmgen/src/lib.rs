@@ -48,7 +48,13 @@ pub struct Config {
     /// Time limit of one request, receiving the body included.
     pub timeout: Duration,
     /// Render requests handled at once; more wait (up to half the timeout), then get 503.
+    /// A slot is held until the blocking render itself ends, even when its
+    /// request already timed out, so at most this many renders ever run.
     pub concurrency: usize,
+    /// Largest rendered answer, in bytes (YAML or JSON); over it, 422 `output-too-large`.
+    pub max_output_bytes: usize,
+    /// Most objects one render may produce; over it, 422 `output-too-large`.
+    pub max_objects: usize,
 }
 
 impl Default for Config {
@@ -57,6 +63,8 @@ impl Default for Config {
             max_body: 256 * 1024,
             timeout: Duration::from_secs(10),
             concurrency: 128,
+            max_output_bytes: 8 * 1024 * 1024,
+            max_objects: 2_000,
         }
     }
 }
@@ -101,7 +109,7 @@ struct Inner {
     config: Config,
     metrics: Metrics,
     draining: AtomicBool,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     clock: Clock,
     schema: Bytes,
     next_request: AtomicU64,
@@ -139,7 +147,7 @@ impl AppState {
                 config,
                 metrics: Metrics::default(),
                 draining: AtomicBool::new(false),
-                permits: Semaphore::new(config.concurrency.max(1)),
+                permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
                 clock,
                 schema,
                 next_request: AtomicU64::new(1),
@@ -198,8 +206,8 @@ impl AppState {
         &self.inner.metrics
     }
 
-    fn permits(&self) -> &Semaphore {
-        &self.inner.permits
+    fn permits(&self) -> Arc<Semaphore> {
+        Arc::clone(&self.inner.permits)
     }
 
     fn today(&self) -> Date {
@@ -274,13 +282,14 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let limit = state.config().timeout;
-    let mut response = match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(r) => r,
-        Err(_) => {
-            if route == ROUTES[0] {
-                state.metrics().render_error("timeout");
-            }
-            Problem::timeout(limit).into_response()
+    // Renders own their deadline (see `routes::render`); every other route
+    // is bounded here.
+    let mut response = if route == ROUTES[0] {
+        next.run(request).await
+    } else {
+        match tokio::time::timeout(limit, next.run(request)).await {
+            Ok(r) => r,
+            Err(_) => Problem::timeout(limit).into_response(),
         }
     };
     let status = response.status().as_u16();

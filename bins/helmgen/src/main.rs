@@ -56,6 +56,12 @@ enum Command {
         /// Render requests handled at once.
         #[arg(long, default_value_t = 128)]
         concurrency: usize,
+        /// Largest rendered answer in bytes (YAML or JSON); larger answers get 422.
+        #[arg(long, default_value_t = 8 * 1024 * 1024)]
+        max_output_bytes: usize,
+        /// Most objects one render may produce; more get 422.
+        #[arg(long, default_value_t = 2_000)]
+        max_objects: usize,
         /// After SIGTERM, answer 503 (readyz and renders) for this long before
         /// closing the listener, so load balancers stop sending requests.
         #[arg(long, default_value_t = 0)]
@@ -96,6 +102,8 @@ fn main() -> ExitCode {
             max_body,
             timeout_ms,
             concurrency,
+            max_output_bytes,
+            max_objects,
             drain_delay_ms,
             drain_timeout_ms,
             log_format,
@@ -105,6 +113,8 @@ fn main() -> ExitCode {
                 max_body,
                 timeout: Duration::from_millis(timeout_ms),
                 concurrency,
+                max_output_bytes,
+                max_objects,
             };
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -131,13 +131,45 @@ impl Problem {
         )
     }
 
-    /// 408 when the request (mostly: receiving its body) took longer than the timeout.
+    /// 503 when the answer was not ready within the per-request timeout
+    /// (mostly: a render that runs too long). The spec's status list has no
+    /// 408 for server-side slowness; 503 with `Retry-After` tells the client
+    /// it may retry.
     pub fn timeout(limit: std::time::Duration) -> Problem {
         Problem::new(
-            StatusCode::REQUEST_TIMEOUT,
+            StatusCode::SERVICE_UNAVAILABLE,
             "timeout",
-            "request timeout",
-            format!("the request took longer than {} ms", limit.as_millis()),
+            "answer not ready in time",
+            format!(
+                "the answer was not ready within the timeout of {} ms; retry later",
+                limit.as_millis()
+            ),
+        )
+    }
+
+    /// 408 when the client did not finish sending its body within the
+    /// per-request timeout (a deviation from the spec's status list: the
+    /// client, not the server, is slow).
+    pub fn slow_body(limit: std::time::Duration) -> Problem {
+        Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body-timeout",
+            "request body too slow",
+            format!(
+                "the request body did not arrive within the timeout of {} ms",
+                limit.as_millis()
+            ),
+        )
+    }
+
+    /// 422 when the rendered answer is over one of the output limits
+    /// (`what` names the limit, e.g. `--max-output-bytes`).
+    pub fn output_too_large(what: &str, limit: usize, detail: impl std::fmt::Display) -> Problem {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "output-too-large",
+            "rendered output too large",
+            format!("{detail}, over the limit {what} = {limit}"),
         )
     }
 

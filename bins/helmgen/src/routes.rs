@@ -1,7 +1,7 @@
 //! The handlers of the HTTP contract (`../shared/spec/helmgen.md`) and the
 //! mapping of every generator failure to a problem document with its status.
 
-use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{OriginalUri, RawQuery, State};
@@ -35,11 +35,11 @@ pub const PLATFORM_VERSION_HEADER: &str = "x-platform-version";
             headers(("x-platform-version" = String, description = "version id of the platform config that rendered it")),
             content((String = "application/yaml"), (Object = "application/json"))),
         (status = 400, description = "bad TOML, JSON, UTF-8 or parameter values", body = Problem, content_type = "application/problem+json"),
-        (status = 408, description = "the request took longer than the timeout", body = Problem, content_type = "application/problem+json"),
+        (status = 408, description = "the client did not send its body within the timeout", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "body over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Content-Type is neither application/toml nor application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "valid TOML that fails validation or platform policy", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "shutting down or overloaded", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "valid TOML that fails validation or platform policy, or an answer over the output limits", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "shutting down, overloaded, or the answer not ready within the timeout", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn render(
@@ -49,7 +49,15 @@ pub async fn render(
     body: Body,
 ) -> Response {
     let loaded = state.platform();
-    let mut response = match render_inner(&state, &headers, query.as_deref(), body, &loaded).await {
+    let mut response = match render_inner(
+        &state,
+        &headers,
+        query.as_deref(),
+        body,
+        Arc::clone(&loaded),
+    )
+    .await
+    {
         Ok(r) => r,
         Err(problem) => {
             state.metrics().render_error(problem.slug());
@@ -69,39 +77,84 @@ async fn render_inner(
     headers: &HeaderMap,
     query: Option<&str>,
     body: Body,
-    loaded: &crate::Loaded,
+    loaded: Arc<crate::Loaded>,
 ) -> Result<Response, Problem> {
+    let config = state.config();
+    // The whole answer is due within the timeout; the handler owns this
+    // deadline (the middleware does not time renders) so that it can tell a
+    // slow client (408) from a slow render (503).
+    let deadline = tokio::time::Instant::now() + config.timeout;
     if state.is_draining() {
         return Err(Problem::draining());
     }
     // Bounded concurrency: a request holds a slot from here (so at most
-    // `concurrency` bodies are buffered) until its response is built.
-    let wait = state.config().timeout / 2;
-    let _permit = match tokio::time::timeout(wait, state.permits().acquire()).await {
+    // `concurrency` bodies are buffered) until its render ends; the slot
+    // moves into the blocking render, so a render that outlives its
+    // request's timeout still counts until it finishes.
+    let wait = config.timeout / 2;
+    let permit = match tokio::time::timeout(wait, state.permits().acquire_owned()).await {
         Ok(Ok(p)) => p,
         _ => return Err(Problem::overloaded()),
     };
     let kind = request::body_kind(headers)?;
     let output = request::output_kind(headers);
     let (query, query_errors) = request::parse_query(query);
-    let bytes = read_body(headers, body, state.config().max_body).await?;
+    let bytes =
+        match tokio::time::timeout_at(deadline, read_body(headers, body, config.max_body)).await {
+            Ok(read) => read?,
+            Err(_) => return Err(Problem::slow_body(config.timeout)),
+        };
     let json = match kind {
         BodyKind::Toml => None,
         BodyKind::Json => Some(request::parse_json_body(&bytes).map_err(bad_request)?),
     };
     let (text, req) =
         request::build(query, json, query_errors, state.today()).map_err(bad_request)?;
-    let source: &[u8] = match &text {
-        Some(t) => t.as_bytes(),
-        None => &bytes,
+    let source = match text {
+        Some(t) => Bytes::from(t),
+        None => bytes,
     };
-    // The generator must never panic; if it ever does, answer with a
-    // problem document instead of dropping the connection.
-    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        manifests::pipeline::render_source(source, &loaded.platform, &req)
-    }))
-    .map_err(|_| Problem::internal("the generator panicked; this is a bug in helmgen"))?;
-    let rendered = result.map_err(failure_problem)?;
+    // Rendering is CPU-bound and cannot be interrupted: it runs on the
+    // blocking pool so that the async workers keep answering (health checks,
+    // other requests) and the deadline below really bounds the answer.
+    let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        render_blocking(&source, &loaded.platform, &req, output, config)
+    });
+    match tokio::time::timeout_at(deadline, task).await {
+        Ok(Ok(result)) => {
+            let (content_type, body) = result?;
+            Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+        }
+        // The generator must never panic; if it ever does, answer with a
+        // problem document instead of dropping the connection.
+        Ok(Err(_)) => Err(Problem::internal(
+            "the generator panicked; this is a bug in helmgen",
+        )),
+        Err(_) => Err(Problem::timeout(config.timeout)),
+    }
+}
+
+/// Renders and serialises one request, enforcing the output limits.
+fn render_blocking(
+    source: &[u8],
+    platform: &platform_config::Platform,
+    req: &manifests::pipeline::Request,
+    output: OutputKind,
+    config: crate::Config,
+) -> Result<(&'static str, Vec<u8>), Problem> {
+    let rendered =
+        manifests::pipeline::render_source(source, platform, req).map_err(failure_problem)?;
+    let objects = rendered.objects.len();
+    if objects > config.max_objects {
+        return Err(Problem::output_too_large(
+            "--max-objects",
+            config.max_objects,
+            format!("the render has {objects} objects"),
+        ));
+    }
+    // The serialisers build the whole text at once; the size is checked
+    // right after, before anything is sent.
     let (content_type, body) = match output {
         OutputKind::Yaml => (
             "application/yaml",
@@ -120,7 +173,14 @@ async fn render_inner(
             )
         }
     };
-    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+    if body.len() > config.max_output_bytes {
+        return Err(Problem::output_too_large(
+            "--max-output-bytes",
+            config.max_output_bytes,
+            format!("the answer has {} bytes", body.len()),
+        ));
+    }
+    Ok((content_type, body))
 }
 
 fn bad_request(errors: Vec<ProblemError>) -> Problem {

@@ -442,7 +442,7 @@ async fn a_stalled_upload_times_out_with_408() {
         state
             .metrics()
             .render()
-            .contains(r#"helmgen_render_errors_total{kind="timeout"} 1"#)
+            .contains(r#"helmgen_render_errors_total{kind="body-timeout"} 1"#)
     );
 }
 
@@ -482,4 +482,94 @@ async fn concurrency_is_bounded_with_503_when_every_slot_stays_busy() {
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK);
+}
+
+/// An app.toml with `jobs` CronJobs: valid, cheap to send, costly to render
+/// (every job is one object of a few KiB).
+fn many_jobs(jobs: usize) -> String {
+    let mut text = String::from(TINY_PROD);
+    for i in 0..jobs {
+        text.push_str(&format!(
+            "[jobs.j{i}]\nschedule = \"30 3 * * *\"\ncommand = [\"./tiny\", \"job{i}\"]\n"
+        ));
+    }
+    text
+}
+
+#[tokio::test]
+async fn output_over_the_byte_limit_is_422() {
+    let router = helmgen::app(state_with(Config {
+        max_output_bytes: 4096,
+        ..Config::default()
+    }));
+    check_with(
+        &router,
+        "output-too-large",
+        post("/v1/render?env=dev&image_tag=abc123", TOML, many_jobs(3)),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn output_over_the_object_limit_is_422() {
+    let router = helmgen::app(state_with(Config {
+        max_objects: 5,
+        ..Config::default()
+    }));
+    let reply = send(
+        &router,
+        post("/v1/render?env=dev&image_tag=abc123", TOML, many_jobs(10)),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        reply.json()["type"],
+        json!("urn:paas:problem:output-too-large")
+    );
+    assert!(
+        reply.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--max-objects = 5")
+    );
+}
+
+/// A render that runs past the deadline answers 503 while it still runs
+/// (it is off the async workers), and health checks answer meanwhile.
+#[tokio::test]
+async fn a_render_past_the_deadline_is_503_and_health_answers_meanwhile() {
+    let state = state_with(Config {
+        timeout: std::time::Duration::from_millis(50),
+        concurrency: 1,
+        ..Config::default()
+    });
+    let router = helmgen::app(state.clone());
+    let slow = many_jobs(3000);
+    let reply = send(
+        &router,
+        post("/v1/render?env=dev&image_tag=abc123", TOML, slow.clone()),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.text()
+    );
+    assert_eq!(reply.header("retry-after"), "1");
+    assert_eq!(
+        reply.header("x-platform-version"),
+        state.platform().version_id
+    );
+    assert_eq!(reply.json()["type"], json!("urn:paas:problem:timeout"));
+    // The abandoned render still holds the only slot, but /healthz (a
+    // single-threaded test runtime) answers at once.
+    assert_eq!(send(&router, get("/healthz")).await.status, StatusCode::OK);
+    assert!(
+        state
+            .metrics()
+            .render()
+            .contains(r#"helmgen_render_errors_total{kind="timeout"} 1"#)
+    );
 }
