@@ -297,8 +297,10 @@ async fn a_canary_weight_is_set_on_the_route() {
 async fn a_hung_cluster_times_out_while_the_others_progress() {
     let env = start(&["a", "b", "c"]).await;
     let names = env.names();
-    let mut r = release("hang", 1, None, "v1", Strategy::Simple, &names);
+    // `slow` pods take 600 ms, so a and b become ready after c hangs.
+    let mut r = release("hang", 1, None, "slow", Strategy::Simple, &names);
     r.spec.options.stage_deadline_seconds = 4;
+    r.spec.options.max_retries = 1;
     let r = Release::new(r.spec).expect("valid");
     let sim_c = env.sim("c").clone();
     let mut hung_at = None;
