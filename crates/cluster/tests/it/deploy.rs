@@ -251,6 +251,8 @@ async fn a_canary_weight_is_set_on_the_route() {
     let mut r = release(svc, 2, Some(1), "v2", Strategy::Canary, &names);
     r.spec.options.canary_steps = vec![30];
     r.spec.options.canary_step_seconds = 30;
+    // A lease of one second lives only because the driver renews it.
+    r.spec.options.lease_seconds = 1;
     let r = Release::new(r.spec).expect("valid");
     let (held_tx, mut held_rx) = mpsc::unbounded_channel::<()>();
     let run = {
@@ -268,8 +270,8 @@ async fn a_canary_weight_is_set_on_the_route() {
                     Progress::Event(Event::TrafficSwitched { weight: 30, .. })
                 ) {
                     let _ = held_tx.send(());
-                    // Hold the canary until the test looked at the route, then abort.
-                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    // Hold the canary until the test looked, then abort.
+                    tokio::time::sleep(Duration::from_millis(2500)).await;
                     let _ = ctx.send(Event::Abort);
                 }
             }
@@ -283,6 +285,14 @@ async fn a_canary_weight_is_set_on_the_route() {
     assert_eq!(
         route.data["spec"]["rules"][0]["backendRefs"],
         json!([{"name": "cart-v1", "port": 80, "weight": 70}, {"name": "cart-v2", "port": 80, "weight": 30}])
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        cluster::lease::read_lease(&client, svc)
+            .await
+            .expect("lease"),
+        Some(("cart-v2".to_owned(), false)),
+        "renewed while the canary holds"
     );
     let done = run.await.expect("join");
     assert_eq!(done.status.phase, Phase::Aborted);
