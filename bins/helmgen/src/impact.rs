@@ -15,7 +15,14 @@
 //!   (`runAsNonRoot`, `readOnlyRootFilesystem`, `allowPrivilegeEscalation`,
 //!   `capabilities.drop: [ALL]`, `seccompProfile`, `automountServiceAccountToken`,
 //!   resource limits, a NetworkPolicy or one of its policy types removed);
-//! - **render failures**: services that render with the base but fail with the head.
+//! - **render failures**: renders that fail with the head but not with the
+//!   base, also where the base has no such environment (a new environment);
+//!   renders that fail with both configs are listed apart and count as a
+//!   change only when the kind of the first error differs.
+//!
+//! Objects are compared only where both configs have the environment: an
+//! environment added or removed wholesale is reported as such, not as every
+//! one of its objects added or removed.
 //!
 //! Only [`load_corpus`] touches the file system; [`analyse`] is pure.
 
@@ -128,6 +135,9 @@ pub enum Outcome {
     },
     /// The render failed; the generator's message.
     Failed {
+        /// The class of the first error (`unknown-key`, `policy`, ...): two
+        /// failures of the same kind are the same failure.
+        kind: String,
         /// Why.
         error: String,
     },
@@ -177,17 +187,30 @@ pub struct EnvImpact {
 }
 
 impl EnvImpact {
-    /// Whether anything differs between base and head.
+    /// Whether anything differs between base and head. Failing with both
+    /// configs is no change unless the kind of the error changes (a message
+    /// that only names other values is the same failure).
     pub fn is_changed(&self) -> bool {
-        self.base != self.head
+        let outcome_changed = match (&self.base, &self.head) {
+            (Outcome::Failed { kind: a, .. }, Outcome::Failed { kind: b, .. }) => a != b,
+            (a, b) => a != b,
+        };
+        outcome_changed
             || !self.added.is_empty()
             || !self.removed.is_empty()
             || !self.changed.is_empty()
     }
 
-    /// Whether the head fails where the base rendered.
+    /// Whether the head fails where the base did not: the base rendered,
+    /// or had no such environment (a new environment that fails is a new
+    /// failure too).
     pub fn is_new_failure(&self) -> bool {
-        matches!(self.base, Outcome::Ok { .. }) && matches!(self.head, Outcome::Failed { .. })
+        !matches!(self.base, Outcome::Failed { .. }) && matches!(self.head, Outcome::Failed { .. })
+    }
+
+    /// Whether both configs fail to render.
+    pub fn fails_with_both(&self) -> bool {
+        matches!(self.base, Outcome::Failed { .. }) && matches!(self.head, Outcome::Failed { .. })
     }
 }
 
@@ -238,6 +261,22 @@ pub struct Report {
     pub summary: Summary,
     /// Services with changes, in corpus order.
     pub services: Vec<ServiceImpact>,
+    /// Renders that fail with both configs (listed so that they are not
+    /// forgotten; a change only when the kind of the error differs).
+    pub failing: Vec<Failing>,
+}
+
+/// A render that fails with both configs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failing {
+    /// File, relative to the corpus.
+    pub file: String,
+    /// Service name (from the file, else the fallback).
+    pub service: String,
+    /// Environment.
+    pub environment: String,
+    /// First line of the head's error.
+    pub error: String,
 }
 
 impl Report {
@@ -294,11 +333,28 @@ fn render_env(
         }
         Err(failure) => (
             Outcome::Failed {
+                kind: failure_kind(&failure),
                 error: failure.to_string(),
             },
             BTreeMap::new(),
             None,
         ),
+    }
+}
+
+/// The class of a failure's first error.
+fn failure_kind(failure: &manifests::pipeline::Failure) -> String {
+    use manifests::pipeline::Failure;
+    match failure {
+        Failure::App(app_toml::Error::Invalid(d)) => d
+            .items
+            .first()
+            .map(|d| d.kind.as_str().to_owned())
+            .unwrap_or_else(|| "invalid".to_owned()),
+        Failure::App(app_toml::Error::UnknownEnvironment { .. }) => "unknown-environment".into(),
+        Failure::Render(manifests::Error::Context { field, .. }) => format!("context-{field}"),
+        Failure::Render(manifests::Error::Policy(_)) => "policy".into(),
+        Failure::Render(manifests::Error::Serialize(_)) => "serialize".into(),
     }
 }
 
@@ -315,7 +371,9 @@ pub fn analyse(corpus: &[CorpusFile], base: &Platform, head: &Platform, today: D
         ..Summary::default()
     };
     let mut services = Vec::new();
+    let mut failing = Vec::new();
     for file in corpus {
+        let mut failing_here = Vec::new();
         let mut name = None;
         let mut changed_envs = Vec::new();
         for env in &envs {
@@ -333,14 +391,19 @@ pub fn analyse(corpus: &[CorpusFile], base: &Platform, head: &Platform, today: D
                 immutable: Vec::new(),
                 security: Vec::new(),
             };
-            // A failed render has no objects: listing every object of the
-            // other side as added or removed would only bury the failure.
-            let failed = |o: &Outcome| matches!(o, Outcome::Failed { .. });
-            if !failed(&imp.base) && !failed(&imp.head) {
+            // Objects are compared only when both sides rendered: a failed
+            // render has no objects, and an environment that only one config
+            // has is added or removed as a whole (its outcome lines say so);
+            // listing every object of the other side would bury that.
+            let rendered = |o: &Outcome| matches!(o, Outcome::Ok { .. });
+            if rendered(&imp.base) && rendered(&imp.head) {
                 compare(&base_objects, &head_objects, &mut imp);
             }
-            if failed(&imp.base) && failed(&imp.head) {
+            if imp.fails_with_both() {
                 summary.failing_with_both += 1;
+                if let Outcome::Failed { error, .. } = &imp.head {
+                    failing_here.push(((*env).clone(), first_line(error).to_owned()));
+                }
             }
             if imp.is_changed() {
                 summary.objects_added += imp.added.len();
@@ -352,11 +415,22 @@ pub fn analyse(corpus: &[CorpusFile], base: &Platform, head: &Platform, today: D
                 changed_envs.push(imp);
             }
         }
+        let service = name.unwrap_or_else(|| file.fallback_name.clone());
+        failing.extend(
+            failing_here
+                .into_iter()
+                .map(|(environment, error)| Failing {
+                    file: file.path.clone(),
+                    service: service.clone(),
+                    environment,
+                    error,
+                }),
+        );
         if !changed_envs.is_empty() {
             summary.services_changed += 1;
             services.push(ServiceImpact {
                 file: file.path.clone(),
-                service: name.unwrap_or_else(|| file.fallback_name.clone()),
+                service,
                 environments: changed_envs,
             });
         }
@@ -366,7 +440,12 @@ pub fn analyse(corpus: &[CorpusFile], base: &Platform, head: &Platform, today: D
         head: format!("{} ({})", head.version, head.version_id()),
         summary,
         services,
+        failing,
     }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
 }
 
 fn compare(base: &BTreeMap<String, Value>, head: &BTreeMap<String, Value>, imp: &mut EnvImpact) {
@@ -816,7 +895,7 @@ const PATHS_SHOWN: usize = 8;
 fn outcome_line(o: &Outcome) -> String {
     match o {
         Outcome::Ok { objects } => format!("{objects} objects"),
-        Outcome::Failed { error } => format!("fails: {}", error.lines().next().unwrap_or_default()),
+        Outcome::Failed { error, .. } => format!("fails: {}", first_line(error)),
         Outcome::Absent => "no such environment".to_owned(),
     }
 }
@@ -929,7 +1008,8 @@ impl Report {
         let s = &self.summary;
         format!(
             "{} of {} services change ({} renders): {} objects added, {} removed, {} changed; \
-             {} immutable-field changes, {} security regressions, {} new render failures",
+             {} immutable-field changes, {} security regressions, {} new render failures, \
+             {} renders failing with both configs",
             s.services_changed,
             s.services,
             s.renders,
@@ -938,7 +1018,8 @@ impl Report {
             s.objects_changed,
             s.immutable_changes,
             s.security_regressions,
-            s.new_failures
+            s.new_failures,
+            s.failing_with_both
         )
     }
 
@@ -962,7 +1043,46 @@ impl Report {
                 out.push_str(&block);
             }
         }
+        if !self.failing.is_empty() {
+            let _ = writeln!(out, "\nfailing with both configs:");
+            // The environments of one file with the same error, on one line.
+            let mut i = 0;
+            while i < self.failing.len() {
+                let f = &self.failing[i];
+                let mut envs = vec![f.environment.as_str()];
+                i += 1;
+                while let Some(g) = self.failing.get(i)
+                    && g.file == f.file
+                    && g.error == f.error
+                {
+                    envs.push(&g.environment);
+                    i += 1;
+                }
+                let _ = writeln!(
+                    out,
+                    "  {} ({}) {}: {}",
+                    f.service,
+                    f.file,
+                    envs.join(", "),
+                    f.error
+                );
+            }
+        }
         out
+    }
+
+    fn markdown_failing(&self, out: &mut String) {
+        if self.failing.is_empty() {
+            return;
+        }
+        out.push_str("\n### Failing with both configs\n\n");
+        for f in &self.failing {
+            let _ = writeln!(
+                out,
+                "- :x: `{}` in `{}`: {}",
+                f.service, f.environment, f.error
+            );
+        }
     }
 
     fn markdown(&self) -> String {
@@ -975,6 +1095,7 @@ impl Report {
         let _ = writeln!(out, "{}\n", self.summary_line());
         if self.services.is_empty() {
             out.push_str("No service changes.\n");
+            self.markdown_failing(&mut out);
             return out;
         }
         out.push_str("| service | environment | kind | added | removed | changed |\n");
@@ -1030,6 +1151,7 @@ impl Report {
                 }
             }
         }
+        self.markdown_failing(&mut out);
         out.push_str("\n<details><summary>changed fields</summary>\n\n");
         for svc in &self.services {
             for env in &svc.environments {

@@ -13,6 +13,86 @@ fn platform(name: &str) -> Platform {
     Platform::from_toml(&std::fs::read_to_string(&path).unwrap(), name).unwrap()
 }
 
+/// The base fixture config with `edit` applied to its text.
+fn edited(edit: impl Fn(String) -> String) -> Platform {
+    let text = std::fs::read_to_string(repo().join("fixtures/platform/base.toml")).unwrap();
+    let text = edit(text);
+    Platform::from_toml(&text, "edited.toml").unwrap()
+}
+
+fn corpus_report(corpus: &str, base: &Platform, head: &Platform) -> impact::Report {
+    let corpus = impact::load_corpus(&repo().join(corpus)).unwrap();
+    impact::analyse(&corpus, base, head, TODAY)
+}
+
+/// A new environment where the head fails is a new failure, even though the
+/// base could not render it at all.
+#[test]
+fn a_failure_in_a_new_environment_is_a_new_failure() {
+    let head = edited(|t| {
+        t + "\n[environments.qa]\nclusters = [{ name = \"qa-a\", address = \"context:qa-a\" }]\n\
+             dependencies = \"cluster-dns\"\nmin_replicas = 500\n"
+    });
+    let r = corpus_report("fixtures/app-toml/ok", &platform("base.toml"), &head);
+    assert!(r.summary.new_failures >= 4, "{:?}", r.summary);
+    let text = r.render(Format::Text);
+    assert!(
+        text.contains("RENDER FAILURE with the head config"),
+        "{text}"
+    );
+    assert!(r.render(Format::Markdown).contains("**render failure**"));
+}
+
+/// Failing under both configs with the same kind of error is no change, but
+/// is listed; an environment removed wholesale is reported as such, not as
+/// every one of its objects removed (and no NetworkPolicy "regression").
+#[test]
+fn failing_with_both_is_listed_not_counted() {
+    let base = platform("base.toml");
+    let r = corpus_report("fixtures/app-toml/err", &base, &platform("head.toml"));
+    for svc in &r.services {
+        for env in &svc.environments {
+            assert!(
+                !(env.fails_with_both()
+                    && matches!((&env.base, &env.head),
+                        (impact::Outcome::Failed { kind: a, .. }, impact::Outcome::Failed { kind: b, .. }) if a == b)),
+                "{} {}: {env:?}",
+                svc.service,
+                env.environment
+            );
+        }
+    }
+    assert!(!r.failing.is_empty());
+    assert_eq!(r.failing.len(), r.summary.failing_with_both);
+    let text = r.render(Format::Text);
+    assert!(text.contains("failing with both configs"), "{text}");
+    assert!(
+        r.render(Format::Markdown)
+            .contains("### Failing with both configs")
+    );
+}
+
+#[test]
+fn an_environment_removed_is_not_its_objects_removed() {
+    let head = edited(|t| {
+        t.replace(
+            "[environments.dev]\nclusters = [{ name = \"dev-a\", address = \"context:dev-a\" }]\ndependencies = \"cluster-dns\"\n",
+            "",
+        )
+    });
+    let r = corpus_report("fixtures/app-toml/ok", &platform("base.toml"), &head);
+    assert!(r.is_changed());
+    assert_eq!(r.summary.security_regressions, 0, "{:?}", r.summary);
+    assert_eq!(r.summary.objects_removed, 0, "{:?}", r.summary);
+    let dev = r.services[0]
+        .environments
+        .iter()
+        .find(|e| e.environment == "dev")
+        .unwrap();
+    assert_eq!(dev.head, impact::Outcome::Absent);
+    assert!(r.render(Format::Text).contains("head: no such environment"));
+}
+
 fn report(base: &str, head: &str) -> impact::Report {
     let corpus = impact::load_corpus(&repo().join("fixtures/app-toml/ok")).unwrap();
     impact::analyse(&corpus, &platform(base), &platform(head), TODAY)
