@@ -14,7 +14,8 @@
 //! - **security regressions**: a hardening setting removed or weakened
 //!   (`runAsNonRoot`, `readOnlyRootFilesystem`, `allowPrivilegeEscalation`,
 //!   `capabilities.drop: [ALL]`, `seccompProfile`, `automountServiceAccountToken`,
-//!   resource limits, a NetworkPolicy or one of its policy types removed);
+//!   resource limits, a NetworkPolicy or one of its policy types removed, a
+//!   NetworkPolicy that allows more peers or ports);
 //! - **render failures**: renders that fail with the head but not with the
 //!   base, also where the base has no such environment (a new environment);
 //!   renders that fail with both configs are listed apart and count as a
@@ -729,21 +730,71 @@ fn strings(v: Option<&Value>) -> BTreeSet<&str> {
         .unwrap_or_default()
 }
 
-fn containers(pod: &Value) -> BTreeMap<String, &Value> {
-    let mut out = BTreeMap::new();
+fn container_name(c: &Value, i: usize) -> String {
+    c.get("name")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| i.to_string())
+}
+
+/// The containers of base and head to compare, with the label of each pair:
+/// matched by name; a base container whose name the head lacks is compared
+/// with the head container at the same position when that one is new too (a
+/// rename: `containers[old->new]`), so a rename cannot hide a regression.
+fn container_pairs<'v>(pb: &'v Value, ph: &'v Value) -> Vec<(String, &'v Value, &'v Value)> {
+    let mut out = Vec::new();
     for field in ["initContainers", "containers"] {
-        if let Some(list) = pod.get(field).and_then(Value::as_array) {
-            for (i, c) in list.iter().enumerate() {
-                let name = c
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| i.to_string());
-                out.insert(format!("{field}[{name}]"), c);
+        let list = |pod: &'v Value| -> Vec<(String, &'v Value)> {
+            pod.get(field)
+                .and_then(Value::as_array)
+                .map(|l| {
+                    l.iter()
+                        .enumerate()
+                        .map(|(i, c)| (container_name(c, i), c))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (lb, lh) = (list(pb), list(ph));
+        for (i, (name, b)) in lb.iter().enumerate() {
+            if let Some((_, h)) = lh.iter().find(|(n, _)| n == name) {
+                out.push((format!("{field}[{name}]"), *b, *h));
+            } else if let Some((new, h)) = lh.get(i)
+                && !lb.iter().any(|(n, _)| n == new)
+            {
+                out.push((format!("{field}[{name}->{new}]"), *b, *h));
             }
         }
     }
     out
+}
+
+/// What one direction (`ingress`/`egress`) of a NetworkPolicy allows, as the
+/// set of peers and the set of ports over all its rules (`*` for a rule
+/// without peers or ports: it allows every peer or port).
+fn allowed(policy: &Value, direction: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let peers_field = if direction == "ingress" { "from" } else { "to" };
+    let mut peers = BTreeSet::new();
+    let mut ports = BTreeSet::new();
+    let rules = at(policy, &["spec", direction])
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for rule in &rules {
+        match rule.get(peers_field).and_then(Value::as_array) {
+            Some(list) if !list.is_empty() => peers.extend(list.iter().map(Value::to_string)),
+            _ => {
+                peers.insert("*".to_owned());
+            }
+        }
+        match rule.get("ports").and_then(Value::as_array) {
+            Some(list) if !list.is_empty() => ports.extend(list.iter().map(Value::to_string)),
+            _ => {
+                ports.insert("*".to_owned());
+            }
+        }
+    }
+    (peers, ports)
 }
 
 /// A field of a container's or pod's `securityContext`.
@@ -780,6 +831,37 @@ fn security_findings(key: &str, base: &Value, head: &Value) -> Vec<Finding> {
                 at(head, &["spec", "policyTypes"]),
             );
         }
+        // Widening: a peer or port the head allows that the base did not (a
+        // rule without peers or ports allows all of them).
+        for direction in ["ingress", "egress"] {
+            let (peers_b, ports_b) = allowed(base, direction);
+            let (peers_h, ports_h) = allowed(head, direction);
+            let wider = |b: &BTreeSet<String>, h: &BTreeSet<String>| {
+                !b.contains("*") && h.difference(b).next().is_some()
+            };
+            let (new_peers, new_ports) = (wider(&peers_b, &peers_h), wider(&ports_b, &ports_h));
+            if new_peers || new_ports {
+                let mut added: Vec<&String> = Vec::new();
+                if new_peers {
+                    added.extend(peers_h.difference(&peers_b));
+                }
+                if new_ports {
+                    added.extend(ports_h.difference(&ports_b));
+                }
+                c.out.push(Finding {
+                    object: key.to_owned(),
+                    path: format!("spec.{direction}"),
+                    message: format!(
+                        "allows more: {}",
+                        added
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+        }
     }
     let Some(pod_path) = pod_spec_path(kind) else {
         return c.out;
@@ -809,9 +891,7 @@ fn security_findings(key: &str, base: &Value, head: &Value) -> Vec<Finding> {
         at(pb, &["securityContext", "seccompProfile"]),
         at(ph, &["securityContext", "seccompProfile"]),
     );
-    let (cb, ch) = (containers(pb), containers(ph));
-    for (name, b) in &cb {
-        let Some(h) = ch.get(name) else { continue };
+    for (name, b, h) in container_pairs(pb, ph) {
         let cp = |rest: &str| format!("{prefix}.{name}.{rest}");
         c.bool_kept(
             cp("securityContext.readOnlyRootFilesystem"),

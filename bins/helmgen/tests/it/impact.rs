@@ -93,6 +93,27 @@ fn an_environment_removed_is_not_its_objects_removed() {
     assert!(r.render(Format::Text).contains("head: no such environment"));
 }
 
+/// Letting one more namespace in widens every service's NetworkPolicy.
+#[test]
+fn a_wider_network_policy_is_a_regression() {
+    let head = edited(|t| {
+        t.replace(
+            "ingress_namespaces = [\"ingress-nginx\", \"paas-mesh\"]",
+            "ingress_namespaces = [\"ingress-nginx\", \"paas-mesh\", \"default\"]",
+        )
+    });
+    let r = corpus_report("fixtures/app-toml/ok", &platform("base.toml"), &head);
+    let flagged: Vec<_> = r
+        .services
+        .iter()
+        .flat_map(|s| &s.environments)
+        .flat_map(|e| &e.security)
+        .filter(|f| f.path == "spec.ingress" && f.object.starts_with("NetworkPolicy/"))
+        .collect();
+    assert!(!flagged.is_empty(), "{:?}", r.summary);
+    assert!(flagged[0].message.contains("default"), "{flagged:?}");
+}
+
 fn report(base: &str, head: &str) -> impact::Report {
     let corpus = impact::load_corpus(&repo().join("fixtures/app-toml/ok")).unwrap();
     impact::analyse(&corpus, &platform(base), &platform(head), TODAY)
@@ -225,5 +246,66 @@ mod rules {
             &pod(true, "ALL", Some(true)),
         );
         assert!(better.1.is_empty());
+    }
+
+    #[test]
+    fn network_policy_widening() {
+        let np = |peers: serde_json::Value, ports: serde_json::Value| json!({"spec": {"policyTypes": ["Ingress"], "ingress": [{"from": peers, "ports": ports}]}});
+        let a = json!({"namespaceSelector": {"matchLabels": {"n": "a"}}});
+        let b = json!({"namespaceSelector": {"matchLabels": {"n": "b"}}});
+        let p80 = json!({"port": 80});
+        let p81 = json!({"port": 81});
+        let cases = [
+            // (base, head, regression)
+            (
+                np(json!([a]), json!([p80])),
+                np(json!([a]), json!([p80])),
+                false,
+            ),
+            (
+                np(json!([a]), json!([p80])),
+                np(json!([a, b]), json!([p80])),
+                true,
+            ),
+            (
+                np(json!([a]), json!([p80])),
+                np(json!([a]), json!([p80, p81])),
+                true,
+            ),
+            (
+                np(json!([a]), json!([p80])),
+                np(json!([]), json!([p80])),
+                true,
+            ),
+            (
+                np(json!([a, b]), json!([p80])),
+                np(json!([a]), json!([p80])),
+                false,
+            ),
+            (
+                json!({"spec": {"policyTypes": ["Ingress"]}}),
+                np(json!([a]), json!([p80])),
+                true,
+            ),
+        ];
+        for (i, (base, head, regression)) in cases.iter().enumerate() {
+            let f = helmgen::impact::findings("NetworkPolicy/x", base, head);
+            assert_eq!(!f.1.is_empty(), *regression, "case {i}: {f:?}");
+        }
+    }
+
+    #[test]
+    fn a_renamed_container_is_compared_by_position() {
+        let pod = |name: &str, ro: bool| {
+            json!({"spec": {"template": {"spec": {"containers": [
+                {"name": name, "securityContext": {"readOnlyRootFilesystem": ro}}
+            ]}}}})
+        };
+        let f = helmgen::impact::findings("Deployment/x", &pod("app", true), &pod("main", false));
+        let paths: Vec<_> = f.1.iter().map(|x| x.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["spec.template.spec.containers[app->main].securityContext.readOnlyRootFilesystem"]
+        );
     }
 }
