@@ -387,7 +387,28 @@ async fn worker(
                         executor.execute(&release, &action, &send).await;
                     }));
                 } else {
-                    executor.execute(&release, &action, &send).await;
+                    // Whether the cluster answered this action: any event
+                    // but `Unreachable` says it did.
+                    let answered = std::sync::atomic::AtomicBool::new(false);
+                    let failed = std::sync::atomic::AtomicBool::new(false);
+                    let observe = |event: Event| {
+                        let flag = if matches!(event, Event::Unreachable { .. }) {
+                            &failed
+                        } else {
+                            &answered
+                        };
+                        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                        send(event);
+                    };
+                    executor.execute(&release, &action, &observe).await;
+                    if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                        unreachable = true;
+                    } else if unreachable && answered.load(std::sync::atomic::Ordering::Relaxed) {
+                        unreachable = false;
+                        send(Event::Reachable {
+                            cluster: name.clone(),
+                        });
+                    }
                 }
             }
         }

@@ -570,3 +570,45 @@ async fn a_crashed_deployer_resumes_from_the_stored_record() {
         assert_eq!(deployments(&env, name, "resume").await, ["resume-v1"]);
     }
 }
+
+#[tokio::test]
+async fn a_cluster_that_hangs_for_a_while_catches_up_before_the_deadline() {
+    let env = start(&["a", "b"]).await;
+    let names = env.names();
+    let mut r = release("blip", 1, None, "v1", Strategy::Simple, &names);
+    r.spec.options.stage_deadline_seconds = 15;
+    let r = Release::new(r.spec).expect("valid");
+    let sim_b = env.sim("b").clone();
+    let mut hung = false;
+    let (done, seen) = drive(&env, r, |p, _| {
+        if let Progress::Event(Event::Applied { cluster, object }) = p
+            && cluster == "b"
+            && object.kind == "Deployment"
+            && !hung
+        {
+            hung = true;
+            sim_b.set_reachability(Reachability::Hanging);
+            let sim_b = sim_b.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                sim_b.set_reachability(Reachability::Answering);
+            });
+        }
+    })
+    .await;
+    assert!(hung);
+    assert!(seen.iter().any(
+        |p| matches!(p, Progress::Event(Event::Unreachable { cluster, .. }) if cluster == "b")
+    ));
+    assert!(
+        seen.iter()
+            .any(|p| matches!(p, Progress::Event(Event::Reachable { cluster }) if cluster == "b"))
+    );
+    assert_eq!(
+        done.status.phase,
+        Phase::Succeeded,
+        "{:?}",
+        done.status.failures
+    );
+    assert_eq!(deployments(&env, "b", "blip").await, ["blip-v1"]);
+}
