@@ -69,6 +69,24 @@ impl Default for Config {
     }
 }
 
+/// Why a platform config cannot be made active (the old one stays).
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The text does not parse or validate.
+    #[error(transparent)]
+    Config(#[from] platform_config::Error),
+    /// The version id cannot be sent as `X-Platform-Version`.
+    #[error("the platform version id {0:?} is not a valid HTTP header value")]
+    BadVersion(String),
+}
+
+/// The `X-Platform-Version` value of a platform config, or why it has none
+/// (its `version` holds characters a header cannot carry).
+pub fn version_header(platform: &Platform) -> Result<HeaderValue, ReloadError> {
+    let id = platform.version_id();
+    HeaderValue::from_str(&id).map_err(|_| ReloadError::BadVersion(id))
+}
+
 /// The clock that says what day it is (for exception expiry).
 pub type Clock = Arc<dyn Fn() -> Date + Send + Sync>;
 
@@ -79,8 +97,9 @@ pub struct Loaded {
     pub platform: Platform,
     /// Its version id (`X-Platform-Version`).
     pub version_id: String,
-    /// The same as a header value, built once (`None` when the platform's
-    /// version text is no valid header value: the header is left out).
+    /// The same as a header value, built once (`None` only for a config
+    /// given to [`AppState::new`] whose version is no valid header value:
+    /// the binary refuses such a config at start, and reloads refuse it).
     pub version_header: Option<HeaderValue>,
     /// The body of `GET /v1/platform`.
     pub json: Bytes,
@@ -167,8 +186,10 @@ impl AppState {
     }
 
     /// Replaces the active platform config (requests in flight finish with
-    /// the one they started with). Returns the new version id.
-    pub fn set_platform(&self, platform: Platform) -> String {
+    /// the one they started with). Returns the new version id; a config whose
+    /// version id is no valid header value is refused and the old one stays.
+    pub fn set_platform(&self, platform: Platform) -> Result<String, ReloadError> {
+        version_header(&platform)?;
         let loaded = Arc::new(Loaded::new(platform));
         let id = loaded.version_id.clone();
         *self
@@ -176,14 +197,14 @@ impl AppState {
             .platform
             .write()
             .unwrap_or_else(|e| e.into_inner()) = loaded;
-        id
+        Ok(id)
     }
 
     /// Parses `text` as a platform config and makes it active; on error the
     /// old config stays and the error is returned.
-    pub fn reload(&self, text: &str, file: &str) -> Result<String, platform_config::Error> {
+    pub fn reload(&self, text: &str, file: &str) -> Result<String, ReloadError> {
         let platform = Platform::from_toml(text, file)?;
-        Ok(self.set_platform(platform))
+        self.set_platform(platform)
     }
 
     /// Starts draining: `/readyz` and new renders answer 503.
@@ -282,6 +303,10 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let limit = state.config().timeout;
+    // Every response carries the platform version it was answered under
+    // (problems, timeouts and the panic catcher included); a render sets its
+    // own (the config it started with) and that one is kept.
+    let version = state.platform().version_header.clone();
     // Renders own their deadline (see `routes::render`); every other route
     // is bounded here.
     let mut response = if route == ROUTES[0] {
@@ -297,6 +322,15 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     state.metrics().observe(route, status, elapsed);
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", v);
+    }
+    if let Some(v) = version
+        && !response
+            .headers()
+            .contains_key(routes::PLATFORM_VERSION_HEADER)
+    {
+        response
+            .headers_mut()
+            .insert(routes::PLATFORM_VERSION_HEADER, v);
     }
     tracing::info!(
         request_id = %id,

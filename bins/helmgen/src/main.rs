@@ -159,7 +159,12 @@ fn init_logs(format: LogFormat) {
 fn load_platform(path: &Path) -> Result<Platform, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Platform::from_toml(&text, &path.display().to_string()).map_err(|e| e.to_string())
+    let platform =
+        Platform::from_toml(&text, &path.display().to_string()).map_err(|e| e.to_string())?;
+    // A version that cannot be sent as X-Platform-Version is refused at start
+    // and at reload, rather than served without the header.
+    helmgen::version_header(&platform).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(platform)
 }
 
 async fn serve(
@@ -263,7 +268,8 @@ fn reload(state: &AppState, path: Option<&Path>) {
         tracing::info!("SIGHUP: no --platform file; the built-in config stays");
         return;
     };
-    let result = load_platform(path).map(|platform| state.set_platform(platform));
+    let result = load_platform(path)
+        .and_then(|platform| state.set_platform(platform).map_err(|e| e.to_string()));
     match result {
         Ok(version) => tracing::info!(platform_version = %version, "platform config reloaded"),
         Err(error) => tracing::error!(

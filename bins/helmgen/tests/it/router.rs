@@ -345,6 +345,13 @@ async fn reload_changes_the_platform_version_of_renders() {
     let after = state.reload(&text, "new.toml").unwrap();
     assert_ne!(before, after);
     assert!(state.reload("version = ", "bad.toml").is_err());
+    // A version that is no valid header value is refused too.
+    let bad = platform_config::BUILTIN_TOML
+        .replace("version = \"2026.11.0\"", "version = \"bad version\\n\"");
+    assert!(matches!(
+        state.reload(&bad, "bad-version.toml"),
+        Err(helmgen::ReloadError::BadVersion(_))
+    ));
     assert_eq!(
         state.platform().version_id,
         after,
@@ -572,4 +579,24 @@ async fn a_render_past_the_deadline_is_503_and_health_answers_meanwhile() {
             .render()
             .contains(r#"helmgen_render_errors_total{kind="timeout"} 1"#)
     );
+}
+
+/// Every response carries X-Platform-Version, problems included.
+#[tokio::test]
+async fn every_response_names_the_platform_version() {
+    let (state, router) = app();
+    let version = state.platform().version_id.clone();
+    let requests = [
+        get("/nope"),
+        Request::delete("/v1/render").body(Body::empty()).unwrap(),
+        get("/healthz"),
+        get("/metrics"),
+        get("/openapi.json"),
+        post("/v1/render?env=dev", "text/plain", "x"),
+    ];
+    for request in requests {
+        let uri = request.uri().clone();
+        let reply = send(&router, request).await;
+        assert_eq!(reply.header("x-platform-version"), version, "{uri}");
+    }
 }
