@@ -108,7 +108,7 @@ pub struct RenderQuery {
     #[param(value_type = Option<u32>)]
     pub previous_version: Option<String>,
     /// Canary weight (percent) of the new version.
-    #[param(value_type = Option<u8>)]
+    #[param(value_type = Option<u8>, minimum = 0, maximum = 100)]
     pub canary_weight: Option<String>,
 }
 
@@ -145,6 +145,7 @@ pub struct RenderBody {
     /// Previous live version.
     pub previous_version: Option<u32>,
     /// Canary weight (percent).
+    #[schema(minimum = 0, maximum = 100)]
     pub canary_weight: Option<u8>,
 }
 

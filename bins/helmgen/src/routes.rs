@@ -33,7 +33,7 @@ pub const PLATFORM_VERSION_HEADER: &str = "x-platform-version";
     responses(
         (status = 200, description = "multi-document YAML (default), or the JSON form when `Accept: application/json`",
             headers(("x-platform-version" = String, description = "version id of the platform config that rendered it")),
-            content((String = "application/yaml"), (Object = "application/json"))),
+            content((String = "application/yaml"), (RenderedJson = "application/json"))),
         (status = 400, description = "bad TOML, JSON, UTF-8 or parameter values", body = Problem, content_type = "application/problem+json"),
         (status = 408, description = "the client did not send its body within the timeout", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "body over the limit", body = Problem, content_type = "application/problem+json"),
@@ -371,6 +371,18 @@ pub async fn platform(State(state): State<AppState>) -> Response {
     response
 }
 
+/// The JSON form of a render (`Accept: application/json`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RenderedJson {
+    /// Version id of the platform config that rendered it.
+    pub platform_version: String,
+    /// The Kubernetes objects, in apply order.
+    #[schema(value_type = Vec<Object>)]
+    pub objects: Vec<serde_json::Value>,
+    /// The objects (`Kind/name`) of each apply stage, by stage name.
+    pub stages: std::collections::BTreeMap<String, Vec<String>>,
+}
+
 /// Body of `/healthz` and `/readyz`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -381,7 +393,7 @@ pub struct Health {
 }
 
 /// `GET /healthz`: the process serves requests (stays 200 while draining).
-#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "the process serves requests", body = Health)))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     axum::Json(Health {
         status: "ok",
@@ -392,7 +404,7 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 
 /// `GET /readyz`: 200 while accepting renders, 503 once draining.
 #[utoipa::path(get, path = "/readyz", responses(
-    (status = 200, body = Health),
+    (status = 200, description = "accepting renders", body = Health),
     (status = 503, description = "draining for shutdown", body = Problem, content_type = "application/problem+json")))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     if state.is_draining() {
@@ -421,8 +433,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 pub async fn openapi() -> Response {
     // Generated once: the description is a constant of the build.
     static DOC: std::sync::OnceLock<Bytes> = std::sync::OnceLock::new();
-    let body =
-        DOC.get_or_init(|| Bytes::from(serde_json::to_vec(&ApiDoc::openapi()).unwrap_or_default()));
+    let body = DOC
+        .get_or_init(|| Bytes::from(serde_json::to_vec(&openapi_document()).unwrap_or_default()));
     ([(header::CONTENT_TYPE, "application/json")], body.clone()).into_response()
 }
 
@@ -444,6 +456,63 @@ pub async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -
         description = "The paas manifest generator as a service: app.toml in, Kubernetes manifests out"
     ),
     paths(render, schema, platform, healthz, readyz, metrics, openapi),
-    components(schemas(Problem, ProblemError, RenderBody, PlatformInfo, Health))
+    components(schemas(Problem, ProblemError, RenderBody, RenderedJson, PlatformInfo, Health))
 )]
 pub struct ApiDoc;
+
+/// The served OpenAPI document: [`ApiDoc`] plus what every route shares and
+/// the derive cannot say per handler: the 405 of a known route with another
+/// method (with `Allow`), `X-Platform-Version` on every response,
+/// `Retry-After` on every 503, and the 404 of every unknown route (a
+/// component: OpenAPI has no place for paths that do not exist).
+pub fn openapi_document() -> serde_json::Value {
+    use serde_json::{Value, json};
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+    let problem =
+        json!({"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}});
+    let header =
+        |description: &str| json!({"description": description, "schema": {"type": "string"}});
+    let version = header("version id of the platform config that answered");
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            let methods: Vec<String> = item.keys().map(|m| m.to_uppercase()).collect();
+            for op in item.values_mut() {
+                let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                    continue;
+                };
+                responses.insert(
+                    "405".into(),
+                    json!({
+                        "description": "the route exists with other methods",
+                        "headers": {"Allow": header(&format!("the methods of this route ({})", methods.join(", ")))},
+                        "content": problem,
+                    }),
+                );
+                for (status, response) in responses.iter_mut() {
+                    let headers = &mut response["headers"];
+                    if !headers.is_object() {
+                        *headers = json!({});
+                    }
+                    headers["x-platform-version"] = version.clone();
+                    if status == "503" {
+                        headers["Retry-After"] = header("seconds to wait before retrying");
+                    }
+                }
+            }
+        }
+    }
+    if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
+        components.insert(
+            "responses".into(),
+            json!({"NotFound": {
+                "description": "404 of every route not listed under paths",
+                "headers": {"x-platform-version": version},
+                "content": problem,
+            }}),
+        );
+    }
+    doc
+}

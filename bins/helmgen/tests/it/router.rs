@@ -600,3 +600,165 @@ async fn every_response_names_the_platform_version() {
         assert_eq!(reply.header("x-platform-version"), version, "{uri}");
     }
 }
+
+/// Every `$ref` in `v` (recursively) resolves in `doc`.
+fn refs_resolve(doc: &serde_json::Value, v: &serde_json::Value, at: &str) {
+    match v {
+        serde_json::Value::Object(map) => {
+            if let Some(r) = map.get("$ref") {
+                let r = r.as_str().unwrap();
+                let pointer = r.strip_prefix('#').unwrap_or_else(|| panic!("{at}: {r}"));
+                assert!(doc.pointer(pointer).is_some(), "{at}: {r} does not resolve");
+            }
+            for (k, x) in map {
+                refs_resolve(doc, x, &format!("{at}/{k}"));
+            }
+        }
+        serde_json::Value::Array(list) => {
+            for (i, x) in list.iter().enumerate() {
+                refs_resolve(doc, x, &format!("{at}/{i}"));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The OpenAPI 3.1 rules that can be checked without a validator: every
+/// response has a description, every `$ref` resolves, the shared headers are
+/// declared, the bodies say what they accept, and every status the handlers
+/// answer (driven through the router) is declared for its operation.
+#[tokio::test]
+async fn openapi_is_valid_and_declares_every_answer() {
+    let state = state_with(Config {
+        max_body: 64,
+        ..Config::default()
+    });
+    let router = helmgen::app(state.clone());
+    let doc = send(&router, get("/openapi.json")).await.json();
+    assert_eq!(doc["openapi"], json!("3.1.0"));
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+    refs_resolve(&doc, &doc, "");
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            for (status, response) in responses {
+                let at = format!("{method} {path} {status}");
+                assert!(response["description"].is_string(), "{at}: no description");
+                assert!(
+                    response["headers"]["x-platform-version"].is_object(),
+                    "{at}: no X-Platform-Version"
+                );
+                if status == "503" {
+                    assert!(response["headers"]["Retry-After"].is_object(), "{at}");
+                }
+                if status == "405" {
+                    assert!(response["headers"]["Allow"].is_object(), "{at}");
+                }
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        response["content"]["application/problem+json"].is_object(),
+                        "{at}"
+                    );
+                }
+            }
+            assert!(responses.contains_key("405"), "{method} {path}");
+        }
+    }
+    assert!(doc["components"]["responses"]["NotFound"]["description"].is_string());
+    let render = &doc["paths"]["/v1/render"]["post"];
+    let statuses: std::collections::BTreeSet<&str> = render["responses"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        statuses,
+        ["200", "400", "405", "408", "413", "415", "422", "503"].into()
+    );
+    let body = &doc["components"]["schemas"]["RenderBody"];
+    assert_eq!(body["additionalProperties"], json!(false));
+    assert_eq!(body["properties"]["canary_weight"]["maximum"], json!(100));
+    let weight = render["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "canary_weight")
+        .unwrap();
+    assert_eq!(weight["schema"]["maximum"], json!(100));
+    assert_eq!(
+        render["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        json!("#/components/schemas/RenderedJson")
+    );
+    let rendered = &doc["components"]["schemas"]["RenderedJson"]["properties"];
+    for field in ["platform_version", "objects", "stages"] {
+        assert!(rendered[field].is_object(), "{field}");
+    }
+
+    // What the handlers answer is declared.
+    let answers = [
+        (
+            "post",
+            "/v1/render",
+            post("/v1/render?env=dev&image_tag=abc123", TOML, TINY_PROD),
+        ),
+        (
+            "post",
+            "/v1/render",
+            post("/v1/render?env=dev&image_tag=abc123", TOML, "x = ["),
+        ),
+        (
+            "post",
+            "/v1/render",
+            post("/v1/render?env=dev&image_tag=abc123", TOML, "x".repeat(100)),
+        ),
+        (
+            "post",
+            "/v1/render",
+            post("/v1/render?env=dev&image_tag=abc123", "text/plain", "x"),
+        ),
+        (
+            "post",
+            "/v1/render",
+            post("/v1/render?env=dev&image_tag=abc123", TOML, "name = \"x\""),
+        ),
+        (
+            "post",
+            "/v1/render",
+            Request::get("/v1/render").body(Body::empty()).unwrap(),
+        ),
+        ("get", "/healthz", get("/healthz")),
+        ("get", "/readyz", get("/readyz")),
+        ("get", "/metrics", get("/metrics")),
+        ("get", "/v1/platform", get("/v1/platform")),
+        ("get", "/v1/schema/app-toml", get("/v1/schema/app-toml")),
+        (
+            "get",
+            "/openapi.json",
+            Request::post("/openapi.json").body(Body::empty()).unwrap(),
+        ),
+    ];
+    let mut seen = std::collections::BTreeSet::new();
+    for (method, path, request) in answers {
+        let status = send(&router, request).await.status.as_u16().to_string();
+        assert!(
+            doc["paths"][path][method]["responses"][&status].is_object(),
+            "{method} {path} answers {status}, not declared"
+        );
+        seen.insert(status);
+    }
+    state.start_draining();
+    for (method, path, request) in [
+        (
+            "post",
+            "/v1/render",
+            post("/v1/render?env=dev&image_tag=abc123", TOML, TINY_PROD),
+        ),
+        ("get", "/readyz", get("/readyz")),
+    ] {
+        let status = send(&router, request).await.status.as_u16().to_string();
+        assert_eq!(status, "503");
+        assert!(doc["paths"][path][method]["responses"][&status].is_object());
+    }
+    assert_eq!(seen.len(), 6, "{seen:?}");
+}
