@@ -288,6 +288,38 @@ fn required(name: &str, value: Option<String>, errors: &mut Vec<ProblemError>) -
     }
 }
 
+/// Longest service name (app-toml's rule for `name`).
+const SERVICE_NAME_MAX: usize = 40;
+
+/// Why `name` cannot be a service name, if it cannot: the rule app-toml
+/// applies to `name` (a DNS-1123 label of at most 40 characters), checked
+/// here so that a bad request value is the request's 400, not a 422 that
+/// points into an app.toml that does not contain it. (app-toml keeps its own
+/// check; should the two ever differ, the value still gets app-toml's 422.)
+fn service_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("must not be empty".to_owned());
+    }
+    let len = name.chars().count();
+    if len > SERVICE_NAME_MAX {
+        return Some(format!(
+            "is {len} characters long, at most {SERVICE_NAME_MAX} are allowed"
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Some(format!(
+            "contains {c:?}, only lowercase letters, digits and '-' are allowed"
+        ));
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Some("must start and end with a lowercase letter or digit".to_owned());
+    }
+    None
+}
+
 /// Builds the generator's request from the query and (for the JSON form)
 /// the body; the app.toml text of the JSON form is returned beside it.
 /// `errors` are the query's own (from [`parse_query`]); all are reported together.
@@ -347,6 +379,18 @@ pub fn build(
         }
         parsed
     });
+    if let Some(problem) = service.as_deref().and_then(service_name_problem) {
+        errors.push(
+            ProblemError::at(
+                "query",
+                "query.service",
+                format!("service name `{}` {problem}", service.as_deref().unwrap_or_default()),
+            )
+            .with_hint(format!(
+                "a service name is a DNS-1123 label of at most {SERVICE_NAME_MAX} characters: lowercase letters, digits and '-'"
+            )),
+        );
+    }
     if canary_weight.is_some_and(|w| w > 100) {
         errors.push(ProblemError::at(
             "query",

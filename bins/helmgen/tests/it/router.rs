@@ -762,3 +762,43 @@ async fn openapi_is_valid_and_declares_every_answer() {
     }
     assert_eq!(seen.len(), 6, "{seen:?}");
 }
+
+/// A bad `service` value is the request's 400 (`query.service`), also when
+/// app.toml has no `name` and the value would become it.
+#[tokio::test]
+async fn a_bad_service_value_is_400() {
+    let (_, router) = app();
+    let no_name = "replicas = 1\n[engine]\nname = \"golang\"\n";
+    for service in ["a%2Fb", "Big", "-x", &"x".repeat(41)] {
+        let reply = send(
+            &router,
+            post(
+                &format!("/v1/render?env=dev&image_tag=abc123&service={service}"),
+                TOML,
+                no_name,
+            ),
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{service}: {}",
+            reply.text()
+        );
+        assert_eq!(
+            reply.json()["errors"][0]["path"],
+            json!("query.service"),
+            "{service}"
+        );
+    }
+    let reply = send(
+        &router,
+        post(
+            "/v1/render?env=dev&image_tag=abc123&service=tiny-2",
+            TOML,
+            no_name,
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+}
