@@ -34,6 +34,9 @@ done
 echo "rendered $count fixture x environment x cluster combinations into $out"
 .venv/bin/kubernetes-validate --strict --quiet -k "$kube_version.0" "$out"/*.yaml
 echo "kubernetes-validate --strict ($kube_version): ok"
+mkdir -p target/crd && "$paas" crd > target/crd/release-crd.yaml
+.venv/bin/kubernetes-validate --strict --quiet -k "$kube_version.0" target/crd/release-crd.yaml
+echo "kubernetes-validate --strict ($kube_version): the Release CRD (paas crd) ok"
 skip_args=()
 [ "$skips" != NONE ] && skip_args=(--skip-check "$skips")
 .venv/bin/checkov --framework kubernetes -d "$out" --compact --quiet "${skip_args[@]}"

@@ -84,6 +84,8 @@ pub(crate) enum Command {
     Render(RenderArgs),
     /// Print a JSON Schema.
     Schema(SchemaArgs),
+    /// Print the `Release` CustomResourceDefinition (YAML, or JSON with `-o json`).
+    Crd,
     /// Print shell completions.
     Completions {
         /// The shell.

@@ -47,12 +47,26 @@ impl Failure {
     }
 }
 
+/// `paas crd`: the `Release` CRD that the cluster adapter installs.
+fn crd(output: Option<cli::Output>) -> String {
+    match output {
+        Some(cli::Output::Json) => {
+            // A typed k8s-openapi value always serialises.
+            let mut text = serde_json::to_string_pretty(&cluster::crd::crd()).unwrap_or_default();
+            text.push('\n');
+            text
+        }
+        _ => cluster::crd::crd_yaml(),
+    }
+}
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     let color = args.global.color();
     let result = match &args.command {
         cli::Command::Render(r) => render::render(&args.global, r, color),
         cli::Command::Schema(s) => render::schema(s),
+        cli::Command::Crd => Ok(crd(args.global.output)),
         cli::Command::Completions { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut cmd, "paas", &mut std::io::stdout());

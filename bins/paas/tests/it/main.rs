@@ -265,3 +265,19 @@ fn completions() {
     assert_eq!(run.code, 0);
     assert!(run.stdout.contains("paas"));
 }
+
+#[test]
+fn crd_is_printed_as_yaml_and_json() {
+    // The YAML is reviewed as a snapshot; the JSON must be the same object.
+    let yaml = check("crd", &["crd"], 0);
+    let json = paas(&["crd", "-o", "json"]);
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let from_json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let from_yaml: serde_json::Value = serde_yaml::from_str(&yaml.stdout).unwrap();
+    assert_eq!(from_json, from_yaml);
+    assert_eq!(from_json["kind"], "CustomResourceDefinition");
+    assert_eq!(from_json["metadata"]["name"], "releases.paas.io");
+    let version = &from_json["spec"]["versions"][0];
+    assert_eq!(version["name"], "v1");
+    assert!(version["subresources"]["status"].is_object());
+}
