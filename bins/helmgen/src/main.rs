@@ -2,8 +2,11 @@
 //! socket, the signals, the files and the clock.
 //!
 //! - `helmgen serve`: serves [`helmgen::app`] until SIGTERM/SIGINT, then
-//!   drains in-flight requests and exits 0; SIGHUP reloads the platform
-//!   config (a bad one is logged and the old one kept).
+//!   drains in-flight requests and exits 0 (a second signal: exit 1 at once);
+//!   SIGHUP reloads the platform config (a bad one is logged and the old
+//!   one kept). Connections are served by hyper directly (not
+//!   `axum::serve`) for its header-read timeout and a bound on open
+//!   connections.
 //! - `helmgen impact`: the blast-radius report; exit 0 when nothing
 //!   changes, 1 when something does, 2 on error.
 
@@ -69,6 +72,13 @@ enum Command {
         /// Longest wait for in-flight requests after the listener closes.
         #[arg(long, default_value_t = 25_000)]
         drain_timeout_ms: u64,
+        /// Time a connection may take to send a request's headers (also the
+        /// idle time of a kept-alive connection) before it is closed.
+        #[arg(long, default_value_t = 5_000)]
+        header_timeout_ms: u64,
+        /// Open connections at once; more wait in the listen backlog.
+        #[arg(long, default_value_t = 1_024)]
+        max_connections: usize,
         /// Log format (to stderr).
         #[arg(long, value_enum, default_value = "text")]
         log_format: LogFormat,
@@ -106,6 +116,8 @@ fn main() -> ExitCode {
             max_objects,
             drain_delay_ms,
             drain_timeout_ms,
+            header_timeout_ms,
+            max_connections,
             log_format,
         } => {
             init_logs(log_format);
@@ -126,13 +138,15 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            runtime.block_on(serve(
+            runtime.block_on(serve(Serve {
                 listen,
-                platform,
+                platform_path: platform,
                 config,
-                Duration::from_millis(drain_delay_ms),
-                Duration::from_millis(drain_timeout_ms),
-            ))
+                drain_delay: Duration::from_millis(drain_delay_ms),
+                drain_timeout: Duration::from_millis(drain_timeout_ms),
+                header_timeout: Duration::from_millis(header_timeout_ms),
+                max_connections: max_connections.max(1),
+            }))
         }
         Command::Impact {
             corpus,
@@ -167,13 +181,38 @@ fn load_platform(path: &Path) -> Result<Platform, String> {
     Ok(platform)
 }
 
-async fn serve(
+/// What `helmgen serve` needs beyond the library's [`Config`].
+struct Serve {
     listen: String,
     platform_path: Option<PathBuf>,
     config: Config,
     drain_delay: Duration,
     drain_timeout: Duration,
-) -> ExitCode {
+    header_timeout: Duration,
+    max_connections: usize,
+}
+
+/// How the signal task ends the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Running.
+    No,
+    /// Close the listener and drain the connections.
+    Drain,
+    /// A second SIGTERM/SIGINT: exit at once.
+    Now,
+}
+
+async fn serve(opts: Serve) -> ExitCode {
+    let Serve {
+        listen,
+        platform_path,
+        config,
+        drain_delay,
+        drain_timeout,
+        header_timeout,
+        max_connections,
+    } = opts;
     let platform = match &platform_path {
         Some(p) => match load_platform(p) {
             Ok(p) => p,
@@ -215,7 +254,9 @@ async fn serve(
         "listening"
     );
 
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    // The signal task moves `stop` from No to Drain (first SIGTERM/SIGINT,
+    // after the drain delay) and to Now (a second one, at any time after).
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(Stop::No);
     let signals_state = state.clone();
     tokio::spawn(async move {
         loop {
@@ -227,40 +268,84 @@ async fn serve(
         }
         tracing::info!(delay_ms = drain_delay.as_millis() as u64, "draining");
         signals_state.start_draining();
-        tokio::time::sleep(drain_delay).await;
-        let _ = stop_tx.send(());
+        let second = tokio::select! {
+            _ = tokio::time::sleep(drain_delay) => false,
+            _ = term.recv() => true,
+            _ = int.recv() => true,
+        };
+        if !second {
+            let _ = stop_tx.send(Stop::Drain);
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        tracing::warn!("second SIGTERM/SIGINT: exiting at once");
+        let _ = stop_tx.send(Stop::Now);
     });
 
-    let server = axum::serve(listener, helmgen::app(state.clone()))
-        .with_graceful_shutdown(async move {
-            let _ = stop_rx.await;
-        })
-        .into_future();
-    tokio::pin!(server);
-    // Wait for the server; once draining has begun, wait at most
-    // `drain_timeout` for in-flight requests.
-    let result = tokio::select! {
-        r = &mut server => r,
-        _ = async {
-            while !state.is_draining() {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            tokio::time::sleep(drain_delay + drain_timeout).await;
-        } => {
-            tracing::warn!("drain timeout: closing the remaining connections");
-            Ok(())
+    let router = helmgen::app(state.clone());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let connections = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // Without a timer hyper has no header-read timeout: a client sending
+    // partial headers would hold its connection forever.
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let stopped = |rx: &mut tokio::sync::watch::Receiver<Stop>| {
+        let mut rx = rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s != Stop::No).await;
         }
     };
-    match result {
-        Ok(()) => {
-            tracing::info!("stopped");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("helmgen: server error: {e}");
-            ExitCode::from(2)
-        }
+    loop {
+        // A connection slot first: at most `max_connections` are open; more
+        // wait in the kernel's backlog.
+        let permit = tokio::select! {
+            p = Arc::clone(&connections).acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = stopped(&mut stop_rx) => break,
+        };
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stopped(&mut stop_rx) => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let connection = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
     }
+    // New connections are refused from here on; requests in flight finish
+    // (at most `drain_timeout`), idle connections close.
+    drop(listener);
+    if *stop_rx.borrow() == Stop::Now {
+        return ExitCode::from(1);
+    }
+    tracing::info!("listener closed; waiting for requests in flight");
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(drain_timeout) => {
+            tracing::warn!("drain timeout: closing the remaining connections");
+        }
+        _ = stop_rx.wait_for(|s| *s == Stop::Now) => return ExitCode::from(1),
+    }
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
 }
 
 fn reload(state: &AppState, path: Option<&Path>) {

@@ -1,6 +1,9 @@
 //! The binary over a real socket: a render, SIGHUP reloads (a bad config is
 //! rejected and the old one stays), then SIGTERM: new requests get 503
-//! while a request in flight still completes, and the process exits 0.
+//! while a request in flight still completes, and the process exits 0; the
+//! graceful shutdown itself (no drain delay: the listener closes while a
+//! request is in flight, which completes); a second SIGTERM; the header-read
+//! timeout and the bound on open connections.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -72,15 +75,14 @@ fn read_response(mut s: TcpStream) -> (u16, String) {
 }
 
 fn start(platform: &std::path::Path) -> Server {
+    start_with(platform, &["--drain-delay-ms", "1500"])
+}
+
+fn start_with(platform: &std::path::Path, args: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_helmgen"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--drain-delay-ms",
-            "1500",
-            "--platform",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .arg("--platform")
         .arg(platform)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -179,4 +181,127 @@ fn serve_reload_and_drain_over_a_socket() {
         TcpStream::connect(&server.addr).is_err(),
         "the listener is closed after the drain"
     );
+}
+
+fn builtin_platform() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let platform = dir.path().join("platform.toml");
+    std::fs::write(&platform, platform_config::BUILTIN_TOML).unwrap();
+    (dir, platform)
+}
+
+fn wait_exit(server: &mut Server, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(code) = server.child.try_wait().unwrap() {
+            return code;
+        }
+        assert!(Instant::now() < deadline, "helmgen did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// No drain delay: SIGTERM closes the listener at once (new connections are
+/// refused) while the request in flight still completes, then exit 0.
+#[test]
+fn graceful_shutdown_finishes_the_request_in_flight() {
+    let (_dir, platform) = builtin_platform();
+    let mut server = start_with(&platform, &["--drain-delay-ms", "0"]);
+    let app = fixture("fixtures/app-toml/ok/wordcounter.toml");
+    let mut inflight = server.connect();
+    write!(
+        inflight,
+        "POST /v1/render?env=prod&image_tag=abc123 HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/toml\r\nContent-Length: {}\r\n\r\n",
+        app.len()
+    )
+    .unwrap();
+    let half = app.len() / 2;
+    inflight.write_all(&app[..half]).unwrap();
+    inflight.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    server.signal(Signal::TERM);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(&server.addr).is_ok() {
+        assert!(Instant::now() < deadline, "the listener never closed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "exited with a request in flight"
+    );
+
+    inflight.write_all(&app[half..]).unwrap();
+    let (status, body) = read_response(inflight);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("kind: Deployment"));
+    let code = wait_exit(&mut server, Duration::from_secs(10));
+    assert!(code.success(), "exit status {code:?}");
+}
+
+/// A second SIGTERM during the drain delay exits at once (status 1).
+#[test]
+fn a_second_sigterm_exits_at_once() {
+    let (_dir, platform) = builtin_platform();
+    let mut server = start_with(&platform, &["--drain-delay-ms", "60000"]);
+    server.signal(Signal::TERM);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(server.child.try_wait().unwrap().is_none(), "still draining");
+    server.signal(Signal::TERM);
+    let code = wait_exit(&mut server, Duration::from_secs(10));
+    assert_eq!(code.code(), Some(1), "{code:?}");
+}
+
+/// A client that sends part of its headers and stops is disconnected after
+/// the header timeout instead of holding its connection forever.
+#[test]
+fn partial_headers_are_cut_off() {
+    let (_dir, platform) = builtin_platform();
+    let server = start_with(&platform, &["--header-timeout-ms", "300"]);
+    let mut slow = server.connect();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut raw = Vec::new();
+    // EOF (or a reset) from the server; a read timeout means it is still open.
+    if let Err(e) = slow.read_to_end(&mut raw) {
+        assert!(
+            !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "the connection stayed open: {e}"
+        );
+    }
+    let (status, _) = server.call("GET", "/healthz", "text/plain", b"");
+    assert_eq!(status, 200);
+}
+
+/// With `--max-connections 1`, a second connection is not served while the
+/// first is open, and is served once it closes.
+#[test]
+fn open_connections_are_bounded() {
+    let (_dir, platform) = builtin_platform();
+    let server = start_with(&platform, &["--max-connections", "1"]);
+    let first = server.connect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut second = server.connect();
+    second
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    second
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let waiting = second.read(&mut byte);
+    assert!(
+        matches!(&waiting, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+        "served beyond the bound: {waiting:?}"
+    );
+    drop(first);
+    second
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let (status, _) = read_response(second);
+    assert_eq!(status, 200);
 }
