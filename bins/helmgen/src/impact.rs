@@ -65,9 +65,28 @@ pub struct CorpusFile {
     pub source: Vec<u8>,
 }
 
-/// Reads every `*.toml` file under `dir` (recursively, sorted by path).
+/// A corpus read from disk, and what the walk left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Corpus {
+    /// The app.toml files, sorted by path.
+    pub files: Vec<CorpusFile>,
+    /// Symbolic links to directories, not followed (a link can make a loop,
+    /// or count one service twice).
+    pub skipped: Vec<PathBuf>,
+}
+
+/// Reads every `*.toml` file under `dir` (recursively, sorted by path);
+/// symbolic links to directories are not followed (see [`walk_corpus`]).
 pub fn load_corpus(dir: &Path) -> Result<Vec<CorpusFile>, Error> {
+    walk_corpus(dir).map(|c| c.files)
+}
+
+/// Reads every `*.toml` file under `dir` (recursively, sorted by path).
+/// Symbolic links to files are read; symbolic links to directories are not
+/// followed and are listed in [`Corpus::skipped`].
+pub fn walk_corpus(dir: &Path) -> Result<Corpus, Error> {
     let mut files = Vec::new();
+    let mut skipped = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let entries = std::fs::read_dir(&d).map_err(|source| Error::Read {
@@ -80,18 +99,25 @@ pub fn load_corpus(dir: &Path) -> Result<Vec<CorpusFile>, Error> {
                 source,
             })?;
             let path = entry.path();
-            if path.is_dir() {
+            let kind = entry.file_type().map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?;
+            if kind.is_dir() {
                 stack.push(path);
+            } else if kind.is_symlink() && path.is_dir() {
+                skipped.push(path);
             } else if path.extension().is_some_and(|e| e == "toml") {
                 files.push(path);
             }
         }
     }
     files.sort();
+    skipped.sort();
     if files.is_empty() {
         return Err(Error::EmptyCorpus(dir.to_path_buf()));
     }
-    files
+    let files = files
         .into_iter()
         .map(|path| {
             let source = std::fs::read(&path).map_err(|source| Error::Read {
@@ -122,7 +148,8 @@ pub fn load_corpus(dir: &Path) -> Result<Vec<CorpusFile>, Error> {
                 source,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(Corpus { files, skipped })
 }
 
 /// Outcome of one render of one service in one environment.

@@ -385,8 +385,14 @@ fn run_impact(
     let loaded = (|| {
         let base = load_platform(base)?;
         let head = load_platform(head)?;
-        let files = impact::load_corpus(corpus).map_err(|e| e.to_string())?;
-        Ok::<_, String>((base, head, files))
+        let corpus = impact::walk_corpus(corpus).map_err(|e| e.to_string())?;
+        for path in &corpus.skipped {
+            eprintln!(
+                "helmgen: skipped {}: a symbolic link to a directory is not followed",
+                path.display()
+            );
+        }
+        Ok::<_, String>((base, head, corpus.files))
     })();
     let (base, head, files) = match loaded {
         Ok(x) => x,
@@ -396,7 +402,18 @@ fn run_impact(
         }
     };
     let report = impact::analyse(&files, &base, &head, today);
-    print!("{}", report.render(format));
+    // A failed write (a closed pipe, a full disk) is an error with a
+    // message, not a panic: `print!` would panic.
+    let written = {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        out.write_all(report.render(format).as_bytes())
+            .and_then(|()| out.flush())
+    };
+    if let Err(e) = written {
+        eprintln!("helmgen: cannot write the report: {e}");
+        return ExitCode::from(2);
+    }
     if report.is_changed() {
         ExitCode::from(1)
     } else {

@@ -177,6 +177,41 @@ fn run(base: &str, head: &str, corpus: &str) -> (i32, String) {
     )
 }
 
+/// A symbolic link to a directory (here a loop) is not followed, and is
+/// reported; a link to a file is read.
+#[test]
+fn symlinked_directories_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let wordcounter = repo().join("fixtures/app-toml/ok/wordcounter.toml");
+    std::fs::copy(&wordcounter, dir.path().join("a.toml")).unwrap();
+    std::fs::create_dir(dir.path().join("loop")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("loop"), dir.path().join("loop/self")).unwrap();
+    std::os::unix::fs::symlink(&wordcounter, dir.path().join("loop/b.toml")).unwrap();
+    let corpus = impact::walk_corpus(dir.path()).unwrap();
+    let paths: Vec<_> = corpus.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths, ["a.toml", "loop/b.toml"]);
+    assert_eq!(corpus.skipped, [dir.path().join("loop/self")]);
+}
+
+/// A report that cannot be written is exit 2 with a message, not a panic.
+#[test]
+fn a_failed_write_is_exit_2() {
+    let root = repo();
+    let out = Command::new(env!("CARGO_BIN_EXE_helmgen"))
+        .args(["impact", "--today", "2026-06-01", "--corpus"])
+        .arg(root.join("fixtures/app-toml/ok"))
+        .arg("--base")
+        .arg(root.join("fixtures/platform/base.toml"))
+        .arg("--head")
+        .arg(root.join("fixtures/platform/head.toml"))
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot write the report"), "{stderr}");
+}
+
 #[test]
 fn exit_codes() {
     assert_eq!(run("base.toml", "base.toml", "fixtures/app-toml/ok").0, 0);
