@@ -68,22 +68,69 @@ pub fn body_kind(headers: &HeaderMap) -> Result<BodyKind, Problem> {
     }
 }
 
-/// The output kind from `Accept`: the first listed of JSON or YAML (or `*/*`)
-/// wins; anything else means YAML, the default.
+/// The output kind from `Accept`, negotiated as RFC 9110 says: each
+/// candidate (YAML under any of its media types, JSON) gets the quality of
+/// the most specific range that matches it (`type/subtype` over `type/*`
+/// over `*/*`), `q=0` excludes it, the highest quality wins, and a tie goes
+/// to YAML, the default. When nothing is acceptable the answer is still YAML:
+/// the spec's status list has no 406.
 pub fn output_kind(headers: &HeaderMap) -> OutputKind {
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
         return OutputKind::Yaml;
     };
-    for range in accept.split(',') {
-        match media_type(range).as_str() {
-            "application/json" => return OutputKind::Json,
-            "application/yaml" | "application/x-yaml" | "text/yaml" | "*/*" | "application/*" => {
-                return OutputKind::Yaml;
+    let ranges: Vec<(String, f32)> = accept.split(',').filter_map(accept_range).collect();
+    let quality = |media: &str| -> f32 {
+        let (kind, _) = media.split_once('/').unwrap_or((media, ""));
+        let mut best: Option<(u8, f32)> = None;
+        for (range, q) in &ranges {
+            let specificity = if range == media {
+                3
+            } else if range.strip_suffix("/*") == Some(kind) {
+                2
+            } else if range == "*/*" {
+                1
+            } else {
+                continue;
+            };
+            if best.is_none_or(|(s, _)| specificity > s) {
+                best = Some((specificity, *q));
             }
-            _ => {}
+        }
+        best.map_or(0.0, |(_, q)| q)
+    };
+    let yaml = ["application/yaml", "application/x-yaml", "text/yaml"]
+        .into_iter()
+        .map(quality)
+        .fold(0.0, f32::max);
+    let json = quality("application/json");
+    if json > yaml {
+        OutputKind::Json
+    } else {
+        OutputKind::Yaml
+    }
+}
+
+/// One range of `Accept`: the media range (lowercase) and its `q` (1 when
+/// absent; a range with a `q` that is not a number in 0..=1 is ignored).
+fn accept_range(text: &str) -> Option<(String, f32)> {
+    let mut parts = text.split(';');
+    let range = parts.next()?.trim().to_ascii_lowercase();
+    if range.is_empty() {
+        return None;
+    }
+    let mut q = 1.0;
+    for param in parts {
+        if let Some((name, value)) = param.split_once('=')
+            && name.trim().eq_ignore_ascii_case("q")
+        {
+            q = value
+                .trim()
+                .parse::<f32>()
+                .ok()
+                .filter(|q| (0.0..=1.0).contains(q))?;
         }
     }
-    OutputKind::Yaml
+    Some((range, q))
 }
 
 /// Query parameters of `POST /v1/render`. Values are kept as text here and

@@ -49,3 +49,33 @@ fn build_defaults_version_and_keeps_the_service() {
     assert_eq!(req.file_name, "demo/app.toml");
     assert_eq!(req.environment, "prod");
 }
+
+#[test]
+fn accept_is_negotiated_with_q_values() {
+    use crate::request::OutputKind::{Json, Yaml};
+    let check = |accept: Option<&str>, expect: request::OutputKind| {
+        let mut headers = axum::http::HeaderMap::new();
+        if let Some(a) = accept {
+            headers.insert(axum::http::header::ACCEPT, a.parse().unwrap());
+        }
+        assert_eq!(request::output_kind(&headers), expect, "{accept:?}");
+    };
+    check(None, Yaml);
+    check(Some("application/json"), Json);
+    check(Some("application/yaml"), Yaml);
+    check(Some("application/json;q=0, application/yaml"), Yaml);
+    check(Some("application/json;q=0, */*"), Yaml);
+    check(Some("*/*;q=0.1, application/json"), Json);
+    check(Some("application/yaml;q=0.5, application/json;q=0.9"), Json);
+    check(Some("application/json;q=0.5, text/yaml;q=0.5"), Yaml);
+    check(Some("application/*"), Yaml);
+    check(Some("application/*;q=0.2, application/json"), Json);
+    check(Some("*/*"), Yaml);
+    check(Some("text/html"), Yaml);
+    check(Some("application/json;q=0, application/yaml;q=0"), Yaml);
+    check(
+        Some("APPLICATION/JSON; Q=0.7, application/yaml;q=0.3"),
+        Json,
+    );
+    check(Some("application/json;q=nonsense"), Yaml);
+}
