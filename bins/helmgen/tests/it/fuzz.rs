@@ -112,6 +112,78 @@ fn query() -> impl Strategy<Value = String> {
     (env, extra).prop_map(|(e, x)| format!("/v1/render?env={e}&image_tag=abc123{x}"))
 }
 
+/// A random query string: known and random keys, known and random values,
+/// percent-escapes (valid or not), repeated keys, stray separators.
+fn random_query() -> impl Strategy<Value = String> {
+    let key = prop_oneof![
+        Just("env".to_owned()),
+        Just("image_tag".to_owned()),
+        Just("service".to_owned()),
+        Just("cluster".to_owned()),
+        Just("version".to_owned()),
+        Just("strategy".to_owned()),
+        Just("previous_version".to_owned()),
+        Just("canary_weight".to_owned()),
+        "[a-z_%0-9A-F]{0,12}",
+    ];
+    let value = prop_oneof![
+        Just("prod".to_owned()),
+        Just("dev".to_owned()),
+        Just("abc123".to_owned()),
+        Just("canary".to_owned()),
+        "[0-9]{1,12}",
+        "-?[0-9]{1,3}",
+        "[ -~]{0,16}".prop_map(|v| v.replace(['&', '#'], "")),
+        "(%[0-9A-Fa-f]{2}|%[g-z]{1,2}|[a-z]){0,8}",
+    ];
+    let pair = prop_oneof![
+        4 => (key.clone(), value).prop_map(|(k, v)| format!("{k}={v}")),
+        1 => key,
+        1 => Just(String::new()),
+    ];
+    prop::collection::vec(pair, 0..8)
+        .prop_map(|pairs| format!("/v1/render?{}", uri_escape(&pairs.join("&"))))
+}
+
+/// Percent-escapes what a URI query cannot hold (the `%` of random, maybe
+/// invalid, escapes is kept: the server must cope with those).
+fn uri_escape(query: &str) -> String {
+    let mut out = String::new();
+    for b in query.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~!$'()*+,;=:@/?%&".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A random `Content-Type` or `Accept` value: known media types with random
+/// parameters, or random text.
+fn random_media_type() -> impl Strategy<Value = String> {
+    let known = prop_oneof![
+        Just("application/toml"),
+        Just("application/json"),
+        Just("application/yaml"),
+        Just("text/plain"),
+        Just("*/*"),
+        Just("application/*"),
+    ];
+    prop_oneof![
+        (known.clone(), "(;[ a-zA-Z]{0,8}=[ -~&&[^,]]{0,8}){0,3}")
+            .prop_map(|(t, p)| format!("{t}{p}")),
+        prop::collection::vec((known, 0u8..=10), 1..4).prop_map(|ranges| {
+            ranges
+                .iter()
+                .map(|(t, q)| format!("{t};q={}", f32::from(*q) / 10.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
+        "[ -~]{0,40}",
+    ]
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -154,5 +226,29 @@ proptest! {
         let body = format!("{{\"app_toml\": \"name = 'x'\", {text}");
         let reply = runtime().block_on(send(&router, post(&uri, "application/json", body)));
         assert_no_5xx(reply.status, &reply.body)?;
+    }
+
+    #[test]
+    fn random_queries_and_media_types_never_5xx(
+        pick in any::<prop::sample::Index>(),
+        uri in random_query(),
+        content_type in random_media_type(),
+        accept in random_media_type(),
+    ) {
+        let body = CORPUS[pick.index(CORPUS.len())].clone();
+        let (_, router) = app();
+        let mut request = post(&uri, "", body);
+        for (name, value) in [("content-type", &content_type), ("accept", &accept)] {
+            if let Ok(v) = axum::http::HeaderValue::from_str(value) {
+                request.headers_mut().insert(name, v);
+            }
+        }
+        let reply = runtime().block_on(send(&router, request));
+        assert_no_5xx(reply.status, &reply.body)?;
+        // Only the statuses of the contract.
+        prop_assert!(
+            [200, 400, 413, 415, 422].contains(&reply.status.as_u16()),
+            "status {}: {}", reply.status, String::from_utf8_lossy(&reply.body)
+        );
     }
 }
