@@ -56,9 +56,13 @@ enum Command {
         /// Time limit of one request, in milliseconds.
         #[arg(long, default_value_t = 10_000)]
         timeout_ms: u64,
-        /// Render requests handled at once.
-        #[arg(long, default_value_t = 128)]
-        concurrency: usize,
+        /// Renders running at once (default: twice the CPU cores). Renders are
+        /// CPU-bound and a worst-case one (a 256 KiB app.toml of thousands
+        /// of jobs) peaks at about 115 MB, so more than a few per core only
+        /// adds latency and memory; more requests wait (up to half the
+        /// timeout), then get 503.
+        #[arg(long)]
+        concurrency: Option<usize>,
         /// Largest rendered answer in bytes (YAML or JSON); larger answers get 422.
         #[arg(long, default_value_t = 8 * 1024 * 1024)]
         max_output_bytes: usize,
@@ -124,7 +128,9 @@ fn main() -> ExitCode {
             let config = Config {
                 max_body,
                 timeout: Duration::from_millis(timeout_ms),
-                concurrency,
+                concurrency: concurrency.unwrap_or_else(|| {
+                    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
+                }),
                 max_output_bytes,
                 max_objects,
             };

@@ -571,8 +571,16 @@ async fn a_render_past_the_deadline_is_503_and_health_answers_meanwhile() {
     );
     assert_eq!(reply.json()["type"], json!("urn:paas:problem:timeout"));
     // The abandoned render still holds the only slot, but /healthz (a
-    // single-threaded test runtime) answers at once.
+    // single-threaded test runtime) answers at once...
     assert_eq!(send(&router, get("/healthz")).await.status, StatusCode::OK);
+    // ...and the slot stays taken until the render ends: the concurrency
+    // bound covers the renders still running, not only the requests.
+    let reply = send(
+        &router,
+        post("/v1/render?env=dev&image_tag=abc123", TOML, TINY_PROD),
+    )
+    .await;
+    assert_eq!(reply.json()["type"], json!("urn:paas:problem:overloaded"));
     assert!(
         state
             .metrics()
