@@ -4,8 +4,10 @@
 # Starts `helmgen serve` on a free loopback port, fetches the document, stops it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build -q -p helmgen
 bin="${CARGO_TARGET_DIR:-target}/debug/helmgen"
+# `cargo test --workspace` has built it already; building it alone with
+# `-p helmgen` could rebuild dependencies under other features.
+[ -x "$bin" ] || cargo build -q -p helmgen
 tmp="$(mktemp -d)"
 "$bin" serve --listen 127.0.0.1:0 >"$tmp/out" 2>"$tmp/err" &
 pid=$!
