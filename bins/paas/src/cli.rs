@@ -84,6 +84,9 @@ pub(crate) enum Command {
     Render(RenderArgs),
     /// Print a JSON Schema.
     Schema(SchemaArgs),
+    /// Deploy a service and look at its releases.
+    #[command(subcommand)]
+    Service(ServiceCommand),
     /// Print the `Release` CustomResourceDefinition (YAML, or JSON with `-o json`).
     Crd,
     /// Print shell completions.
@@ -114,6 +117,45 @@ pub(crate) struct RenderArgs {
     /// Show, for each configured value, where it came from, instead of the manifests.
     #[arg(long)]
     pub(crate) explain: bool,
+}
+
+/// `paas service ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ServiceCommand {
+    /// Render for every cluster of ENV, dry-run, confirm and roll out a new release.
+    Deploy(DeployArgs),
+    /// The current release in every cluster of ENV, its phase, stage and health.
+    Status(EnvArgs),
+    /// The releases of the service in ENV, newest first.
+    History(EnvArgs),
+}
+
+/// `paas service deploy`.
+#[derive(Debug, Args)]
+pub(crate) struct DeployArgs {
+    /// Environment (`prod`, `staging`, `dev`, `local`, ...).
+    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    pub(crate) env: String,
+    /// Rollout strategy (default: the app's `[deploy] strategy`).
+    #[arg(long, value_name = "S", value_parser = parse_strategy)]
+    pub(crate) strategy: Option<app_toml::Strategy>,
+    /// Image tag (default: the short commit hash of the repository holding app.toml, else `dev`).
+    #[arg(long, value_name = "T")]
+    pub(crate) image_tag: Option<String>,
+    /// Stop after each stage until promoted (asked on the terminal).
+    #[arg(long)]
+    pub(crate) manual: bool,
+    /// Only render and dry-run in every cluster; print what would change.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// Commands that only take an environment.
+#[derive(Debug, Args)]
+pub(crate) struct EnvArgs {
+    /// Environment (`prod`, `staging`, `dev`, `local`, ...).
+    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    pub(crate) env: String,
 }
 
 /// `paas schema`.

@@ -19,6 +19,24 @@ pub(crate) fn short_commit(dir: &Path) -> Option<String> {
     valid.then(|| full[..7].to_owned())
 }
 
+/// The message of the commit checked out in the repository containing
+/// `dir` (for the linked tasks of a release), or `None` when `git` is not
+/// installed or `dir` is not in a repository. A deploy can afford the
+/// `git` process that rendering avoids.
+pub(crate) fn commit_message(dir: &Path) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["log", "-1", "--format=%B"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 fn find_git_dir(dir: &Path) -> Option<PathBuf> {
     let mut current = Some(dir);
     while let Some(d) = current {

@@ -9,6 +9,8 @@ mod cli;
 mod clock;
 mod gitinfo;
 mod render;
+mod service;
+mod session;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -66,6 +68,15 @@ fn main() -> ExitCode {
     let result = match &args.command {
         cli::Command::Render(r) => render::render(&args.global, r, color),
         cli::Command::Schema(s) => render::schema(s),
+        cli::Command::Service(cli::ServiceCommand::Deploy(d)) => {
+            service::deploy(&args.global, d, color)
+        }
+        cli::Command::Service(cli::ServiceCommand::Status(e)) => {
+            service::status(&args.global, e, color)
+        }
+        cli::Command::Service(cli::ServiceCommand::History(e)) => {
+            service::history(&args.global, e, color)
+        }
         cli::Command::Crd => Ok(crd(args.global.output)),
         cli::Command::Completions { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();

@@ -26,7 +26,7 @@ pub(crate) fn load_platform(path: Option<&Path>) -> Result<Platform, Failure> {
 }
 
 /// The service name when app.toml has none: `--service`, else the directory name.
-fn fallback_service(global: &Global, app: &Path) -> Option<String> {
+pub(crate) fn fallback_service(global: &Global, app: &Path) -> Option<String> {
     if let Some(s) = &global.service {
         return Some(s.clone());
     }
@@ -34,7 +34,7 @@ fn fallback_service(global: &Global, app: &Path) -> Option<String> {
     dir.file_name().and_then(|n| n.to_str()).map(str::to_owned)
 }
 
-fn absolute_dir(app: &Path) -> PathBuf {
+pub(crate) fn absolute_dir(app: &Path) -> PathBuf {
     let dir = app
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -77,27 +77,8 @@ pub(crate) fn render(global: &Global, args: &RenderArgs, color: bool) -> Result<
         explain: args.explain,
         today: clock::today(),
     };
-    let rendered = render_source(&source, &platform, &request).map_err(|e| match e {
-        RenderFailure::App(app_toml::Error::Invalid(d)) => {
-            let n = d.items.len();
-            Failure::failed(format!(
-                "{}\nerror: {} has {n} problem{}",
-                d.render(color).trim_end(),
-                d.file,
-                if n == 1 { "" } else { "s" }
-            ))
-        }
-        RenderFailure::App(e @ app_toml::Error::UnknownEnvironment { .. }) => {
-            Failure::usage(format!("error: {e}"))
-        }
-        RenderFailure::Render(manifests::Error::Context { message, .. }) => {
-            Failure::usage(format!("error: {message}"))
-        }
-        RenderFailure::Render(e) => Failure::failed(format!(
-            "error: {} cannot be deployed:\n{e}",
-            global.app.display()
-        )),
-    })?;
+    let rendered = render_source(&source, &platform, &request)
+        .map_err(|e| render_failure(&global.app, e, color))?;
     let output = global.output.unwrap_or(Output::Yaml);
     if args.explain {
         return match output {
@@ -134,6 +115,30 @@ pub(crate) fn render(global: &Global, args: &RenderArgs, color: bool) -> Result<
             })
             .map(|s| s + "\n")
             .map_err(|e| Failure::failed(format!("error: {e}"))),
+    }
+}
+
+/// Maps a failed render to the message and exit code of the binary.
+pub(crate) fn render_failure(app: &Path, e: RenderFailure, color: bool) -> Failure {
+    match e {
+        RenderFailure::App(app_toml::Error::Invalid(d)) => {
+            let n = d.items.len();
+            Failure::failed(format!(
+                "{}\nerror: {} has {n} problem{}",
+                d.render(color).trim_end(),
+                d.file,
+                if n == 1 { "" } else { "s" }
+            ))
+        }
+        RenderFailure::App(e @ app_toml::Error::UnknownEnvironment { .. }) => {
+            Failure::usage(format!("error: {e}"))
+        }
+        RenderFailure::Render(manifests::Error::Context { message, .. }) => {
+            Failure::usage(format!("error: {message}"))
+        }
+        RenderFailure::Render(e) => {
+            Failure::failed(format!("error: {} cannot be deployed:\n{e}", app.display()))
+        }
     }
 }
 

@@ -1,0 +1,158 @@
+//! The clusters of one environment for the length of one command: the
+//! `sim://` test clusters started in this process (state in
+//! `.paas/sim/<name>.json` under the current directory), a client for every
+//! cluster, and the guarantee that the test clusters are stopped and saved
+//! on every way out of the command, errors included.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+
+use cluster::{ClusterClient, Settings};
+use platform_config::EnvironmentConfig;
+use sim_cluster::{RunningCluster, SimCluster, Timing};
+
+use crate::Failure;
+
+/// Where the state of the `sim://` clusters lives, relative to the current directory.
+pub(crate) const SIM_DIR: &str = ".paas/sim";
+
+/// Timing of the in-process test clusters: `PAAS_SIM_TIMING=fast` selects
+/// the short delays the tests use; anything else the default ones.
+fn sim_timing() -> Timing {
+    // The binary is the one place that reads the environment (clippy.toml).
+    #[allow(clippy::disallowed_methods)]
+    let fast = std::env::var("PAAS_SIM_TIMING").is_ok_and(|v| v == "fast");
+    if fast {
+        Timing::fast()
+    } else {
+        Timing::default()
+    }
+}
+
+/// Whether every cluster of the environment is an in-process test cluster.
+pub(crate) fn all_sim(env: &EnvironmentConfig) -> bool {
+    env.clusters.iter().all(|c| c.address.starts_with("sim://"))
+}
+
+/// Runs `work` with a connected, prepared client for every cluster of
+/// `env`, inside a tokio runtime. The `sim://` clusters are started first
+/// and always shut down and saved afterwards; a failure to save is reported
+/// (after the command's own failure, if any).
+pub(crate) fn with_clusters<F, Fut>(env: &EnvironmentConfig, work: F) -> Result<String, Failure>
+where
+    F: FnOnce(Vec<ClusterClient>) -> Fut,
+    Fut: Future<Output = Result<String, Failure>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::failed(format!("error: cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let mut sims: Vec<(PathBuf, RunningCluster)> = Vec::new();
+        let result = match start_sims(env, &mut sims).await {
+            Ok(urls) => match connect(env, &urls).await {
+                Ok(clients) => work(clients).await,
+                Err(f) => Err(f),
+            },
+            Err(f) => Err(f),
+        };
+        let saved = stop_sims(sims).await;
+        match (result, saved) {
+            (Ok(out), Ok(())) => Ok(out),
+            (Ok(_), Err(message)) => Err(Failure::failed(message)),
+            (Err(f), Ok(())) => Err(f),
+            (Err(mut f), Err(message)) => {
+                f.message = format!("{}\n{message}", f.message.trim_end());
+                Err(f)
+            }
+        }
+    })
+}
+
+/// Starts every `sim://` cluster of `env` on a loopback port, pushing each
+/// into `sims` as soon as it runs (so that it is stopped even when a later
+/// one fails to start). Returns the URL of each by its sim name.
+async fn start_sims(
+    env: &EnvironmentConfig,
+    sims: &mut Vec<(PathBuf, RunningCluster)>,
+) -> Result<BTreeMap<String, String>, Failure> {
+    let timing = sim_timing();
+    let mut urls = BTreeMap::new();
+    for c in &env.clusters {
+        let Some(name) = c.address.strip_prefix("sim://") else {
+            continue;
+        };
+        if urls.contains_key(name) {
+            continue;
+        }
+        let path = PathBuf::from(SIM_DIR).join(format!("{name}.json"));
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Failure::usage(format!("error: cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let sim = SimCluster::load(name, &path, timing).map_err(|e| {
+            Failure::usage(format!(
+                "error: cannot load the test cluster {name}: {e}\nhelp: remove {} to start it empty",
+                path.display()
+            ))
+        })?;
+        let running = sim.serve_loopback().await.map_err(|e| Failure {
+            code: 3,
+            message: format!("error: cannot start the test cluster {name}: {e}"),
+        })?;
+        urls.insert(name.to_owned(), running.url().to_owned());
+        sims.push((path, running));
+    }
+    Ok(urls)
+}
+
+/// Stops the test clusters and saves their state.
+async fn stop_sims(sims: Vec<(PathBuf, RunningCluster)>) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for (path, running) in sims {
+        let sim = running.cluster().clone();
+        running.shutdown().await;
+        // Shutting down saves too, but swallows errors; this one reports them.
+        if let Err(e) = sim.save(&path) {
+            problems.push(format!(
+                "error: cannot save the test cluster {}: {e}",
+                sim.name()
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+/// Connects every cluster and makes it ready to hold releases.
+async fn connect(
+    env: &EnvironmentConfig,
+    urls: &BTreeMap<String, String>,
+) -> Result<Vec<ClusterClient>, Failure> {
+    let settings = Settings::default();
+    let clients = cluster::connect_environment(env, |sim| urls.get(sim).cloned(), None, &settings)
+        .await
+        .map_err(|e| Failure::usage(format!("error: {e}")))?;
+    let prepared = futures_util::future::join_all(clients.iter().map(|c| async move {
+        cluster::prepare(c)
+            .await
+            .map_err(|e| (c.name().to_owned(), e))
+    }))
+    .await;
+    for outcome in prepared {
+        if let Err((name, e)) = outcome {
+            let code = if e.is_unreachable() { 3 } else { 1 };
+            return Err(Failure {
+                code,
+                message: format!("error: cluster {name} is not usable: {e}"),
+            });
+        }
+    }
+    Ok(clients)
+}

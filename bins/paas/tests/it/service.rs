@@ -1,0 +1,193 @@
+//! `paas service deploy|status|history` on the embedded `sim://` clusters
+//! of the built-in `local` environment, in a temporary directory holding
+//! the seed's app.toml (the state lands in `.paas/sim/` there).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{Run, root};
+
+/// A service directory named `userinfo` (the fallback service name) with
+/// the seed's app.toml.
+fn service_dir() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("userinfo");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(
+        root().join("fixtures/app-toml/ok/userinfo.toml"),
+        dir.join("app.toml"),
+    )
+    .unwrap();
+    (tmp, dir)
+}
+
+fn paas_in(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_paas"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("PAAS_PLATFORM")
+        .env("PAAS_SIM_TIMING", "fast")
+        .env("USER", "tester")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// Runs paas in `dir`, checks the exit code and snapshots stdout and the
+/// deterministic part of stderr (from the first line starting with
+/// `stderr_from`; progress lines of the
+/// two clusters interleave in any order, so they are not snapshotted).
+fn check(dir: &Path, name: &str, args: &[&str], expected_code: i32, stderr_from: &str) -> Run {
+    let run = paas_in(dir, args);
+    assert_eq!(
+        run.code, expected_code,
+        "{name}: stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    // From the first line that starts with `stderr_from`.
+    let tail = if run.stderr.starts_with(stderr_from) {
+        &run.stderr[..]
+    } else {
+        run.stderr
+            .find(&format!("\n{stderr_from}"))
+            .map_or("", |i| &run.stderr[i + 1..])
+    };
+    insta::with_settings!({filters => vec![
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]"),
+        (r"in \d+\.\d s", "in [DURATION]"),
+    ]}, {
+        insta::assert_snapshot!(
+            name,
+            format!(
+                "$ paas {}\nexit: {}\n--- stdout\n{}--- stderr (from {stderr_from:?})\n{tail}",
+                args.join(" "),
+                run.code,
+                run.stdout,
+            )
+        );
+    });
+    run
+}
+
+fn deploy(dir: &Path, name: &str, tag: &str, code: i32) -> Run {
+    check(
+        dir,
+        name,
+        &["service", "deploy", "-e", "local", "-y", "--image-tag", tag],
+        code,
+        "error:",
+    )
+}
+
+#[test]
+fn deploy_history_status_and_a_failed_pull_on_the_local_sim_clusters() {
+    let (_tmp, dir) = service_dir();
+    let run = deploy(&dir, "deploy_v1", "abc123", 0);
+    assert!(
+        run.stderr.contains("local-a      init         applying"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("local-b      balancing    traffic 100% to v1"),
+        "{}",
+        run.stderr
+    );
+    for name in ["local-a", "local-b"] {
+        let path = dir.join(format!(".paas/sim/{name}.json"));
+        assert!(path.is_file(), "{} saved", path.display());
+    }
+    deploy(&dir, "deploy_v2", "abc124", 0);
+    let history = check(
+        &dir,
+        "history_v2_v1",
+        &["service", "history", "-e", "local"],
+        0,
+        "error:",
+    );
+    let v2 = history.stdout.find("\nv2 ").unwrap();
+    let v1 = history.stdout.find("\nv1 ").unwrap();
+    assert!(v2 < v1, "newest first:\n{}", history.stdout);
+    check(
+        &dir,
+        "status_v2",
+        &["service", "status", "-e", "local"],
+        0,
+        "error:",
+    );
+
+    let run = deploy(
+        &dir,
+        "deploy_v3_fails_in_local_b",
+        "fail-pull-in-local-b",
+        1,
+    );
+    assert!(
+        run.stderr.contains(
+            "local-b      FAILED       Deployment userinfo/userinfo-v3: ImagePullBackOff"
+        ),
+        "{}",
+        run.stderr
+    );
+    check(
+        &dir,
+        "status_after_failure",
+        &["service", "status", "-e", "local"],
+        0,
+        "error:",
+    );
+
+    let before: Vec<Vec<u8>> = ["local-a", "local-b"]
+        .iter()
+        .map(|n| std::fs::read(dir.join(format!(".paas/sim/{n}.json"))).unwrap())
+        .collect();
+    check(
+        &dir,
+        "dry_run_v4",
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "--dry-run",
+            "--image-tag",
+            "abc125",
+        ],
+        0,
+        "error:",
+    );
+    let history = paas_in(&dir, &["service", "history", "-e", "local", "-o", "json"]);
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    let list: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let versions: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["v3", "v2", "v1"], "the dry run made no release");
+    let after: Vec<Vec<u8>> = ["local-a", "local-b"]
+        .iter()
+        .map(|n| std::fs::read(dir.join(format!(".paas/sim/{n}.json"))).unwrap())
+        .collect();
+    assert!(before == after, "the dry run changed the clusters' state");
+}
+
+#[test]
+fn an_unknown_environment_is_a_usage_error_and_starts_nothing() {
+    let (_tmp, dir) = service_dir();
+    check(
+        &dir,
+        "unknown_env",
+        &["service", "status", "-e", "nope"],
+        2,
+        "error:",
+    );
+    assert!(!dir.join(".paas").exists());
+}
