@@ -547,12 +547,14 @@ async fn output_over_the_object_limit_is_422() {
 #[tokio::test]
 async fn a_render_past_the_deadline_is_503_and_health_answers_meanwhile() {
     let state = state_with(Config {
-        timeout: std::time::Duration::from_millis(50),
+        timeout: std::time::Duration::from_millis(20),
         concurrency: 1,
+        // Room for a render that takes long even in a release build.
+        max_body: 4 * 1024 * 1024,
         ..Config::default()
     });
     let router = helmgen::app(state.clone());
-    let slow = many_jobs(3000);
+    let slow = many_jobs(12_000);
     let reply = send(
         &router,
         post("/v1/render?env=dev&image_tag=abc123", TOML, slow.clone()),
