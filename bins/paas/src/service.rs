@@ -227,7 +227,7 @@ pub(crate) fn deploy(global: &Global, args: &DeployArgs, color: bool) -> Result<
     let image_tag = &image_tag;
     let render = &render;
     let output = global.output;
-    session::with_clusters(env, |clients| async move {
+    session::with_clusters(env, |clients, interrupt| async move {
         let records = read_records(&clients, &service).await;
         let mut all = Vec::new();
         for (name, r) in &records {
@@ -372,7 +372,7 @@ pub(crate) fn deploy(global: &Global, args: &DeployArgs, color: bool) -> Result<
         {
             return Err(Failure::failed("aborted: nothing was changed"));
         }
-        let done = run_release(executor, release, interactive).await?;
+        let done = run_release(executor, release, interactive, interrupt).await?;
         let elapsed = started.elapsed();
         finish(&done, elapsed, output)
     })
@@ -405,7 +405,9 @@ async fn run_release(
     executor: Arc<Executor>,
     release: Release,
     interactive: bool,
+    mut interrupt: session::Interrupt,
 ) -> Result<Release, Failure> {
+    interrupt.take_over();
     let (ptx, mut prx) = mpsc::unbounded_channel();
     let (ctx, crx) = mpsc::unbounded_channel();
     let driver = Driver::new(executor).with_progress(ptx);
@@ -417,7 +419,23 @@ async fn run_release(
     let mut waiting: BTreeMap<String, (Stage, BTreeSet<ObjectRef>)> = BTreeMap::new();
     let mut gate: Option<Step> = None;
     let mut stderr = std::io::stderr();
-    while let Some(p) = prx.recv().await {
+    let mut aborting = false;
+    loop {
+        let p = tokio::select! {
+            p = prx.recv() => match p {
+                Some(p) => p,
+                None => break,
+            },
+            () = interrupt.pressed(), if !aborting => {
+                aborting = true;
+                let _ = ctx.send(Event::Abort);
+                let _ = writeln!(
+                    stderr,
+                    "interrupted: aborting {number} (before the point of no return the new version is removed; after it the switch is finished)"
+                );
+                continue;
+            }
+        };
         let line = match &p {
             Progress::Action(Action::Apply {
                 cluster,
@@ -482,6 +500,9 @@ async fn run_release(
             )),
             Progress::Event(Event::Unreachable { cluster, message }) => {
                 Some(format!("{cluster:<12} UNREACHABLE  {message}"))
+            }
+            Progress::Action(Action::Rejected { command, reason }) => {
+                Some(format!("{command} refused: {reason}"))
             }
             Progress::Event(Event::Reachable { cluster }) => {
                 Some(format!("{cluster:<12} reachable again"))
@@ -624,7 +645,7 @@ pub(crate) fn history(global: &Global, args: &EnvArgs, color: bool) -> Result<St
     let (platform, env) = environment(global, &args.env)?;
     let service = service_name(global, &platform, color)?;
     let output = global.output;
-    session::with_clusters(&env, |clients| async move {
+    session::with_clusters(&env, |clients, _| async move {
         let records = read_records(&clients, &service).await;
         let mut all = Vec::new();
         let mut unreachable = Vec::new();
@@ -712,7 +733,7 @@ pub(crate) fn status(global: &Global, args: &EnvArgs, color: bool) -> Result<Str
     let (platform, env) = environment(global, &args.env)?;
     let service = service_name(global, &platform, color)?;
     let output = global.output;
-    session::with_clusters(&env, |clients| async move {
+    session::with_clusters(&env, |clients, _| async move {
         let records = read_records(&clients, &service).await;
         let mut states = Vec::new();
         for (client, (name, r)) in clients.iter().zip(records) {

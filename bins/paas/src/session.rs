@@ -7,12 +7,42 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use cluster::{ClusterClient, Settings};
 use platform_config::EnvironmentConfig;
 use sim_cluster::{RunningCluster, SimCluster, Timing};
 
 use crate::Failure;
+
+/// Ctrl-C, as the commands see it. Until a command [takes it
+/// over](Interrupt::take_over), Ctrl-C cancels the command (nothing has
+/// changed yet) and the test clusters are still saved and stopped; after,
+/// the command decides (a deploy aborts its release cleanly).
+#[derive(Clone)]
+pub(crate) struct Interrupt {
+    pressed: tokio::sync::watch::Receiver<bool>,
+    taken: Arc<AtomicBool>,
+}
+
+impl Interrupt {
+    /// Resolves when Ctrl-C is pressed (never, if signals cannot be caught).
+    pub(crate) async fn pressed(&mut self) {
+        if self.pressed.wait_for(|p| *p).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// From now on Ctrl-C no longer cancels the command; it only reports.
+    pub(crate) fn take_over(&self) {
+        self.taken.store(true, Ordering::SeqCst);
+    }
+
+    fn taken(&self) -> bool {
+        self.taken.load(Ordering::SeqCst)
+    }
+}
 
 /// Where the state of the `sim://` clusters lives, relative to the current directory.
 pub(crate) const SIM_DIR: &str = ".paas/sim";
@@ -41,7 +71,7 @@ pub(crate) fn all_sim(env: &EnvironmentConfig) -> bool {
 /// (after the command's own failure, if any).
 pub(crate) fn with_clusters<F, Fut>(env: &EnvironmentConfig, work: F) -> Result<String, Failure>
 where
-    F: FnOnce(Vec<ClusterClient>) -> Fut,
+    F: FnOnce(Vec<ClusterClient>, Interrupt) -> Fut,
     Fut: Future<Output = Result<String, Failure>>,
 {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -49,15 +79,36 @@ where
         .enable_all()
         .build()
         .map_err(|e| Failure::failed(format!("error: cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
-        let mut sims: Vec<(PathBuf, RunningCluster)> = Vec::new();
-        let result = match start_sims(env, &mut sims).await {
-            Ok(urls) => match connect(env, &urls).await {
-                Ok(clients) => work(clients).await,
-                Err(f) => Err(f),
-            },
-            Err(f) => Err(f),
+    let result = runtime.block_on(async {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let listener = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = tx.send(true);
+                // Keep the sender: a dropped one would read as "pressed".
+                std::future::pending::<()>().await;
+            }
+        });
+        let interrupt = Interrupt {
+            pressed: rx,
+            taken: Arc::new(AtomicBool::new(false)),
         };
+        let mut outer = interrupt.clone();
+        let cancelled = async move {
+            outer.pressed().await;
+            if outer.taken() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let mut sims: Vec<(PathBuf, RunningCluster)> = Vec::new();
+        let result = tokio::select! {
+            r = async {
+                let urls = start_sims(env, &mut sims).await?;
+                let clients = connect(env, &urls).await?;
+                work(clients, interrupt).await
+            } => r,
+            () = cancelled => Err(Failure::failed("interrupted: nothing was changed")),
+        };
+        listener.abort();
         let saved = stop_sims(sims).await;
         match (result, saved) {
             (Ok(out), Ok(())) => Ok(out),
@@ -68,7 +119,10 @@ where
                 Err(f)
             }
         }
-    })
+    });
+    // A question left on the terminal (a blocking read) must not hold the exit.
+    runtime.shutdown_background();
+    result
 }
 
 /// Starts every `sim://` cluster of `env` on a loopback port, pushing each
