@@ -79,9 +79,12 @@ async fn read_records(
     service: &str,
 ) -> Vec<(String, Result<Vec<Release>, cluster::Error>)> {
     let reads = clients.iter().map(|c| async move {
-        let records = cluster::records::list_records(c, Some(service))
-            .await
-            .map(|list| list.into_iter().filter_map(Result::ok).collect());
+        let records = match cluster::records::list_records(c, Some(service)).await {
+            Ok(list) => Ok(list.into_iter().filter_map(Result::ok).collect()),
+            // No `Release` CRD yet: nothing was ever deployed there.
+            Err(e) if e.status_code() == Some(404) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        };
         (c.name().to_owned(), records)
     });
     futures_util::future::join_all(reads).await
@@ -227,7 +230,7 @@ pub(crate) fn deploy(global: &Global, args: &DeployArgs, color: bool) -> Result<
     let image_tag = &image_tag;
     let render = &render;
     let output = global.output;
-    session::with_clusters(env, |clients, interrupt| async move {
+    session::with_clusters(env, true, |clients, interrupt| async move {
         let records = read_records(&clients, &service).await;
         let mut all = Vec::new();
         for (name, r) in &records {
@@ -645,7 +648,7 @@ pub(crate) fn history(global: &Global, args: &EnvArgs, color: bool) -> Result<St
     let (platform, env) = environment(global, &args.env)?;
     let service = service_name(global, &platform, color)?;
     let output = global.output;
-    session::with_clusters(&env, |clients, _| async move {
+    session::with_clusters(&env, false, |clients, _| async move {
         let records = read_records(&clients, &service).await;
         let mut all = Vec::new();
         let mut unreachable = Vec::new();
@@ -733,7 +736,7 @@ pub(crate) fn status(global: &Global, args: &EnvArgs, color: bool) -> Result<Str
     let (platform, env) = environment(global, &args.env)?;
     let service = service_name(global, &platform, color)?;
     let output = global.output;
-    session::with_clusters(&env, |clients, _| async move {
+    session::with_clusters(&env, false, |clients, _| async move {
         let records = read_records(&clients, &service).await;
         let mut states = Vec::new();
         for (client, (name, r)) in clients.iter().zip(records) {
@@ -767,8 +770,13 @@ pub(crate) fn status(global: &Global, args: &EnvArgs, color: bool) -> Result<Str
                 reachable: true,
             });
         }
-        let servings: BTreeSet<Option<Version>> = states.iter().map(|s| s.serving).collect();
-        let consistent = servings.len() == 1;
+        // Clusters that did not answer are reported as such, not as a mismatch.
+        let servings: BTreeSet<Option<Version>> = states
+            .iter()
+            .filter(|s| s.reachable)
+            .map(|s| s.serving)
+            .collect();
+        let consistent = servings.len() <= 1;
         let all_healthy = states.iter().all(|s| s.healthy);
         let text = match output {
             Some(Output::Json) => json_text(&json!({
@@ -817,12 +825,17 @@ pub(crate) fn status(global: &Global, args: &EnvArgs, color: bool) -> Result<Str
         let mut stdout = std::io::stdout().lock();
         let _ = stdout.write_all(text.as_bytes());
         let _ = stdout.flush();
-        let code = if states.iter().any(|s| !s.reachable) {
-            3
-        } else {
-            1
-        };
-        let why = if consistent {
+        let unreachable: Vec<&str> = states
+            .iter()
+            .filter(|s| !s.reachable)
+            .map(|s| s.cluster.as_str())
+            .collect();
+        let code = if unreachable.is_empty() { 1 } else { 3 };
+        let why = if !unreachable.is_empty() {
+            format!("error: unreachable: {}", unreachable.join(", "))
+        } else if consistent && states.iter().all(|s| s.serving.is_none()) {
+            format!("error: {service} is not deployed in {}", args.env)
+        } else if consistent {
             format!("error: {service} is not healthy in {}", args.env)
         } else {
             format!(

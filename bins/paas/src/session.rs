@@ -65,11 +65,16 @@ pub(crate) fn all_sim(env: &EnvironmentConfig) -> bool {
     env.clusters.iter().all(|c| c.address.starts_with("sim://"))
 }
 
-/// Runs `work` with a connected, prepared client for every cluster of
-/// `env`, inside a tokio runtime. The `sim://` clusters are started first
+/// Runs `work` with a connected client for every cluster of `env` (made
+/// ready to hold releases when `prepare`; read-only commands change
+/// nothing), inside a tokio runtime. The `sim://` clusters are started first
 /// and always shut down and saved afterwards; a failure to save is reported
 /// (after the command's own failure, if any).
-pub(crate) fn with_clusters<F, Fut>(env: &EnvironmentConfig, work: F) -> Result<String, Failure>
+pub(crate) fn with_clusters<F, Fut>(
+    env: &EnvironmentConfig,
+    prepare: bool,
+    work: F,
+) -> Result<String, Failure>
 where
     F: FnOnce(Vec<ClusterClient>, Interrupt) -> Fut,
     Fut: Future<Output = Result<String, Failure>>,
@@ -103,7 +108,7 @@ where
         let result = tokio::select! {
             r = async {
                 let urls = start_sims(env, &mut sims).await?;
-                let clients = connect(env, &urls).await?;
+                let clients = connect(env, &urls, prepare).await?;
                 work(clients, interrupt).await
             } => r,
             () = cancelled => Err(Failure::failed("interrupted: nothing was changed")),
@@ -184,15 +189,19 @@ async fn stop_sims(sims: Vec<(PathBuf, RunningCluster)>) -> Result<(), String> {
     }
 }
 
-/// Connects every cluster and makes it ready to hold releases.
+/// Connects every cluster and, when `prepare`, makes it ready to hold releases.
 async fn connect(
     env: &EnvironmentConfig,
     urls: &BTreeMap<String, String>,
+    prepare: bool,
 ) -> Result<Vec<ClusterClient>, Failure> {
     let settings = Settings::default();
     let clients = cluster::connect_environment(env, |sim| urls.get(sim).cloned(), None, &settings)
         .await
         .map_err(|e| Failure::usage(format!("error: {e}")))?;
+    if !prepare {
+        return Ok(clients);
+    }
     let prepared = futures_util::future::join_all(clients.iter().map(|c| async move {
         cluster::prepare(c)
             .await
@@ -201,10 +210,15 @@ async fn connect(
     .await;
     for outcome in prepared {
         if let Err((name, e)) = outcome {
-            let code = if e.is_unreachable() { 3 } else { 1 };
-            return Err(Failure {
-                code,
-                message: format!("error: cluster {name} is not usable: {e}"),
+            return Err(if e.is_unreachable() {
+                Failure {
+                    code: 3,
+                    message: format!("error: cluster {name} is unreachable: {e}"),
+                }
+            } else {
+                Failure::failed(format!(
+                    "error: cluster {name} cannot hold releases (CRD or namespace): {e}"
+                ))
             });
         }
     }

@@ -191,3 +191,93 @@ fn an_unknown_environment_is_a_usage_error_and_starts_nothing() {
     );
     assert!(!dir.join(".paas").exists());
 }
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "git {args:?}: {status:?}");
+}
+
+#[test]
+fn the_release_takes_its_commit_and_linked_tasks_from_the_repository() {
+    let (_tmp, dir) = service_dir();
+    git(&dir, &["init", "-q"]);
+    git(&dir, &["add", "app.toml"]);
+    git(
+        &dir,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "PAAS-42: userinfo serves v2 (see OPS-7)",
+        ],
+    );
+    let run = paas_in(&dir, &["service", "deploy", "-e", "local", "-y"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let history = paas_in(&dir, &["service", "history", "-e", "local", "-o", "json"]);
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    let list: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let release = &list[0];
+    assert_eq!(
+        release["linked_tasks"],
+        serde_json::json!(["PAAS-42", "OPS-7"])
+    );
+    assert_eq!(release["releaser"], "tester");
+    let commit = release["commit"].as_str().unwrap();
+    assert_eq!(commit.len(), 7, "{release}");
+    assert_eq!(
+        release["image"], commit,
+        "the default image tag is the commit"
+    );
+    let table = paas_in(&dir, &["service", "history", "-e", "local"]);
+    assert!(table.stdout.contains("PAAS-42,OPS-7"), "{}", table.stdout);
+}
+
+#[test]
+fn a_cluster_that_refuses_connections_exits_3_and_keeps_its_state() {
+    let (_tmp, dir) = service_dir();
+    let first = paas_in(
+        &dir,
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "-y",
+            "--image-tag",
+            "abc123",
+        ],
+    );
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    // A fault kept with the state: local-b's port refuses connections.
+    let path = dir.join(".paas/sim/local-b.json");
+    let mut state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    state["faults"]["reachability"] = serde_json::json!("refusing");
+    std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
+    let run = paas_in(
+        &dir,
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "-y",
+            "--image-tag",
+            "abc124",
+        ],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("local-b"), "{}", run.stderr);
+    let status = paas_in(&dir, &["service", "status", "-e", "local"]);
+    assert_eq!(status.code, 3, "{}", status.stderr);
+    let kept: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        kept["faults"]["reachability"], "refusing",
+        "saved back as it was"
+    );
+}
