@@ -281,3 +281,78 @@ fn a_cluster_that_refuses_connections_exits_3_and_keeps_its_state() {
         "saved back as it was"
     );
 }
+
+#[test]
+fn ctrl_c_during_a_deploy_aborts_it_and_the_old_version_keeps_serving() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let (_tmp, dir) = service_dir();
+    let first = paas_in(
+        &dir,
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "-y",
+            "--image-tag",
+            "abc123",
+        ],
+    );
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    // `slow` pods take 5 s with the default timing: the interrupt lands
+    // while the application stage waits, well before the point of no return.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_paas"))
+        .args([
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "-y",
+            "--image-tag",
+            "slow",
+        ])
+        .current_dir(&dir)
+        .env_remove("PAAS_PLATFORM")
+        .env_remove("PAAS_SIM_TIMING")
+        .env("USER", "tester")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        seen.push_str(&line);
+        if line.contains("application  applying") {
+            break;
+        }
+        line.clear();
+    }
+    // The shell's builtin `kill`: no procps needed.
+    let kill = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    seen.push_str(&rest);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{seen}");
+    assert!(seen.contains("interrupted: aborting v2"), "{seen}");
+    assert!(seen.contains("aborted in"), "{seen}");
+    let history = paas_in(&dir, &["service", "history", "-e", "local", "-o", "json"]);
+    let list: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    assert_eq!(list[0]["version"], "v2");
+    assert_eq!(list[0]["status"], "aborted");
+    let status = paas_in(&dir, &["service", "status", "-e", "local", "-o", "json"]);
+    assert_eq!(status.code, 0, "{}", status.stdout);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    for c in status["clusters"].as_array().unwrap() {
+        assert_eq!(c["serving"], "v1", "{c}");
+        assert_eq!(c["health"], "healthy", "{c}");
+    }
+}
