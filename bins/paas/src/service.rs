@@ -375,7 +375,7 @@ pub(crate) fn deploy(global: &Global, args: &DeployArgs, color: bool) -> Result<
         {
             return Err(Failure::failed("aborted: nothing was changed"));
         }
-        let done = run_release(executor, release, interactive, interrupt).await?;
+        let done = run_release(executor, release, interactive, global.yes, interrupt).await?;
         let elapsed = started.elapsed();
         finish(&done, elapsed, output)
     })
@@ -408,6 +408,7 @@ async fn run_release(
     executor: Arc<Executor>,
     release: Release,
     interactive: bool,
+    yes: bool,
     mut interrupt: session::Interrupt,
 ) -> Result<Release, Failure> {
     interrupt.take_over();
@@ -516,18 +517,29 @@ async fn run_release(
             Progress::Status(r) => {
                 if let Step::Gate { after } = r.status.step
                     && gate != Some(r.status.step)
-                    && interactive
                 {
-                    let commands = ctx.clone();
-                    tokio::spawn(async move {
-                        let question = format!("{after} is done everywhere: promote {number}?");
-                        let event = if confirm(&question).await {
-                            Event::Promote
-                        } else {
-                            Event::Abort
-                        };
-                        let _ = commands.send(event);
-                    });
+                    if interactive {
+                        let commands = ctx.clone();
+                        tokio::spawn(async move {
+                            let question = format!("{after} is done everywhere: promote {number}?");
+                            let event = if confirm(&question).await {
+                                Event::Promote
+                            } else {
+                                Event::Abort
+                            };
+                            let _ = commands.send(event);
+                        });
+                    } else if yes {
+                        // `--yes` answers the gate's question too.
+                        let _ = writeln!(stderr, "gate after {after}: promoting {number} (--yes)");
+                        let _ = ctx.send(Event::Promote);
+                    } else {
+                        let _ = writeln!(
+                            stderr,
+                            "gate after {after}: no terminal to ask and no --yes: aborting {number}"
+                        );
+                        let _ = ctx.send(Event::Abort);
+                    }
                 }
                 gate = Some(r.status.step);
                 None
@@ -735,6 +747,7 @@ struct ClusterStatus {
 pub(crate) fn status(global: &Global, args: &EnvArgs, color: bool) -> Result<String, Failure> {
     let (platform, env) = environment(global, &args.env)?;
     let service = service_name(global, &platform, color)?;
+    let verbose = global.verbose;
     let output = global.output;
     session::with_clusters(&env, false, |clients, _| async move {
         let records = read_records(&clients, &service).await;
@@ -759,7 +772,12 @@ pub(crate) fn status(global: &Global, args: &EnvArgs, color: bool) -> Result<Str
             let latest = merged.values().next_back().cloned();
             let (health, healthy) = match cluster::snapshot::read_live(client, &service).await {
                 Err(e) => (format!("unreachable: {e}"), false),
-                Ok(live) => judge(serving_version, latest.as_ref(), live.as_ref()),
+                Ok(live) => {
+                    if verbose {
+                        eprintln!("{name}: live {live:?}");
+                    }
+                    judge(serving_version, latest.as_ref(), live.as_ref())
+                }
             };
             states.push(ClusterStatus {
                 cluster: name,

@@ -356,3 +356,17 @@ fn ctrl_c_during_a_deploy_aborts_it_and_the_old_version_keeps_serving() {
         assert_eq!(c["health"], "healthy", "{c}");
     }
 }
+
+#[test]
+fn an_invalid_app_toml_exits_1_before_any_cluster_starts() {
+    let (_tmp, dir) = service_dir();
+    std::fs::copy(
+        root().join("fixtures/app-toml/err/seed-typos.toml"),
+        dir.join("app.toml"),
+    )
+    .unwrap();
+    let run = paas_in(&dir, &["service", "deploy", "-e", "local", "-y"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("app.toml has"), "{}", run.stderr);
+    assert!(!dir.join(".paas").exists(), "no cluster was started");
+}
