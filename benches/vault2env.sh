@@ -6,29 +6,19 @@
 #   benches/vault2env.sh            # everything
 #   SKIP_CRITERION=1 benches/vault2env.sh
 #
-# The static binary: musl cannot be installed on these machines, so this is
-# glibc with `-C target-feature=+crt-static`. vault2env never calls
-# getaddrinfo (static glibc cannot load NSS modules): it reads /etc/hosts and
-# asks the nameservers of /etc/resolv.conf itself; the "by name" runs below
-# check exactly that.
+# The static binary is built by benches/vault2env-static.sh, exactly as CI
+# builds and checks it (.ci/check.d/40-vault2env-static.sh): glibc with
+# `-C target-feature=+crt-static` (musl cannot be installed on these
+# machines), size-optimised release profile, in target/vault2env-static.
+# vault2env never calls getaddrinfo (static glibc cannot load NSS modules):
+# it reads /etc/hosts and asks the nameservers of /etc/resolv.conf itself;
+# the "by name" runs below check exactly that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target-vault-static}"
-TARGET=x86_64-unknown-linux-gnu
-static_env=(
-  RUSTFLAGS="-C target-feature=+crt-static"
-  CARGO_PROFILE_RELEASE_LTO=true
-  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1
-  CARGO_PROFILE_RELEASE_PANIC=abort
-  CARGO_PROFILE_RELEASE_OPT_LEVEL=s
-  CARGO_PROFILE_RELEASE_DEBUG=false
-  CARGO_PROFILE_RELEASE_STRIP=symbols
-)
-env "${static_env[@]}" cargo build --release -q -p vault2env --bin vault2env --target "$TARGET"
-BIN="$CARGO_TARGET_DIR/$TARGET/release/vault2env"
+BIN=$(benches/vault2env-static.sh)
 cargo build --release -q -p vault-testserver --bin vault-testserver
-SERVER="$CARGO_TARGET_DIR/release/vault-testserver"
+SERVER="${CARGO_TARGET_DIR:-target}/release/vault-testserver"
 
 echo "== binary"
 file -b "$BIN" | cut -d, -f1-5
