@@ -351,6 +351,11 @@ struct Failure {
 impl Client {
     /// A client of `service` (the name in its `service "..."` line).
     pub fn new(service: &str, config: Config) -> Self {
+        Self::with_http(service, config, reqwest::Client::new())
+    }
+
+    /// A client sending through `http` (tests pass one with their own resolver).
+    fn with_http(service: &str, config: Config, http: reqwest::Client) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0x9E37_79B9_7F4A_7C15, |d| d.as_nanos() as u64)
@@ -362,7 +367,7 @@ impl Client {
                     tokens: config.retry.budget_max,
                 }),
                 config,
-                http: reqwest::Client::new(),
+                http,
                 breakers: Mutex::new(HashMap::new()),
                 rng: Mutex::new(seed),
             }),

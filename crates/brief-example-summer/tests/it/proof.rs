@@ -1,7 +1,8 @@
 //! The `summer` server on 127.0.0.1 and the client of the
 //! `summer.client.brief` contract, both generated at build time from the
 //! spec's fixtures (`build.rs`, [`crate::generated`]): a call, propagated headers, a
-//! deadline exceeded, retries on `unavailable`, and an open breaker.
+//! deadline exceeded, retries on `unavailable` bounded by the retry budget,
+//! and an open breaker.
 
 use crate::generated::summer::{self, SumIn, SumOut};
 use crate::generated::summer_client::{self, SummerClient};
@@ -170,6 +171,40 @@ async fn gives_up_after_three_attempts() {
         .expect_err("keeps failing");
     assert_eq!(err.code, Code::Unavailable);
     assert_eq!(state.calls.load(Ordering::SeqCst), 3, "at most 3 attempts");
+}
+
+/// An outage (every call answered `unavailable`) with a small retry budget:
+/// the server sees the initial tokens plus about a tenth of the calls in
+/// retries, not three attempts per call.
+#[tokio::test]
+async fn retry_budget_bounds_attempts_during_an_outage() {
+    let (base, state) = start().await;
+    state.unavailable_first.store(u32::MAX, Ordering::SeqCst);
+    let mut config = Config::new(&base).timeout(Duration::from_secs(2));
+    config.retry.budget_max = 2.0;
+    config.retry.budget_ratio = 0.1;
+    config.retry.base_backoff = Duration::from_millis(1);
+    config.retry.max_backoff = Duration::from_millis(2);
+    // The breaker would stop the calls too; keep it closed to see the budget.
+    config.breaker.min_calls = u32::MAX;
+    let client = SummerClient::new(config);
+    let calls = 30;
+    for _ in 0..calls {
+        let err = client
+            .sum(&Context::background(), &input())
+            .await
+            .expect_err("outage");
+        assert_eq!(err.code, Code::Unavailable, "{err}");
+    }
+    let attempts = state.calls.load(Ordering::SeqCst);
+    // Two retries on the initial tokens, then 0.1 token per call: at most
+    // 3 more in 29 calls (90 attempts without a budget).
+    let bound = calls + 2 + calls / 10;
+    assert!(
+        (calls + 2..=bound).contains(&attempts),
+        "{attempts} attempts for {calls} calls; the budget allows {}..={bound}",
+        calls + 2
+    );
 }
 
 #[tokio::test]

@@ -148,3 +148,169 @@ fn abandoned_probes_do_not_wedge_half_open() {
         ],
     );
 }
+
+/// Resolves every name to `addr` and records when it was asked. A refused
+/// connection is never pooled, so each attempt connects afresh and resolves
+/// once: the record counts attempts (and their times) where no server can.
+struct CountingResolver {
+    addr: std::net::SocketAddr,
+    at: Mutex<Vec<Instant>>,
+}
+
+impl reqwest::dns::Resolve for CountingResolver {
+    fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        self.at.lock().expect("not poisoned").push(Instant::now());
+        let addr = self.addr;
+        Box::pin(async move { Ok(Box::new(std::iter::once(addr)) as reqwest::dns::Addrs) })
+    }
+}
+
+/// A client of `summer` whose connections all go to a loopback port nothing
+/// listens on, and the resolver that counts its attempts.
+fn refused_client(config: impl FnOnce(&mut Config)) -> (Client, Arc<CountingResolver>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener); // nothing listens there now: connections are refused
+    let resolver = Arc::new(CountingResolver {
+        addr,
+        at: Mutex::new(Vec::new()),
+    });
+    let http = reqwest::Client::builder()
+        .dns_resolver(resolver.clone())
+        .build()
+        .expect("http client");
+    let mut cfg = Config::new(format!("http://summer.test:{}", addr.port()));
+    // The breaker would also stop the calls; keep it out of the way so the
+    // retry policy alone is measured.
+    cfg.breaker.min_calls = u32::MAX;
+    config(&mut cfg);
+    (Client::with_http("summer", cfg, http), resolver)
+}
+
+fn attempts(resolver: &CountingResolver) -> Vec<Instant> {
+    resolver.at.lock().expect("not poisoned").clone()
+}
+
+/// During an outage (every connection refused) a small retry budget bounds
+/// the attempts: the initial tokens plus `budget_ratio` per call, not
+/// `max_attempts` per call.
+#[tokio::test]
+async fn retry_budget_bounds_attempts_against_a_refused_connection() {
+    let (client, resolver) = refused_client(|c| {
+        c.retry.budget_max = 2.0;
+        c.retry.budget_ratio = 0.1;
+        c.retry.base_backoff = Duration::from_millis(1);
+        c.retry.max_backoff = Duration::from_millis(2);
+    });
+    let ctx = Context::background();
+    let calls = 30;
+    for _ in 0..calls {
+        let err = client
+            .call::<_, serde_json::Value>(&ctx, "sum", &serde_json::json!({"a": 1, "b": 2}))
+            .await
+            .expect_err("refused");
+        assert_eq!(err.code, Code::Unavailable, "{err}");
+        assert!(err.message.contains("cannot connect"), "{err}");
+    }
+    let n = attempts(&resolver).len();
+    // The first call spends the initial 2 tokens (two retries); after that
+    // each call adds 0.1 token, so at most 3 more retries in 29 calls.
+    // Without the budget it would be 3 attempts per call (90).
+    let bound = calls + 2 + calls / 10;
+    assert!(
+        (calls + 2..=bound).contains(&n),
+        "{n} attempts for {calls} calls; the budget allows {}..={bound}",
+        calls + 2
+    );
+}
+
+/// Backoff is full jitter under a cap that doubles per retry and stops at
+/// `max_backoff`.
+#[test]
+fn backoff_is_capped_full_jitter() {
+    let mut cfg = Config::new("http://unused");
+    cfg.retry.base_backoff = Duration::from_millis(25);
+    cfg.retry.max_backoff = Duration::from_millis(120);
+    let client = Client::new("summer", cfg);
+    for (attempt, cap_ms) in [(1, 25), (2, 50), (3, 100), (4, 120), (40, 120)] {
+        let cap = Duration::from_millis(cap_ms);
+        let samples: Vec<Duration> = (0..500).map(|_| client.backoff(attempt)).collect();
+        let max = samples.iter().max().copied().unwrap_or_default();
+        assert!(
+            max <= cap,
+            "attempt {attempt}: {max:?} beyond the cap {cap:?}"
+        );
+        assert!(
+            max >= cap / 2 && samples.iter().any(|s| *s < cap / 2),
+            "attempt {attempt}: samples do not spread over [0, {cap:?}]: max {max:?}"
+        );
+    }
+}
+
+/// Sets the client's jitter state so the first backoff is at least
+/// `at_least`, and returns that backoff.
+fn seed_long_first_backoff(client: &Client, at_least: Duration) -> Duration {
+    for seed in 1u64.. {
+        *client.inner.rng.lock().expect("not poisoned") = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let b = client.backoff(1);
+        if b >= at_least {
+            *client.inner.rng.lock().expect("not poisoned") =
+                seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            return b;
+        }
+    }
+    unreachable!("some seed gives a long backoff")
+}
+
+/// A retry waits its backoff, and is not taken when the backoff would end
+/// past the deadline: the call fails at once with the last error instead.
+#[tokio::test]
+async fn backoff_spaces_retries_and_never_passes_the_deadline() {
+    let setup = |c: &mut Config| {
+        c.retry.base_backoff = Duration::from_millis(400);
+        c.retry.max_backoff = Duration::from_millis(400);
+    };
+    let input = serde_json::json!({"a": 1, "b": 2});
+
+    // Plenty of time: three attempts, the second one backoff after the first.
+    let (client, resolver) = refused_client(|c| {
+        setup(c);
+        c.timeout = Duration::from_secs(5);
+    });
+    let first = seed_long_first_backoff(&client, Duration::from_millis(300));
+    let err = client
+        .call::<_, serde_json::Value>(&Context::background(), "sum", &input)
+        .await
+        .expect_err("refused");
+    assert_eq!(err.code, Code::Unavailable, "{err}");
+    let at = attempts(&resolver);
+    assert_eq!(at.len(), 3, "max_attempts");
+    assert!(
+        at[1] - at[0] >= first,
+        "the retry came {:?} after the first attempt, before its backoff {first:?}",
+        at[1] - at[0]
+    );
+
+    // 200 ms left and a first backoff of at least 300 ms: no retry, no wait.
+    let (client, resolver) = refused_client(|c| {
+        setup(c);
+        c.timeout = Duration::from_millis(200);
+    });
+    seed_long_first_backoff(&client, Duration::from_millis(300));
+    let started = Instant::now();
+    let err = client
+        .call::<_, serde_json::Value>(&Context::background(), "sum", &input)
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        err.code,
+        Code::Unavailable,
+        "the connection error, not a timeout: {err}"
+    );
+    assert_eq!(attempts(&resolver).len(), 1, "no retry past the deadline");
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "gave up without sleeping: {:?}",
+        started.elapsed()
+    );
+}
