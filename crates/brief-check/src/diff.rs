@@ -5,8 +5,8 @@
 //! required input field, input fields becoming required, output fields
 //! becoming optional, enum values removed, or added to what clients read).
 //! With clients, a change is breaking only when it breaks a named client: a
-//! client that was compatible with the old server on that point (same
-//! violation key) and is not with the new one.
+//! client that did not have that violation against the old server (same
+//! key and code) and has it against the new one.
 
 use crate::compat::{Violation, compat, same_type};
 use crate::model::Schema;
@@ -323,12 +323,16 @@ pub fn diff(old: &File, new: &File, clients: &[NamedClient<'_>]) -> Diff {
     let mut violations = Vec::new();
     if !clients.is_empty() {
         for c in clients {
-            let before: BTreeSet<String> = compat(old, 0, c.file, c.id)
+            // A violation is new unless the client had the same problem
+            // (same key *and* code) against the old server: a key that was
+            // already violated can break in a new way (a field that was
+            // missing on the server now exists with another type).
+            let before: BTreeSet<(String, &'static str)> = compat(old, 0, c.file, c.id)
                 .into_iter()
-                .map(|v| v.key)
+                .map(|v| (v.key, v.diagnostic.code))
                 .collect();
             for v in compat(new, 1, c.file, c.id) {
-                if before.contains(&v.key) {
+                if before.contains(&(v.key.clone(), v.diagnostic.code)) {
                     continue;
                 }
                 for ch in changes.iter_mut().filter(|ch| ch.key == v.key) {

@@ -190,6 +190,76 @@ fn diff_kind_switch_and_added_enum() {
     assert!(d.breaking());
 }
 
+/// A client that already violates a key against OLD (it reads `Out.x`,
+/// which the old server lacks: B0103) and violates it differently against
+/// NEW (the server now has `x` as a `string`: B0104) is broken by NEW: the
+/// diff compares violations on (key, code), not on the key alone.
+#[test]
+fn diff_reports_a_new_violation_on_an_already_violated_key() {
+    let old = parse_and_check(
+        "service \"s\"\nrpc a (In) Out\nmessage In { k int }\nmessage Out { y int }\n",
+        0,
+    );
+    let new = parse_and_check(
+        "service \"s\"\nrpc a (In) Out\nmessage In { k int }\nmessage Out {\n    y int\n    x string?\n}\n",
+        1,
+    );
+    let client = parse_and_check(
+        "service \"s\"\nrpc a (In) Out\nmessage In { k int }\nmessage Out { x int? }\n",
+        2,
+    );
+    assert!(
+        old.ok() && new.ok() && client.ok(),
+        "{:?} {:?} {:?}",
+        old.diagnostics,
+        new.diagnostics,
+        client.diagnostics
+    );
+    let codes = |server: &crate::Checked, id| {
+        compat(&server.file, id, &client.file, 2)
+            .into_iter()
+            .map(|v| (v.key, v.diagnostic.code))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(codes(&old, 0), [("field:Out.x".to_string(), "B0103")]);
+    assert_eq!(codes(&new, 1), [("field:Out.x".to_string(), "B0104")]);
+    let named = [NamedClient {
+        name: "web".into(),
+        file: &client.file,
+        id: 2,
+    }];
+    let d = diff(&old.file, &new.file, &named);
+    let violations: Vec<(&str, &str, &str)> = d
+        .violations
+        .iter()
+        .map(|(c, v)| (c.as_str(), v.key.as_str(), v.diagnostic.code))
+        .collect();
+    assert_eq!(violations, [("web", "field:Out.x", "B0104")]);
+    let changes: Vec<String> = d
+        .changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} [{}]",
+                c.breaking,
+                c.message,
+                c.broken_clients.join(",")
+            )
+        })
+        .collect();
+    assert_eq!(changes, ["true optional field `Out.x` added [web]"]);
+    assert!(d.breaking());
+
+    // The same violation (key and code) against both versions is not new.
+    let same = parse_and_check(
+        "service \"s\"\nrpc a (In) Out\nmessage In { k int }\nmessage Out {\n    y int\n    z int?\n}\n",
+        1,
+    );
+    let d = diff(&old.file, &same.file, &named);
+    assert!(d.violations.is_empty(), "{:?}", d.violations);
+    assert!(!d.breaking());
+}
+
 /// 50,000 errors render with each snippet cut to its own lines: every
 /// diagnostic shows its line number and nothing of the lines around it.
 /// (Rendering was quadratic in the file size; at this size it did not
