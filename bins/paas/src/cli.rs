@@ -124,6 +124,14 @@ pub(crate) struct RenderArgs {
 pub(crate) enum ServiceCommand {
     /// Render for every cluster of ENV, dry-run, confirm and roll out a new release.
     Deploy(DeployArgs),
+    /// Roll back to an earlier release (as a new release): list, show what changes, confirm.
+    Rollback(RollbackArgs),
+    /// Set the weight of the canary in flight (default: its next canary step).
+    Canary(CanaryArgs),
+    /// Pass the gate the release in flight waits at, or take its canary to 100% and finish.
+    Promote(EnvArgs),
+    /// Stop the release in flight before the point of no return: the new version is removed.
+    Abort(EnvArgs),
     /// The current release in every cluster of ENV, its phase, stage and health.
     Status(EnvArgs),
     /// The releases of the service in ENV, newest first.
@@ -148,6 +156,34 @@ pub(crate) struct DeployArgs {
     /// Only render and dry-run in every cluster; print what would change.
     #[arg(long)]
     pub(crate) dry_run: bool,
+}
+
+/// `paas service rollback`.
+#[derive(Debug, Args)]
+pub(crate) struct RollbackArgs {
+    /// Environment (`prod`, `staging`, `dev`, `local`, ...).
+    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    pub(crate) env: String,
+    /// The release to go back to (default: the newest earlier release that served something else).
+    #[arg(long, value_name = "vN", value_parser = parse_version)]
+    pub(crate) to: Option<u32>,
+    /// Replay the target's stored manifests instead of regenerating them with today's platform config.
+    #[arg(long)]
+    pub(crate) no_regenerate: bool,
+    /// Only build the rollback and dry-run it in every cluster; nothing changes.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `paas service canary`.
+#[derive(Debug, Args)]
+pub(crate) struct CanaryArgs {
+    /// Environment (`prod`, `staging`, `dev`, `local`, ...).
+    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    pub(crate) env: String,
+    /// Percent of the traffic for the canary, 1..=100 (100 promotes); default: the next canary step.
+    #[arg(short = 'p', long = "percent", value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub(crate) percent: Option<u8>,
 }
 
 /// Commands that only take an environment.

@@ -71,6 +71,18 @@ fn main() -> ExitCode {
         cli::Command::Service(cli::ServiceCommand::Deploy(d)) => {
             service::deploy(&args.global, d, color)
         }
+        cli::Command::Service(cli::ServiceCommand::Rollback(r)) => {
+            service::rollback(&args.global, r, color)
+        }
+        cli::Command::Service(cli::ServiceCommand::Canary(c)) => {
+            service::canary(&args.global, c, color)
+        }
+        cli::Command::Service(cli::ServiceCommand::Promote(e)) => {
+            service::promote(&args.global, e, color)
+        }
+        cli::Command::Service(cli::ServiceCommand::Abort(e)) => {
+            service::abort(&args.global, e, color)
+        }
         cli::Command::Service(cli::ServiceCommand::Status(e)) => {
             service::status(&args.global, e, color)
         }

@@ -19,7 +19,13 @@
 //! - the lease is renewed every third of its time to live while the
 //!   release runs;
 //! - a cluster whose request failed for lack of an answer is reported
-//!   [`Event::Unreachable`], and [`Event::Reachable`] once it answers again.
+//!   [`Event::Unreachable`], and [`Event::Reachable`] once it answers again;
+//! - a release that waits for a person (a gate, or a canary holding its
+//!   weight) when nobody can send commands any more (the command channel is
+//!   closed) is *parked*: its status is stored, the lease is given back and
+//!   [`Driver::run`] returns it unfinished. `paas service promote`, `abort`
+//!   and `canary` take it up later from the stored record with
+//!   [`Event::Resume`] (see [`Driver::run`]).
 //!
 //! Progress (every action issued, every event, every stored status) goes
 //! to an optional channel, which the CLI draws.
@@ -115,7 +121,16 @@ impl Driver {
 
     /// Runs `release` from `first` (`Start` for a new release, `Resume` for
     /// a stored one) until it is finished, taking commands (promote, abort,
-    /// set weight) from `commands`. Returns the finished release.
+    /// set weight) from `commands`. Returns the finished release, or the
+    /// parked one: when `commands` is closed while the release waits for a
+    /// person ([`waits_for_person`]) and no work is in flight, the lease is
+    /// given back in every cluster and the release returns unfinished, its
+    /// status stored.
+    ///
+    /// A resumed release that is not finished renews the lease of its
+    /// holder (the release, `<svc>-v<N>`) while it runs, as a started one
+    /// does once the lease is granted: the caller takes the lease back
+    /// ([`lease::acquire`]) before resuming a parked or crashed release.
     pub async fn run(
         &self,
         release: Release,
@@ -138,6 +153,14 @@ impl Driver {
         }
         let mut timers: Vec<JoinHandle<()>> = Vec::new();
         let mut renewal: Option<JoinHandle<()>> = None;
+        if matches!(first, Event::Resume) && !release.status.phase.is_finished() {
+            renewal = Some(self.renew_leases(
+                &release,
+                &release.resource_name(),
+                release.spec.options.lease_seconds,
+            ));
+        }
+        let mut parked = false;
         let mut release = release;
         let mut next = Some(first);
         let mut commands_open = true;
@@ -145,6 +168,15 @@ impl Driver {
         let mut outstanding = 0usize;
         let mut finished_at: Option<tokio::time::Instant> = None;
         loop {
+            if next.is_none()
+                && !commands_open
+                && outstanding == 0
+                && finished_at.is_none()
+                && waits_for_person(&release)
+            {
+                parked = true;
+                break;
+            }
             let event = match next.take() {
                 Some(event) => event,
                 None => tokio::select! {
@@ -223,8 +255,24 @@ impl Driver {
         for worker in workers {
             worker.abort();
         }
+        if parked {
+            self.give_back_leases(&release).await;
+            return Ok(release);
+        }
         self.prune(&release).await;
         Ok(release)
+    }
+
+    /// Gives the release's lease back in every cluster (best effort: an
+    /// unreachable cluster's lease expires by itself).
+    async fn give_back_leases(&self, release: &Release) {
+        let holder = release.resource_name();
+        let service = &release.spec.service;
+        let gives = release.spec.clusters.iter().filter_map(|name| {
+            let cluster = self.executor.cluster(name).ok()?;
+            Some(lease::give_back(cluster, service, &holder))
+        });
+        let _ = futures_util::future::join_all(gives).await;
     }
 
     /// How long a finished release waits for work still in flight: a hung
@@ -275,6 +323,17 @@ impl Driver {
         });
         futures_util::future::join_all(prunes).await;
     }
+}
+
+/// Whether a running release waits for a person: at a gate, or a canary
+/// holding its weight (its next step, if any, comes by timer while a
+/// driver runs, or by `paas service canary`). Such a release may be parked.
+pub fn waits_for_person(release: &Release) -> bool {
+    !release.status.phase.is_finished()
+        && matches!(
+            release.status.step,
+            release::Step::Gate { .. } | release::Step::CanaryHold
+        )
 }
 
 async fn sleep_until(at: Option<tokio::time::Instant>) {

@@ -30,7 +30,7 @@ pub mod records;
 pub mod snapshot;
 
 pub use connect::{ClusterClient, Settings, connect_environment};
-pub use driver::{Driver, DriverOptions, Progress};
+pub use driver::{Driver, DriverOptions, Progress, waits_for_person};
 pub use error::{Error, Result};
 pub use executor::Executor;
 

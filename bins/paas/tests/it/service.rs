@@ -370,3 +370,367 @@ fn an_invalid_app_toml_exits_1_before_any_cluster_starts() {
     assert!(run.stderr.contains("app.toml has"), "{}", run.stderr);
     assert!(!dir.join(".paas").exists(), "no cluster was started");
 }
+
+fn paas_ok(dir: &Path, args: &[&str]) -> Run {
+    let run = paas_in(dir, args);
+    assert_eq!(
+        run.code,
+        0,
+        "paas {}:\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        run.stdout,
+        run.stderr
+    );
+    run
+}
+
+/// `status -o json`, per cluster: (serving, health).
+fn cluster_status(dir: &Path) -> Vec<(String, String)> {
+    let run = paas_in(dir, &["service", "status", "-e", "local", "-o", "json"]);
+    let status: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    status["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["serving"].as_str().unwrap_or("-").to_owned(),
+                c["health"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The newest release of `history -o json`: (version, kind, status).
+fn latest(dir: &Path) -> (String, String, String) {
+    let run = paas_ok(dir, &["service", "history", "-e", "local", "-o", "json"]);
+    let list: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let r = &list[0];
+    (
+        r["version"].as_str().unwrap().to_owned(),
+        r["kind"].as_str().unwrap().to_owned(),
+        r["status"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn a_canary_parks_at_its_weight_and_is_steered_by_canary_and_promote() {
+    let (_tmp, dir) = service_dir();
+    paas_ok(
+        &dir,
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "-y",
+            "--image-tag",
+            "abc123",
+        ],
+    );
+    let run = check(
+        &dir,
+        "canary_v2_parks_at_5",
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "-y",
+            "--strategy",
+            "canary",
+            "--image-tag",
+            "abc124",
+        ],
+        0,
+        "error:",
+    );
+    assert!(
+        run.stderr
+            .contains("local-b      balancing    traffic 5% to v2"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        latest(&dir),
+        ("v2".into(), "canary".into(), "running".into())
+    );
+    for (serving, health) in cluster_status(&dir) {
+        assert_eq!(serving, "v1");
+        assert_eq!(health, "v2 running at canary hold, v2 at 5%");
+    }
+    // No second release while the canary is in flight.
+    let refused = paas_in(
+        &dir,
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "-y",
+            "--image-tag",
+            "abc125",
+        ],
+    );
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("v2 is still in flight in local (canary hold, v2 at 5%)"),
+        "{}",
+        refused.stderr
+    );
+    check(
+        &dir,
+        "canary_v2_to_30",
+        &["service", "canary", "-e", "local", "-p", "30"],
+        0,
+        "error:",
+    );
+    // Without -p: the next canary step above 30% (the default steps are 5, 25, 50).
+    let next = paas_ok(&dir, &["service", "canary", "-e", "local"]);
+    assert!(next.stdout.contains("v2 at 50%"), "{}", next.stdout);
+    let next = paas_in(&dir, &["service", "canary", "-e", "local"]);
+    assert_eq!(next.code, 1, "{}", next.stderr);
+    assert!(
+        next.stderr.contains("past its last canary step (50%)"),
+        "{}",
+        next.stderr
+    );
+    let done = paas_ok(&dir, &["service", "promote", "-e", "local"]);
+    assert!(
+        done.stdout.contains("v2 to local: succeeded"),
+        "{}",
+        done.stdout
+    );
+    assert!(
+        done.stderr.contains("traffic 100% to v2"),
+        "{}",
+        done.stderr
+    );
+    assert_eq!(
+        latest(&dir),
+        ("v2".into(), "canary".into(), "succeeded".into())
+    );
+    for (serving, health) in cluster_status(&dir) {
+        assert_eq!((serving.as_str(), health.as_str()), ("v2", "healthy"));
+    }
+    let nothing = paas_in(&dir, &["service", "promote", "-e", "local"]);
+    assert_eq!(nothing.code, 1);
+    assert!(
+        nothing
+            .stderr
+            .contains("no release in flight in local: its latest release v2 is succeeded"),
+        "{}",
+        nothing.stderr
+    );
+}
+
+#[test]
+fn an_aborted_canary_leaves_the_old_version_serving() {
+    let (_tmp, dir) = service_dir();
+    paas_ok(
+        &dir,
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "-y",
+            "--image-tag",
+            "abc123",
+        ],
+    );
+    paas_ok(
+        &dir,
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "-y",
+            "--strategy",
+            "canary",
+            "--image-tag",
+            "abc124",
+        ],
+    );
+    let run = paas_ok(&dir, &["service", "abort", "-e", "local"]);
+    assert!(
+        run.stdout.contains("v2 to local: aborted"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("v2 removed; v1 still serves"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        latest(&dir),
+        ("v2".into(), "canary".into(), "aborted".into())
+    );
+    for (serving, health) in cluster_status(&dir) {
+        assert_eq!((serving.as_str(), health.as_str()), ("v1", "healthy"));
+    }
+    // A weight for a release that is not in flight is refused.
+    let refused = paas_in(&dir, &["service", "canary", "-e", "local", "-p", "10"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+}
+
+#[test]
+fn a_blue_green_gate_without_a_terminal_parks_until_promoted() {
+    let (_tmp, dir) = service_dir();
+    paas_ok(
+        &dir,
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "-y",
+            "--image-tag",
+            "abc123",
+        ],
+    );
+    let run = paas_in(
+        &dir,
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "--strategy",
+            "blue-green",
+            "--image-tag",
+            "abc124",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("not complete: userinfo v2 to local: parked in "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("waits at gate after application"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("next: `paas service promote -e local`"),
+        "{}",
+        run.stderr
+    );
+    // Nothing switched: v1 serves, v2 runs beside it.
+    assert_eq!(
+        latest(&dir),
+        ("v2".into(), "deploy".into(), "running".into())
+    );
+    let done = paas_ok(&dir, &["service", "promote", "-e", "local"]);
+    assert!(
+        done.stdout.contains("v2 to local: succeeded"),
+        "{}",
+        done.stdout
+    );
+    for (serving, health) in cluster_status(&dir) {
+        assert_eq!((serving.as_str(), health.as_str()), ("v2", "healthy"));
+    }
+}
+
+#[test]
+fn rollback_regenerates_the_previous_release_as_a_new_one() {
+    let (_tmp, dir) = service_dir();
+    paas_ok(
+        &dir,
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "-y",
+            "--image-tag",
+            "abc123",
+        ],
+    );
+    // v2 changes app.toml too: the rollback shows the difference.
+    let app = dir.join("app.toml");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(&app, text.replace("replicas = 1", "replicas = 2")).unwrap();
+    paas_ok(
+        &dir,
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "-y",
+            "--image-tag",
+            "abc124",
+        ],
+    );
+    let bad = paas_in(
+        &dir,
+        &["service", "rollback", "-e", "local", "-y", "--to", "v9"],
+    );
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("cannot roll back to v9: userinfo has no release v9 in local\nhelp: releases to roll back to: v1"),
+        "{}",
+        bad.stderr
+    );
+    let run = paas_ok(&dir, &["service", "rollback", "-e", "local", "-y"]);
+    // What was listed and shown, up to the first progress line (the two
+    // clusters' lines interleave in any order).
+    let shown = run.stderr.split("\nlocal-a ").next().unwrap_or_default();
+    insta::with_settings!({filters => vec![
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]"),
+        (r"in \d+\.\d s", "in [DURATION]"),
+    ]}, {
+        insta::assert_snapshot!("rollback_v3_to_v1", format!("{shown}\n--- stdout\n{}", run.stdout));
+    });
+    assert!(
+        run.stderr.contains("image: abc124 -> abc123"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("-replicas = 2\n+replicas = 1"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        latest(&dir),
+        ("v3".into(), "rollback".into(), "succeeded".into())
+    );
+    for (serving, health) in cluster_status(&dir) {
+        assert_eq!((serving.as_str(), health.as_str()), ("v3", "healthy"));
+    }
+    // Replaying v2's stored manifests serves v2's own objects again.
+    let run = paas_ok(
+        &dir,
+        &[
+            "service",
+            "rollback",
+            "-e",
+            "local",
+            "-y",
+            "--to",
+            "v2",
+            "--no-regenerate",
+        ],
+    );
+    assert!(
+        run.stderr.contains("stored manifests replayed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        latest(&dir),
+        ("v4".into(), "rollback".into(), "succeeded".into())
+    );
+    for (serving, health) in cluster_status(&dir) {
+        assert_eq!((serving.as_str(), health.as_str()), ("v2", "healthy"));
+    }
+}

@@ -612,3 +612,117 @@ async fn a_cluster_that_hangs_for_a_while_catches_up_before_the_deadline() {
     );
     assert_eq!(deployments(&env, "b", "blip").await, ["blip-v1"]);
 }
+
+#[tokio::test]
+async fn a_canary_with_nobody_to_command_it_is_parked_and_taken_up_again() {
+    let env = start(&["a", "b"]).await;
+    let names = env.names();
+    let (done, _) = drive(
+        &env,
+        release("park", 1, None, "v1", Strategy::Simple, &names),
+        |_, _| {},
+    )
+    .await;
+    assert_eq!(done.status.phase, Phase::Succeeded);
+    let mut r = release("park", 2, Some(1), "v2", Strategy::Canary, &names);
+    r.spec.options.canary_steps = vec![10, 40];
+    let r = Release::new(r.spec).expect("valid");
+    let executor = Arc::new(Executor::new(env.clients.clone()));
+    // First deployer: closes its commands once the canary holds its weight.
+    let (ptx, mut prx) = mpsc::unbounded_channel();
+    let (ctx, crx) = mpsc::unbounded_channel::<Event>();
+    let driver = Driver::new(executor.clone()).with_progress(ptx);
+    let at = Timestamp("2026-11-23T00:00:00Z".to_owned());
+    let run = tokio::spawn(async move { driver.run(r, Event::Start { at }, crx).await });
+    let mut ctx = Some(ctx);
+    while let Some(p) = prx.recv().await {
+        if let Progress::Status(r) = &p
+            && r.status.step == release::Step::CanaryHold
+        {
+            ctx = None;
+        }
+    }
+    assert!(ctx.is_none(), "the canary held");
+    let parked = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("parked in time")
+        .expect("joined")
+        .expect("ran");
+    assert_eq!(parked.status.phase, Phase::Running);
+    assert_eq!(parked.status.step, release::Step::CanaryHold);
+    assert_eq!(parked.status.weight, 10);
+    for name in &names {
+        let client = env.client(name);
+        assert_eq!(
+            cluster::lease::read_lease(client, "park")
+                .await
+                .expect("lease"),
+            None,
+            "the lease is given back in {name}"
+        );
+        let stored = cluster::records::read_record(client, "park-v2")
+            .await
+            .expect("read")
+            .expect("record");
+        assert_eq!(
+            stored.status.step,
+            release::Step::CanaryHold,
+            "stored in {name}"
+        );
+        assert_eq!(
+            route_backends(&env, name, "park").await,
+            json!([
+                {"name": "park-v1", "port": 80, "weight": 90},
+                {"name": "park-v2", "port": 80, "weight": 10}
+            ])
+        );
+    }
+    // Second deployer: takes the lease back, resumes, sets 40% then promotes.
+    for name in &names {
+        let outcome = cluster::lease::acquire(env.client(name), "park", "park-v2", 60)
+            .await
+            .expect("acquire");
+        assert_eq!(outcome, cluster::lease::LeaseOutcome::Acquired);
+    }
+    let (ptx, mut prx) = mpsc::unbounded_channel();
+    let (ctx, crx) = mpsc::unbounded_channel();
+    let driver = Driver::new(executor).with_progress(ptx);
+    let run = tokio::spawn(async move { driver.run(parked, Event::Resume, crx).await });
+    let _ = ctx.send(Event::SetWeight { weight: 40 });
+    let mut weights = Vec::new();
+    let watching = async {
+        while let Some(p) = prx.recv().await {
+            if let Progress::Event(Event::TrafficSwitched {
+                cluster, weight, ..
+            }) = &p
+                && cluster == "a"
+            {
+                weights.push(*weight);
+                if *weight == 40 {
+                    let _ = ctx.send(Event::Promote);
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), watching)
+        .await
+        .expect("the resumed release ends within a minute");
+    let done = run.await.expect("join").expect("run");
+    assert_eq!(
+        done.status.phase,
+        Phase::Succeeded,
+        "{:?}",
+        done.status.failures
+    );
+    assert_eq!(weights, [40, 100]);
+    for name in &names {
+        assert_eq!(deployments(&env, name, "park").await, ["park-v2"]);
+        assert_eq!(
+            cluster::lease::read_lease(env.client(name), "park")
+                .await
+                .expect("lease"),
+            None,
+            "given back at the end in {name}"
+        );
+    }
+}
