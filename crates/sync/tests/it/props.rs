@@ -6,36 +6,55 @@
 //! committed, incomplete, conflict, or repaired/in sync) is the one a naive
 //! reference model expects, with every reachable cluster ending in the
 //! state it predicts, or untouched when nothing is to be done.
+//!
+//! A failing environment prints itself as Rust code: its `Debug` is an
+//! `Env { .. }` expression (`vec![..]`, qualified variants), so proptest's
+//! "minimal failing input" compiles, and the failure report ends with a
+//! `check_env(..)` call to paste into `regressions.rs` as a test.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
 use release::{Phase, Release, ReleaseKind, Stage, Version};
 use sync::{Options, Outcome, Snapshot, plan};
 
 use crate::fixtures::*;
 
 /// How the newest release of a service ended.
-#[derive(Debug, Clone, Copy)]
-enum Last {
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Last {
+    /// Succeeded.
     Done,
+    /// A canary holding this weight (over the previous release).
     Canary(u8),
+    /// Still rolling out its application stage (not committed).
     RollingOut,
+    /// Failed before the switch.
     Failed,
+    /// The service was deleted (a tombstone).
     Tombstone,
     /// A canary whose abort was under way when its deployer died.
     Aborting(u8),
 }
 
 /// What one cluster knows of one service.
-#[derive(Debug, Clone, Copy)]
-enum View {
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Every record, as it is.
     Fresh,
+    /// Missed the newest this many releases.
     Stale(u8),
+    /// Lost everything (an empty etcd).
     Wiped,
+    /// Every record, but with its own cluster's manifests only.
     Partial,
+    /// Still runs the objects of the last failed release.
     Leftover,
+    /// Every record, and a lease of the next release, held or expired.
     Lease {
+        /// The lease ran out (a crashed deployer).
         expired: bool,
     },
     /// Holds every record, but the newest one as it was earlier in its rollout.
@@ -45,21 +64,91 @@ enum View {
     Corrupted,
 }
 
-#[derive(Debug, Clone)]
-struct Service {
+/// One service: its history and what each cluster knows of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Service {
     /// Earlier releases: `true` when that one failed.
-    earlier: Vec<bool>,
-    last: Last,
-    views: Vec<View>,
+    pub earlier: Vec<bool>,
+    /// How the newest release ended.
+    pub last: Last,
+    /// One view per cluster of [`CLUSTERS`].
+    pub views: Vec<View>,
 }
 
-#[derive(Debug, Clone)]
-struct Env {
-    services: Vec<Service>,
-    reachable: Vec<bool>,
+/// One generated environment: up to three services (named after
+/// [`NAMES`]) over the three clusters of [`CLUSTERS`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Env {
+    /// The services.
+    pub services: Vec<Service>,
+    /// Whether each cluster answers.
+    pub reachable: Vec<bool>,
 }
 
-const NAMES: [&str; 3] = ["web", "api", "db"];
+/// Prints a slice as a `vec![..]` expression.
+struct VecCode<'a, T>(&'a [T]);
+
+impl<T: fmt::Debug> fmt::Debug for VecCode<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("vec!")?;
+        f.debug_list().entries(self.0).finish()
+    }
+}
+
+/// Prints as a Rust expression (`Last::Canary(25)`).
+impl fmt::Debug for Last {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Last::Done => write!(f, "Last::Done"),
+            Last::Canary(weight) => write!(f, "Last::Canary({weight})"),
+            Last::RollingOut => write!(f, "Last::RollingOut"),
+            Last::Failed => write!(f, "Last::Failed"),
+            Last::Tombstone => write!(f, "Last::Tombstone"),
+            Last::Aborting(weight) => write!(f, "Last::Aborting({weight})"),
+        }
+    }
+}
+
+/// Prints as a Rust expression (`View::Lease { expired: true }`).
+impl fmt::Debug for View {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            View::Fresh => write!(f, "View::Fresh"),
+            View::Stale(missed) => write!(f, "View::Stale({missed})"),
+            View::Wiped => write!(f, "View::Wiped"),
+            View::Partial => write!(f, "View::Partial"),
+            View::Leftover => write!(f, "View::Leftover"),
+            View::Lease { expired } => write!(f, "View::Lease {{ expired: {expired} }}"),
+            View::Behind => write!(f, "View::Behind"),
+            View::Corrupted => write!(f, "View::Corrupted"),
+        }
+    }
+}
+
+/// Prints as a Rust expression (`Service { earlier: vec![..], .. }`).
+impl fmt::Debug for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Service")
+            .field("earlier", &VecCode(&self.earlier))
+            .field("last", &self.last)
+            .field("views", &VecCode(&self.views))
+            .finish()
+    }
+}
+
+/// Prints as a Rust expression to paste into a regression test
+/// (`check_env(Env { .. })`); `{:#?}` spreads it over lines.
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Env")
+            .field("services", &VecCode(&self.services))
+            .field("reachable", &VecCode(&self.reachable))
+            .finish()
+    }
+}
+
+/// The names of the services, in order.
+pub const NAMES: [&str; 3] = ["web", "api", "db"];
 
 fn last() -> impl Strategy<Value = Last> {
     prop_oneof![
@@ -385,71 +474,126 @@ fn snapshots(env: &Env) -> Vec<Snapshot> {
     snapshots
 }
 
+/// Returns early with an error message when a condition fails.
+macro_rules! ensure {
+    ($condition:expr, $($message:tt)+) => {
+        if !$condition {
+            return Err(format!($($message)+));
+        }
+    };
+}
+
+/// The property on one environment: performing sync's actions and running
+/// sync again gives no actions, and every service ends where the reference
+/// model says. `Err` says what went wrong.
+pub fn check(env: &Env) -> Result<(), String> {
+    let options = Options { history: HISTORY };
+    let initial = snapshots(env);
+    let mut state = initial.clone();
+    let unreachable_before: BTreeMap<String, Snapshot> = state
+        .iter()
+        .filter(|s| !s.reachable)
+        .map(|s| (s.cluster.clone(), s.clone()))
+        .collect();
+    let first = plan(&state, &options);
+    for action in first.actions() {
+        ensure!(
+            !unreachable_before.contains_key(action.cluster()),
+            "action for an unreachable cluster: {action}\nfirst:\n{first}"
+        );
+    }
+    perform_plan(&mut state, &first);
+    let second = plan(&state, &options);
+    ensure!(
+        second.is_idle(),
+        "not a fixpoint\nfirst:\n{first}\nsecond:\n{second}"
+    );
+
+    // The reference model, for every service and every outcome.
+    for (service, service_plan) in &first.services {
+        let expected = naive_outcome(service, &initial);
+        let unchanged = || {
+            initial.iter().zip(&state).all(|(before, after)| {
+                before.live.get(service) == after.live.get(service)
+                    && records_of(before, service).eq(records_of(after, service))
+            })
+        };
+        match (&expected, &service_plan.outcome) {
+            (Naive::InFlight, Outcome::InFlight { .. })
+            | (Naive::Corrupted, Outcome::Corrupted { .. })
+            | (Naive::Nothing, Outcome::NothingCommitted | Outcome::InSync)
+            | (Naive::Incomplete, Outcome::Incomplete { .. }) => {
+                ensure!(
+                    unchanged(),
+                    "{service}: {:?} changed the clusters\nfirst:\n{first}",
+                    service_plan.outcome
+                );
+            }
+            (
+                Naive::Converge {
+                    versions,
+                    traffic,
+                    records: numbers,
+                },
+                Outcome::Repair { .. } | Outcome::InSync,
+            ) => {
+                for snapshot in state.iter().filter(|s| s.reachable) {
+                    let cluster = &snapshot.cluster;
+                    let live = snapshot.live.get(service).cloned().unwrap_or_default();
+                    ensure!(
+                        &live.versions == versions,
+                        "{service} in {cluster} runs {:?}, the reference expects {versions:?}\nfirst:\n{first}",
+                        live.versions
+                    );
+                    let (got, want) = (
+                        live.traffic.map(sync::Traffic::normalised),
+                        traffic.map(sync::Traffic::normalised),
+                    );
+                    ensure!(
+                        got == want,
+                        "{service} in {cluster} has traffic {got:?}, the reference expects {want:?}\nfirst:\n{first}"
+                    );
+                    // Every reachable cluster ends with the history kept, no more.
+                    let held: BTreeSet<Version> = records_of(snapshot, service)
+                        .map(|r| r.spec.number)
+                        .collect();
+                    ensure!(
+                        &held == numbers,
+                        "{service} in {cluster} holds the records {held:?}, the reference expects {numbers:?}\nfirst:\n{first}"
+                    );
+                }
+            }
+            (expected, outcome) => {
+                return Err(format!(
+                    "{service}: the reference expects {expected:?}, sync decided {outcome:?}\n{first}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a failing environment prints: what went wrong, then the case as a
+/// regression test to paste into `tests/it/regressions.rs`.
+pub fn report(env: &Env, failure: &str) -> String {
+    format!(
+        "{failure}\n\
+         regression test (paste into crates/sync/tests/it/regressions.rs):\n\
+         #[test]\nfn regression() {{\n    check_env({env:?});\n}}\n"
+    )
+}
+
 proptest! {
     // 256 cases by default; `PROPTEST_CASES=20000` for a deep run.
     // A failing case is also saved (`tests/proptest-regressions/props.txt`,
-    // committed) and replayed first.
+    // committed) and replayed first; paste the `check_env(..)` it prints
+    // into `regressions.rs` to keep it as a named test.
     #![proptest_config(ProptestConfig::default())]
 
     /// Performing sync's actions and running sync again gives no actions,
     /// and the clusters end where the reference model says.
     #[test]
     fn sync_reaches_a_fixpoint_matching_the_reference(env in env()) {
-        let options = Options { history: HISTORY };
-        let initial = snapshots(&env);
-        let mut state = initial.clone();
-        let unreachable_before: BTreeMap<String, Snapshot> = state
-            .iter()
-            .filter(|s| !s.reachable)
-            .map(|s| (s.cluster.clone(), s.clone()))
-            .collect();
-        let first = plan(&state, &options);
-        for action in first.actions() {
-            prop_assert!(
-                !unreachable_before.contains_key(action.cluster()),
-                "action for an unreachable cluster: {action}"
-            );
-        }
-        perform_plan(&mut state, &first);
-        let second = plan(&state, &options);
-        prop_assert!(second.is_idle(), "not a fixpoint for {env:?}\nfirst:\n{first}\nsecond:\n{second}");
-
-        // The reference model, for every service and every outcome.
-        for (service, service_plan) in &first.services {
-            let expected = naive_outcome(service, &initial);
-            let unchanged = || {
-                initial.iter().zip(&state).all(|(before, after)| {
-                    before.live.get(service) == after.live.get(service)
-                        && records_of(before, service).eq(records_of(after, service))
-                })
-            };
-            match (&expected, &service_plan.outcome) {
-                (Naive::InFlight, Outcome::InFlight { .. })
-                | (Naive::Corrupted, Outcome::Corrupted { .. })
-                | (Naive::Nothing, Outcome::NothingCommitted | Outcome::InSync)
-                | (Naive::Incomplete, Outcome::Incomplete { .. }) => {
-                    prop_assert!(unchanged(), "{service}: {:?} changed the clusters", service_plan.outcome);
-                }
-                (Naive::Converge { versions, traffic, records: numbers }, Outcome::Repair { .. } | Outcome::InSync) => {
-                    for snapshot in state.iter().filter(|s| s.reachable) {
-                        let live = snapshot.live.get(service).cloned().unwrap_or_default();
-                        prop_assert_eq!(&live.versions, versions, "{} {} in {:?}", service, snapshot.cluster, env);
-                        prop_assert_eq!(
-                            live.traffic.map(sync::Traffic::normalised),
-                            traffic.map(sync::Traffic::normalised),
-                            "{} {} in {:?}", service, snapshot.cluster, env
-                        );
-                        // Every reachable cluster ends with the history kept, no more.
-                        let held: BTreeSet<Version> = records_of(snapshot, service)
-                            .map(|r| r.spec.number)
-                            .collect();
-                        prop_assert_eq!(&held, numbers, "{} {} records", service, snapshot.cluster);
-                    }
-                }
-                (expected, outcome) => {
-                    prop_assert!(false, "{service}: the reference expects {expected:?}, sync decided {outcome:?}\n{first}");
-                }
-            }
-        }
+        check(&env).map_err(|failure| TestCaseError::fail(report(&env, &failure)))?;
     }
 }
