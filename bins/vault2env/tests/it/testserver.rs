@@ -869,12 +869,39 @@ fn tls_with_cacert_by_name_and_by_ip() {
         assert_eq!(r.code, 0, "{host}: {}", r.stderr);
         assert_eq!(r.child("DB_PASSWORD"), Some(DB_PASSWORD));
     }
-    // Without the CA the server is not trusted: no secrets, no start.
-    let mut env = k8s_env(&srv, &dir);
-    set(&mut env, "VAULT2ENV_TIMEOUT", "500ms");
-    let r = run(&env, &[], SECRETS);
-    assert_ne!(r.code, 0);
-    assert!(r.child_env.is_none());
+    // Without the CA the server is not trusted: a rejected certificate is
+    // Vault "answering wrongly" (docs/vault2env.md): 69 at once, not
+    // retried until the deadline, and the service does not start, not even
+    // with VAULT2ENV_OPTIONAL=true (that is for an unreachable Vault only).
+    for optional in ["false", "true"] {
+        let mut env = k8s_env(&srv, &dir);
+        set(&mut env, "VAULT2ENV_TIMEOUT", "20s");
+        set(&mut env, "VAULT2ENV_OPTIONAL", optional);
+        let before = srv.requests().len();
+        let started = std::time::Instant::now();
+        let r = run(&env, &[], SECRETS);
+        assert_eq!(r.code, 69, "OPTIONAL={optional}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("certificate"),
+            "OPTIONAL={optional}: {}",
+            r.stderr
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "OPTIONAL={optional}: a rejected certificate is not retried until the deadline ({:?})",
+            started.elapsed()
+        );
+        assert!(
+            r.child_env.is_none(),
+            "OPTIONAL={optional}: the service started after a TLS failure"
+        );
+        assert!(
+            !r.stderr.contains("starting without secrets"),
+            "OPTIONAL={optional}: {}",
+            r.stderr
+        );
+        assert_eq!(srv.requests().len(), before, "no request got through");
+    }
 }
 
 #[test]
