@@ -126,9 +126,10 @@ enum Target {
         /// The file is a client contract: generate the client side only.
         #[arg(long)]
         client: bool,
-        /// Do not run rustfmt over the output. By default it runs when
-        /// rustfmt is on PATH: the generator's own layout matches rustfmt for
-        /// names up to 40 characters, not for every longer one.
+        /// Do not run rustfmt over the output. By default it runs (the
+        /// generator's own layout matches rustfmt for names up to 40
+        /// characters, not for every longer one); when rustfmt is missing
+        /// or fails, a warning says so and the unformatted code is written.
         #[arg(long)]
         no_rustfmt: bool,
     },
@@ -347,10 +348,21 @@ impl App {
                 Ok(u8::from(breaking))
             }
             Cmd::Fmt { files, check } => {
+                // Every file is handled, whatever happens to the others: each
+                // problem is reported for its file, and the exit code is the
+                // worst seen (2 unreadable/unwritable, 1 syntax errors or
+                // unformatted under --check).
                 let mut unformatted = Vec::new();
+                let mut code = 0;
                 for f in &files {
-                    let text = std::fs::read_to_string(f)
-                        .map_err(|e| Fail(2, format!("cannot read {}: {e}", f.display())))?;
+                    let text = match std::fs::read_to_string(f) {
+                        Ok(text) => text,
+                        Err(e) => {
+                            eprintln!("error: cannot read {}: {e}", f.display());
+                            code = code.max(2);
+                            continue;
+                        }
+                    };
                     let parsed = brief_syntax::parse(&text, self.sources.len());
                     self.sources.push(Source {
                         name: f.display().to_string(),
@@ -361,26 +373,27 @@ impl App {
                             "{}",
                             render::text(&parsed.diagnostics, &self.sources, self.color)
                         );
-                        return Err(Fail(
-                            1,
-                            format!("{} has syntax errors; not formatted", f.display()),
-                        ));
+                        eprintln!("error: {} has syntax errors; not formatted", f.display());
+                        code = code.max(1);
+                        continue;
                     }
                     let formatted = brief_syntax::fmt::format(&parsed.file);
                     if formatted != text {
                         if check {
                             unformatted.push(f.display().to_string());
-                        } else {
-                            std::fs::write(f, formatted).map_err(|e| {
-                                Fail(2, format!("cannot write {}: {e}", f.display()))
-                            })?;
+                        } else if let Err(e) = std::fs::write(f, formatted) {
+                            eprintln!("error: cannot write {}: {e}", f.display());
+                            code = code.max(2);
                         }
                     }
                 }
                 for f in &unformatted {
                     outln!("{f}: not formatted");
                 }
-                Ok(u8::from(!unformatted.is_empty()))
+                if !unformatted.is_empty() {
+                    code = code.max(1);
+                }
+                Ok(code)
             }
             Cmd::Gen { target } => self.generate(target),
         }
@@ -433,7 +446,16 @@ impl App {
                     )
                 })?;
                 if !no_rustfmt {
-                    code = rustfmt(&code).unwrap_or(code);
+                    match rustfmt(&code) {
+                        Ok(formatted) => code = formatted,
+                        // The generator's own layout is valid Rust, usually
+                        // rustfmt's: write it, but say it was not formatted.
+                        Err(why) => eprintln!(
+                            "warning: {why}; {} is written unformatted (the generator's own \
+                             layout; --no-rustfmt skips rustfmt)",
+                            file.display()
+                        ),
+                    }
                 }
                 std::fs::create_dir_all(&out)
                     .map_err(|e| Fail(2, format!("cannot create {}: {e}", out.display())))?;
@@ -485,22 +507,49 @@ fn module_name(file_name: &str) -> String {
     m
 }
 
-/// Runs rustfmt (edition 2024, default max width 100) when installed;
-/// `None` when it is not, and the generator's own layout stands.
-fn rustfmt(code: &str) -> Option<String> {
+/// Runs rustfmt (edition 2024, default max width 100) over `code`; the
+/// error says why there is no formatted output (rustfmt missing, failing,
+/// or printing something that is not UTF-8).
+fn rustfmt(code: &str) -> Result<String, String> {
     use std::io::Write;
     let mut child = Command::new("rustfmt")
         .args(["--edition", "2024", "--emit", "stdout"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
-        .ok()?;
-    child.stdin.take()?.write_all(code.as_bytes()).ok()?;
-    let out = child.wait_with_output().ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => "rustfmt is not on PATH".to_string(),
+            _ => format!("cannot run rustfmt: {e}"),
+        })?;
+    // rustfmt reads all of its input before it writes: writing first and
+    // then collecting stdout and stderr cannot deadlock.
+    let written = child
+        .stdin
+        .take()
+        .ok_or_else(|| "rustfmt has no standard input".to_string())
+        .and_then(|mut stdin| {
+            stdin
+                .write_all(code.as_bytes())
+                .map_err(|e| format!("cannot write to rustfmt: {e}"))
+        });
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("rustfmt did not finish: {e}"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        return Err(if first.is_empty() {
+            format!("rustfmt failed ({})", out.status)
+        } else {
+            format!("rustfmt failed ({}): {}", out.status, first.trim())
+        });
+    }
+    written?;
+    if out.stdout.is_empty() && !code.is_empty() {
+        return Err("rustfmt printed nothing".into());
+    }
+    String::from_utf8(out.stdout).map_err(|_| "rustfmt printed something that is not UTF-8".into())
 }
 
 fn usage_text(u: &brief_check::usage::Usage) -> String {

@@ -11,11 +11,15 @@ fn root() -> PathBuf {
 /// Runs `brief` with `args` from the repository root and returns
 /// `exit: N`, stdout and stderr as one transcript.
 fn run(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_brief"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("brief runs");
+    run_with(args, |_| {})
+}
+
+/// [`run`], with `setup` adjusting the command first (its environment).
+fn run_with(args: &[&str], setup: impl FnOnce(&mut Command)) -> (i32, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_brief"));
+    cmd.args(args).current_dir(root());
+    setup(&mut cmd);
+    let out = cmd.output().expect("brief runs");
     let code = out.status.code().unwrap_or(-1);
     let transcript = format!(
         "$ brief {}\nexit: {code}\n--- stdout\n{}--- stderr\n{}",
@@ -189,6 +193,166 @@ fn fmt_rewrites_and_checks() {
     assert_eq!(run(&["fmt", "--check", p]).0, 0, "idempotent");
     std::fs::write(&path, "message A {\n").expect("write");
     assert_eq!(run(&["fmt", p]).0, 1, "syntax errors are not formatted");
+}
+
+/// `brief fmt` with several files goes through all of them: every file with
+/// syntax errors is reported (and left alone), an unreadable one is named,
+/// the good ones are still formatted, and the exit code is the worst seen.
+#[test]
+fn fmt_goes_through_every_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let bad1 = "message A {\n    a int\n";
+    let bad2 = "service \"s\"\nrpc go (In\nmessage In {}\n";
+    let good = "message   B {\n  b    int\n}\n";
+    let canonical = "message B {\n    b int\n}\n";
+    let write = |name: &str, text: &str| {
+        let p = d.join(name);
+        std::fs::write(&p, text).expect("write");
+        p.to_str().expect("utf-8 path").to_string()
+    };
+    let (a, b, c) = (
+        write("a.brief", bad1),
+        write("b.brief", good),
+        write("c.brief", bad2),
+    );
+    let missing = d.join("missing.brief").to_str().expect("utf-8").to_string();
+    let dir_s = d.to_str().expect("utf-8 path");
+    let transcript = |args: &[&str], code: i32| {
+        let (got, t) = run(&[&["--color", "never"], args].concat());
+        assert_eq!(got, code, "{t}");
+        t.replace(dir_s, "$DIR")
+    };
+
+    let check = transcript(&["fmt", "--check", &a, &b, &c], 1);
+    insta::assert_snapshot!("fmt-check-several-files", check);
+    assert_eq!(
+        std::fs::read_to_string(&b).expect("read"),
+        good,
+        "--check writes nothing"
+    );
+
+    let fmt = transcript(&["fmt", &a, &b, &c], 1);
+    for (file, error) in [
+        (
+            "$DIR/a.brief",
+            "$DIR/a.brief has syntax errors; not formatted",
+        ),
+        (
+            "$DIR/c.brief",
+            "$DIR/c.brief has syntax errors; not formatted",
+        ),
+    ] {
+        assert!(
+            fmt.contains(&format!("--> {file}:")) && fmt.contains(error),
+            "{file} reported:\n{fmt}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&b).expect("read"),
+        canonical,
+        "b is formatted"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&a).expect("read"),
+        bad1,
+        "a is left alone"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&c).expect("read"),
+        bad2,
+        "c is left alone"
+    );
+
+    // An unreadable file is exit 2, and the files after it are still handled.
+    write("b.brief", good);
+    let t = transcript(&["fmt", &missing, &b], 2);
+    assert!(t.contains("error: cannot read $DIR/missing.brief"), "{t}");
+    assert_eq!(
+        std::fs::read_to_string(&b).expect("read"),
+        canonical,
+        "b after it is formatted"
+    );
+}
+
+/// A directory holding only an executable `rustfmt` that prints `message`
+/// on stderr and exits 1.
+#[cfg(unix)]
+fn failing_rustfmt(message: &str) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("rustfmt");
+    std::fs::write(
+        &path,
+        format!("#!/bin/sh\nwhile read -r _; do :; done\necho '{message}' >&2\nexit 1\n"),
+    )
+    .expect("write");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir
+}
+
+/// When rustfmt fails or is missing, `brief gen rust` says so on stderr and
+/// still writes the generator's own layout (exit 0); when it works, it is
+/// silent.
+#[cfg(unix)]
+#[test]
+fn gen_rust_warns_when_rustfmt_fails() {
+    let schema = "fixtures/brief/ok/summer.brief";
+    let out = tempfile::tempdir().expect("temp dir");
+    let gen_in = |name: &str, setup: &dyn Fn(&mut Command), extra: &[&str]| {
+        let dir = out.path().join(name);
+        let dir_s = dir.to_str().expect("utf-8 path").to_string();
+        let (code, t) = run_with(
+            &[&["gen", "rust", schema, "--out", &dir_s], extra].concat(),
+            setup,
+        );
+        assert_eq!(code, 0, "{t}");
+        let code = std::fs::read_to_string(dir.join("summer.rs")).expect("written");
+        let stderr = t
+            .split("--- stderr\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        (code, stderr)
+    };
+    let (plain, stderr) = gen_in("plain", &|_| {}, &["--no-rustfmt"]);
+    assert_eq!(stderr, "", "--no-rustfmt warns about nothing");
+    let (formatted, stderr) = gen_in("real", &|_| {}, &[]);
+    assert_eq!(stderr, "", "a working rustfmt is silent");
+    assert_eq!(
+        formatted, plain,
+        "rustfmt keeps the generator's layout of summer"
+    );
+
+    let fake = failing_rustfmt("error: simulated rustfmt failure");
+    let (code, stderr) = gen_in(
+        "failing",
+        &|c| {
+            c.env("PATH", fake.path());
+        },
+        &[],
+    );
+    assert_eq!(code, plain, "the unformatted code is written");
+    assert!(
+        stderr.starts_with(
+            "warning: rustfmt failed (exit status: 1): error: simulated rustfmt failure; "
+        ) && stderr.contains("fixtures/brief/ok/summer.brief is written unformatted"),
+        "{stderr}"
+    );
+
+    let empty = tempfile::tempdir().expect("temp dir");
+    let (code, stderr) = gen_in(
+        "missing",
+        &|c| {
+            c.env("PATH", empty.path());
+        },
+        &[],
+    );
+    assert_eq!(code, plain);
+    assert!(
+        stderr.starts_with("warning: rustfmt is not on PATH; "),
+        "{stderr}"
+    );
 }
 
 #[test]
