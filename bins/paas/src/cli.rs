@@ -87,6 +87,8 @@ pub(crate) enum Command {
     /// Deploy a service and look at its releases.
     #[command(subcommand)]
     Service(ServiceCommand),
+    /// Bring every cluster of ENV in line with the authoritative release of every service.
+    Sync(SyncArgs),
     /// Print the `Release` CustomResourceDefinition (YAML, or JSON with `-o json`).
     Crd,
     /// Print shell completions.
@@ -134,6 +136,8 @@ pub(crate) enum ServiceCommand {
     Abort(EnvArgs),
     /// The current release in every cluster of ENV, its phase, stage and health.
     Status(EnvArgs),
+    /// What a deploy would change in every cluster, object by object (exit 1 when anything would).
+    Diff(DiffArgs),
     /// The releases of the service in ENV, newest first.
     History(EnvArgs),
 }
@@ -171,6 +175,31 @@ pub(crate) struct RollbackArgs {
     #[arg(long)]
     pub(crate) no_regenerate: bool,
     /// Only build the rollback and dry-run it in every cluster; nothing changes.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// `paas service diff`.
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// Environment (`prod`, `staging`, `dev`, `local`, ...).
+    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    pub(crate) env: String,
+    /// Rollout strategy (default: the app's `[deploy] strategy`).
+    #[arg(long, value_name = "S", value_parser = parse_strategy)]
+    pub(crate) strategy: Option<app_toml::Strategy>,
+    /// Image tag (default: the short commit hash of the repository holding app.toml, else `dev`).
+    #[arg(long, value_name = "T")]
+    pub(crate) image_tag: Option<String>,
+}
+
+/// `paas sync`.
+#[derive(Debug, Args)]
+pub(crate) struct SyncArgs {
+    /// Environment (`prod`, `staging`, `dev`, `local`, ...).
+    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    pub(crate) env: String,
+    /// Only print what sync would do; nothing changes.
     #[arg(long)]
     pub(crate) dry_run: bool,
 }

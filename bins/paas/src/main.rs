@@ -11,6 +11,7 @@ mod gitinfo;
 mod render;
 mod service;
 mod session;
+mod sync_env;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -89,6 +90,10 @@ fn main() -> ExitCode {
         cli::Command::Service(cli::ServiceCommand::History(e)) => {
             service::history(&args.global, e, color)
         }
+        cli::Command::Service(cli::ServiceCommand::Diff(d)) => {
+            service::diff(&args.global, d, color)
+        }
+        cli::Command::Sync(s) => sync_env::sync(&args.global, s),
         cli::Command::Crd => Ok(crd(args.global.output)),
         cli::Command::Completions { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();

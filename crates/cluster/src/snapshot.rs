@@ -34,6 +34,8 @@ pub async fn read_snapshots(executor: &Executor, clusters: &[String]) -> Vec<Sna
                 name.clone(),
                 Some(list.into_iter().filter_map(Result::ok).collect()),
             ),
+            // No `Release` CRD: a new or wiped cluster holds no records.
+            Err(e) if e.status_code() == Some(404) => (name.clone(), Some(Vec::new())),
             Err(_) => (name.clone(), None),
         }
     });

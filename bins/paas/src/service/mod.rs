@@ -13,10 +13,12 @@
 //! next. A new deploy or rollback is refused while a release is in flight.
 
 mod control;
+mod diff;
 mod rollback;
 mod view;
 
 pub(crate) use control::{abort, canary, promote};
+pub(crate) use diff::diff;
 pub(crate) use rollback::rollback;
 pub(crate) use view::{history, status};
 
@@ -41,7 +43,7 @@ use crate::render::{absolute_dir, fallback_service, load_platform, render_failur
 use crate::{Failure, clock, gitinfo, session};
 
 /// The platform config and the environment a command works on.
-pub(super) fn environment(
+pub(crate) fn environment(
     global: &Global,
     env: &str,
 ) -> Result<(Platform, EnvironmentConfig), Failure> {
@@ -915,7 +917,7 @@ pub(super) fn finish(
     })
 }
 
-pub(super) fn json_text(value: &Value) -> String {
+pub(crate) fn json_text(value: &Value) -> String {
     serde_json::to_string_pretty(value).map_or_else(|_| "{}\n".to_owned(), |s| s + "\n")
 }
 

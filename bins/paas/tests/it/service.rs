@@ -734,3 +734,127 @@ fn rollback_regenerates_the_previous_release_as_a_new_one() {
         assert_eq!((serving.as_str(), health.as_str()), ("v2", "healthy"));
     }
 }
+
+#[test]
+fn diff_shows_what_a_deploy_would_change_object_by_object() {
+    let (_tmp, dir) = service_dir();
+    let none = paas_in(
+        &dir,
+        &["service", "diff", "-e", "local", "--image-tag", "abc123"],
+    );
+    assert_eq!(
+        none.code, 1,
+        "nothing deployed: everything is new\n{}",
+        none.stderr
+    );
+    assert!(
+        none.stdout.contains("local-a (nothing deployed): "),
+        "{}",
+        none.stdout
+    );
+    paas_ok(
+        &dir,
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "-y",
+            "--image-tag",
+            "abc123",
+        ],
+    );
+    let same = paas_ok(
+        &dir,
+        &["service", "diff", "-e", "local", "--image-tag", "abc123"],
+    );
+    assert_eq!(
+        same.stdout,
+        "local-a (against v1): 0 new, 0 changed, 0 removed\nlocal-b (against v1): 0 new, 0 changed, 0 removed\n"
+    );
+    let app = dir.join("app.toml");
+    let text = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(&app, text.replace("replicas = 1", "replicas = 3")).unwrap();
+    check(
+        &dir,
+        "diff_replicas",
+        &["service", "diff", "-e", "local", "--image-tag", "abc123"],
+        1,
+        "",
+    );
+}
+
+#[test]
+fn sync_rebuilds_a_wiped_sim_cluster_from_its_peer() {
+    let (_tmp, dir) = service_dir();
+    paas_ok(
+        &dir,
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "-y",
+            "--image-tag",
+            "abc123",
+        ],
+    );
+    paas_ok(
+        &dir,
+        &[
+            "service",
+            "deploy",
+            "-e",
+            "local",
+            "-y",
+            "--image-tag",
+            "abc124",
+        ],
+    );
+    let idle = paas_ok(&dir, &["sync", "-e", "local"]);
+    assert_eq!(
+        idle.stdout,
+        "userinfo v2: in sync\n0 of 0 actions done; in sync\n"
+    );
+    // local-b loses everything: its state file is gone, it starts empty.
+    std::fs::remove_file(dir.join(".paas/sim/local-b.json")).unwrap();
+    let status = paas_in(&dir, &["service", "status", "-e", "local"]);
+    assert_eq!(status.code, 1, "{}", status.stdout);
+    let before = std::fs::read(dir.join(".paas/sim/local-a.json")).unwrap();
+    let dry = paas_ok(&dir, &["sync", "-e", "local", "--dry-run"]);
+    assert!(
+        dry.stdout
+            .starts_with("dry run: nothing changed\nuserinfo v2: repair\n"),
+        "{}",
+        dry.stdout
+    );
+    assert!(dry.stdout.contains("local-b"), "{}", dry.stdout);
+    assert!(
+        !dry.stdout.contains("local-a:"),
+        "only local-b is repaired\n{}",
+        dry.stdout
+    );
+    assert_eq!(
+        before,
+        std::fs::read(dir.join(".paas/sim/local-a.json")).unwrap()
+    );
+    let run = paas_ok(&dir, &["sync", "-e", "local"]);
+    assert!(
+        run.stdout.ends_with("actions done; in sync\n"),
+        "{}",
+        run.stdout
+    );
+    for (serving, health) in cluster_status(&dir) {
+        assert_eq!((serving.as_str(), health.as_str()), ("v2", "healthy"));
+    }
+    // The history came back with it.
+    let history = paas_ok(&dir, &["service", "history", "-e", "local", "-o", "json"]);
+    let list: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let idle = paas_ok(&dir, &["sync", "-e", "local"]);
+    assert!(
+        idle.stdout.ends_with("0 of 0 actions done; in sync\n"),
+        "{}",
+        idle.stdout
+    );
+}
