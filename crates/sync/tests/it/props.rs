@@ -1,9 +1,11 @@
 //! The fixpoint property: for random environments (histories of releases,
 //! failed ones, canaries, tombstones, and per cluster a fault: stale, wiped,
-//! unreachable, partial copies, leftovers of a failed release, a lease held
-//! or expired), performing sync's actions and running sync again gives no
-//! actions; and sync's outcome for every service (in flight, nothing
-//! committed, incomplete, conflict, or repaired/in sync) is the one a naive
+//! unreachable, partial copies, copies caught earlier in their rollout,
+//! corrupted copies, copies of another release under the same number,
+//! leftovers of a failed release, a lease held or expired), performing
+//! sync's actions and running sync again gives no actions; and sync's
+//! outcome for every service (in flight, corrupted, conflict, nothing
+//! committed, incomplete, or repaired/in sync) is the one a naive
 //! reference model expects, with every reachable cluster ending in the
 //! state it predicts, or untouched when nothing is to be done.
 //!
@@ -17,7 +19,7 @@ use std::fmt;
 
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use release::{Phase, Release, ReleaseKind, Stage, Version};
+use release::{Phase, Release, ReleaseKind, ReleaseSpec, Stage, Version};
 use sync::{Options, Outcome, Snapshot, plan};
 
 use crate::fixtures::*;
@@ -62,6 +64,11 @@ pub enum View {
     /// Holds every record, but the newest one's content changed after its
     /// digest was set (another image and Deployment body).
     Corrupted,
+    /// Holds every record, but the newest one is another release under the
+    /// same number (another image and Deployment body, with a digest of its
+    /// own that matches): two deployers raced (spec case 6, clusters
+    /// disagree).
+    Conflict,
 }
 
 /// One service: its history and what each cluster knows of it.
@@ -121,6 +128,7 @@ impl fmt::Debug for View {
             View::Lease { expired } => write!(f, "View::Lease {{ expired: {expired} }}"),
             View::Behind => write!(f, "View::Behind"),
             View::Corrupted => write!(f, "View::Corrupted"),
+            View::Conflict => write!(f, "View::Conflict"),
         }
     }
 }
@@ -171,6 +179,7 @@ fn view() -> impl Strategy<Value = View> {
         1 => any::<bool>().prop_map(|expired| View::Lease { expired }),
         2 => Just(View::Behind),
         1 => Just(View::Corrupted),
+        1 => Just(View::Conflict),
     ]
 }
 
@@ -299,6 +308,8 @@ enum Naive {
     InFlight,
     /// A reachable copy's content does not match its digest.
     Corrupted,
+    /// Reachable copies of one number describe different releases.
+    Conflict,
     /// No release of the service ever committed.
     Nothing,
     /// A cluster needs a version no reachable copy has manifests for.
@@ -309,6 +320,21 @@ enum Naive {
         traffic: Option<sync::Traffic>,
         records: BTreeSet<Version>,
     },
+}
+
+/// Two copies of one number describe the same release: everything but the
+/// manifests (and the digest, which follows from the rest) is equal, and
+/// they hold the same manifests for the clusters both hold.
+fn naive_same_release(a: &ReleaseSpec, b: &ReleaseSpec) -> bool {
+    let rest = |spec: &ReleaseSpec| ReleaseSpec {
+        manifests: BTreeMap::new(),
+        digest: String::new(),
+        ..spec.clone()
+    };
+    rest(a) == rest(b)
+        && a.manifests
+            .iter()
+            .all(|(cluster, m)| b.manifests.get(cluster).is_none_or(|n| n == m))
 }
 
 fn records_of<'a>(snapshot: &'a Snapshot, service: &'a str) -> impl Iterator<Item = &'a Release> {
@@ -335,12 +361,13 @@ fn naive_outcome(service: &str, snapshots: &[Snapshot]) -> Naive {
         .flat_map(|s| records_of(s, service))
         .collect();
     // A copy is corrupted when, completed with the manifests other copies
-    // of the same number hold, it does not hash to its digest.
+    // of the same release (same number, same digest) hold, it does not hash
+    // to its digest.
     let corrupted = records.iter().any(|record| {
         let mut completed = record.spec.clone();
         for other in records
             .iter()
-            .filter(|r| r.spec.number == record.spec.number)
+            .filter(|r| r.spec.number == record.spec.number && r.spec.digest == record.spec.digest)
         {
             for (cluster, manifests) in &other.spec.manifests {
                 completed
@@ -353,6 +380,16 @@ fn naive_outcome(service: &str, snapshots: &[Snapshot]) -> Naive {
     });
     if corrupted {
         return Naive::Corrupted;
+    }
+    // Copies of one number conflict when they describe different releases:
+    // their specs differ in more than which clusters' manifests they hold.
+    let conflict = records.iter().any(|a| {
+        records
+            .iter()
+            .any(|b| a.spec.number == b.spec.number && !naive_same_release(&a.spec, &b.spec))
+    });
+    if conflict {
+        return Naive::Conflict;
     }
     let Some((number, versions, traffic)) = naive_authoritative(&records) else {
         return Naive::Nothing;
@@ -445,6 +482,17 @@ fn snapshots(env: &Env) -> Vec<Snapshot> {
                     }
                 }
             }
+            if let View::Conflict = view
+                && let Some(newest) = records.last_mut()
+            {
+                newest.spec.image.push_str("-raced");
+                for manifests in newest.spec.manifests.values_mut() {
+                    for object in &mut manifests.application {
+                        object.body["spec"] = serde_json::json!({"replicas": 2});
+                    }
+                }
+                newest.spec.digest = newest.spec.fingerprint();
+            }
             if let View::Partial = view {
                 for record in &mut records {
                     record.spec.manifests.retain(|c, _| c == CLUSTERS[cluster]);
@@ -521,6 +569,7 @@ pub fn check(env: &Env) -> Result<(), String> {
         match (&expected, &service_plan.outcome) {
             (Naive::InFlight, Outcome::InFlight { .. })
             | (Naive::Corrupted, Outcome::Corrupted { .. })
+            | (Naive::Conflict, Outcome::Conflict { .. })
             | (Naive::Nothing, Outcome::NothingCommitted | Outcome::InSync)
             | (Naive::Incomplete, Outcome::Incomplete { .. }) => {
                 ensure!(
@@ -564,8 +613,18 @@ pub fn check(env: &Env) -> Result<(), String> {
                 }
             }
             (expected, outcome) => {
+                // The plan below shows the outcome in full, actions included.
+                let decided = match outcome {
+                    Outcome::InSync => "in sync",
+                    Outcome::Repair { .. } => "repair",
+                    Outcome::InFlight { .. } => "in flight",
+                    Outcome::Conflict { .. } => "conflict",
+                    Outcome::Corrupted { .. } => "corrupted",
+                    Outcome::Incomplete { .. } => "incomplete",
+                    Outcome::NothingCommitted => "nothing committed",
+                };
                 return Err(format!(
-                    "{service}: the reference expects {expected:?}, sync decided {outcome:?}\n{first}"
+                    "{service}: the reference expects {expected:?}, sync decided {decided}\nfirst:\n{first}"
                 ));
             }
         }
@@ -595,5 +654,53 @@ proptest! {
     #[test]
     fn sync_reaches_a_fixpoint_matching_the_reference(env in env()) {
         check(&env).map_err(|failure| TestCaseError::fail(report(&env, &failure)))?;
+    }
+}
+
+/// The property is not vacuous: the generated environments reach every
+/// outcome of sync, each one both from sync and from the reference model.
+#[test]
+fn generated_environments_cover_every_outcome() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]);
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+    let options = Options { history: HISTORY };
+    for _ in 0..300 {
+        let env = env()
+            .new_tree(&mut runner)
+            .expect("an environment")
+            .current();
+        let snapshots = snapshots(&env);
+        for (service, service_plan) in plan(&snapshots, &options).services {
+            let naive = naive_outcome(&service, &snapshots);
+            let name = match (&service_plan.outcome, naive) {
+                (Outcome::InSync, Naive::Converge { .. }) => "in-sync",
+                (Outcome::Repair { .. }, Naive::Converge { .. }) => "repair",
+                (Outcome::InFlight { .. }, Naive::InFlight) => "in-flight",
+                (Outcome::Conflict { .. }, Naive::Conflict) => "conflict",
+                (Outcome::Corrupted { .. }, Naive::Corrupted) => "corrupted",
+                (Outcome::Incomplete { .. }, Naive::Incomplete) => "incomplete",
+                (Outcome::NothingCommitted, Naive::Nothing) => "nothing-committed",
+                _ => "mismatch",
+            };
+            *outcomes.entry(name.to_owned()).or_default() += 1;
+        }
+    }
+    for outcome in [
+        "in-sync",
+        "repair",
+        "in-flight",
+        "conflict",
+        "corrupted",
+        "incomplete",
+        "nothing-committed",
+    ] {
+        assert!(
+            outcomes.get(outcome).copied().unwrap_or(0) > 0,
+            "no {outcome} in {outcomes:?}"
+        );
     }
 }

@@ -42,3 +42,19 @@ fn a_corrupted_copy_of_a_tombstone_is_reported() {
         reachable: vec![false, true, true],
     });
 }
+
+/// Printed by the property with sync's conflict check switched off (copies
+/// merged whatever they hold): dc-b holds another v1 than dc-c (a raced
+/// deploy, its own valid digest). The clusters disagree and no copy is
+/// more right than the other: a conflict, nothing done (spec case 6).
+#[test]
+fn another_release_under_the_same_number_is_a_conflict() {
+    check_env(Env {
+        services: vec![Service {
+            earlier: vec![],
+            last: Last::Done,
+            views: vec![View::Fresh, View::Conflict, View::Fresh],
+        }],
+        reachable: vec![false, true, true],
+    });
+}
