@@ -124,6 +124,8 @@ pub(crate) struct RenderArgs {
 /// `paas service ...`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum ServiceCommand {
+    /// Create a ready service repository (a wizard on a terminal; flags for CI).
+    Create(CreateArgs),
     /// Render for every cluster of ENV, dry-run, confirm and roll out a new release.
     Deploy(DeployArgs),
     /// Roll back to an earlier release (as a new release): list, show what changes, confirm.
@@ -140,6 +142,36 @@ pub(crate) enum ServiceCommand {
     Diff(DiffArgs),
     /// The releases of the service in ENV, newest first.
     History(EnvArgs),
+}
+
+/// `paas service create`.
+#[derive(Debug, Args)]
+pub(crate) struct CreateArgs {
+    /// Service name (asked on a terminal when missing).
+    #[arg(long, value_name = "N")]
+    pub(crate) name: Option<String>,
+    /// Language template (asked on a terminal when missing).
+    #[arg(long, value_enum, value_name = "T")]
+    pub(crate) template: Option<Template>,
+    /// Owning team (asked on a terminal when missing).
+    #[arg(long, value_name = "TEAM")]
+    pub(crate) owner: Option<String>,
+    /// Directory to create the repository in (default: `./<name>`); must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+}
+
+/// Templates of `paas service create`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Template {
+    /// Go (engine `golang`).
+    Golang,
+    /// Rust (engine `rust`).
+    Rust,
+    /// Python (engine `python`).
+    Python,
+    /// Node.js (engine `node`).
+    Node,
 }
 
 /// `paas service deploy`.

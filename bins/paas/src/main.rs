@@ -7,6 +7,7 @@
 
 mod cli;
 mod clock;
+mod create;
 mod gitinfo;
 mod render;
 mod service;
@@ -69,6 +70,7 @@ fn main() -> ExitCode {
     let result = match &args.command {
         cli::Command::Render(r) => render::render(&args.global, r, color),
         cli::Command::Schema(s) => render::schema(s),
+        cli::Command::Service(cli::ServiceCommand::Create(c)) => create::create(&args.global, c),
         cli::Command::Service(cli::ServiceCommand::Deploy(d)) => {
             service::deploy(&args.global, d, color)
         }
