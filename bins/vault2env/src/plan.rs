@@ -15,7 +15,7 @@ use crate::host::Host;
 use crate::http::Client;
 use crate::names::{looks_like_reference, normalise, parse_reference};
 use crate::resolve::Resolver;
-use crate::vault::{ReadResult, SecretData, Vault};
+use crate::vault::{ReadResult, Retry, SecretData, Vault, next_retry};
 
 /// One variable to set from a secret.
 #[derive(Debug, Clone)]
@@ -115,12 +115,8 @@ fn connect(host: &dyn Host, cfg: &Config, started: Instant) -> Result<Vault, Err
     Ok(vault)
 }
 
-/// Whether waiting `wait` from `now` would reach `deadline` (overflow counts as reaching it).
-pub(crate) fn past(now: Instant, wait: std::time::Duration, deadline: Instant) -> bool {
-    now.checked_add(wait).is_none_or(|t| t >= deadline)
-}
-
-/// Name resolution is retried like requests: DNS may lag behind a pod start.
+/// Name resolution is retried like requests (the same policy,
+/// [`crate::vault::next_retry`], without jitter): DNS may lag behind a pod start.
 fn resolve_with_retry(
     r: &Resolver,
     name: &str,
@@ -128,27 +124,27 @@ fn resolve_with_retry(
 ) -> Result<Vec<std::net::IpAddr>, Error> {
     let mut attempts = 0;
     let mut wait = std::time::Duration::from_millis(100);
+    let mut last_made = false;
     loop {
         attempts += 1;
-        match r.resolve(name, deadline) {
+        let failure = match r.resolve(name, deadline) {
             Ok(ips) if !ips.is_empty() => return Ok(ips),
-            Ok(_) => {}
-            Err(e) => {
-                if past(Instant::now(), wait, deadline) {
-                    return Err(Error::Unreachable {
-                        attempts,
-                        last: format!("resolve {name}: {e}"),
-                    });
-                }
+            Ok(_) => "no address".to_owned(),
+            Err(e) => e.to_string(),
+        };
+        match next_retry(Instant::now(), wait, deadline, last_made) {
+            Retry::GiveUp => {
+                return Err(Error::Unreachable {
+                    attempts,
+                    last: format!("resolve {name}: {failure}"),
+                });
+            }
+            Retry::After(d) => std::thread::sleep(d),
+            Retry::Last(d) => {
+                std::thread::sleep(d);
+                last_made = true;
             }
         }
-        if past(Instant::now(), wait, deadline) {
-            return Err(Error::Unreachable {
-                attempts,
-                last: format!("resolve {name}: no address"),
-            });
-        }
-        std::thread::sleep(wait);
         wait = (wait * 2).min(std::time::Duration::from_secs(5));
     }
 }

@@ -11,6 +11,7 @@ use crate::names::{normalise, parse_reference};
 use crate::plan::{Fetched, Var, build_env, env_without_secrets, secrets_to_vars};
 use crate::redact::Redactor;
 use crate::resolve::{Answer, Resolver, encode_query, parse_hosts, parse_response};
+use crate::vault::{LAST_TRY, Retry, next_retry};
 
 /// One case of the name normalisation: key → expected variable name (or `None`).
 fn check_name(key: &str, expect: Option<&str>) {
@@ -136,13 +137,67 @@ fn durations_parse() {
 fn the_longest_timeout_is_a_day() {
     let c = Config::from_host(&base().with_var("VAULT2ENV_TIMEOUT", "24h")).expect("24h is fine");
     assert_eq!(c.timeout, crate::config::MAX_TIMEOUT);
+    // The retry policy survives the longest waits without overflowing.
     let now = std::time::Instant::now();
-    assert!(crate::plan::past(now, Duration::MAX, now));
-    assert!(!crate::plan::past(
-        now,
-        Duration::from_secs(1),
-        now + Duration::from_secs(2)
-    ));
+    let day = now + crate::config::MAX_TIMEOUT;
+    assert_eq!(
+        next_retry(now, Duration::MAX, day, false),
+        Retry::Last(crate::config::MAX_TIMEOUT - LAST_TRY)
+    );
+}
+
+#[test]
+fn retries_end_with_one_last_attempt_just_before_the_deadline() {
+    let now = std::time::Instant::now();
+    let ms = Duration::from_millis;
+    let deadline = now + ms(5000);
+    // The backoff fits with LAST_TRY to spare: sleep it.
+    assert_eq!(
+        next_retry(now, ms(1000), deadline, false),
+        Retry::After(ms(1000))
+    );
+    assert_eq!(
+        next_retry(now, ms(4900), deadline, false),
+        Retry::After(ms(4900))
+    );
+    // It would cross the deadline (or leave less than LAST_TRY): sleep only
+    // until LAST_TRY before it, then make the last attempt, instead of
+    // giving up with up to a whole backoff unused.
+    assert_eq!(
+        next_retry(now, ms(4901), deadline, false),
+        Retry::Last(ms(4900))
+    );
+    assert_eq!(
+        next_retry(now, ms(20_000), deadline, false),
+        Retry::Last(ms(4900))
+    );
+    // Less than LAST_TRY left: the last attempt at once.
+    assert_eq!(
+        next_retry(now + ms(4950), ms(100), deadline, false),
+        Retry::Last(Duration::ZERO)
+    );
+    // After the last attempt, and at or past the deadline: give up.
+    assert_eq!(next_retry(now, ms(100), deadline, true), Retry::GiveUp);
+    assert_eq!(
+        next_retry(deadline, ms(100), deadline, false),
+        Retry::GiveUp
+    );
+    assert_eq!(
+        next_retry(deadline + ms(1), ms(100), deadline, false),
+        Retry::GiveUp
+    );
+    // Never a sleep longer than the backoff, and never past the deadline.
+    for wait in [0, 1, 99, 100, 2500, 4899, 4900, 4901, 5000, 9999] {
+        for at in [0, 1, 100, 2500, 4899, 4900, 4901, 4999] {
+            match next_retry(now + ms(at), ms(wait), deadline, false) {
+                Retry::After(d) | Retry::Last(d) => {
+                    assert!(d <= ms(wait), "{wait} at {at}: {d:?}");
+                    assert!(now + ms(at) + d <= deadline, "{wait} at {at}: {d:?}");
+                }
+                Retry::GiveUp => panic!("{wait} at {at}: gave up before the deadline"),
+            }
+        }
+    }
 }
 
 fn base() -> MapHost {

@@ -2,7 +2,9 @@
 //!
 //! Every request is retried with exponential backoff and jitter while the
 //! failure is transient (connection errors, timeouts, HTTP 429, 500, 502,
-//! 503, 504) and the total deadline allows; 307/308 from a standby are
+//! 503, 504) and the total deadline allows ([`next_retry`]: when the next
+//! backoff would cross the deadline, one last attempt is made just before
+//! it instead of giving up a backoff early); 307/308 from a standby are
 //! followed (same scheme, at most 3 hops). Responses are parsed leniently as `serde_json::Value`:
 //! unknown fields are ignored and only the fields vault2env needs are
 //! required. Error bodies are read as Vault's `{"errors":[...]}` and, for
@@ -23,6 +25,11 @@ const PER_TRY: Duration = Duration::from_secs(10);
 const BACKOFF_START: Duration = Duration::from_millis(100);
 /// Largest backoff.
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// When the next backoff would cross the deadline, the last attempt starts
+/// this long before the deadline (at once when less is left), so that it can
+/// still get an answer: a round trip to a Vault in the cluster takes a few
+/// milliseconds, and a kept-alive connection needs no new handshake.
+pub(crate) const LAST_TRY: Duration = Duration::from_millis(100);
 /// Deepest sub-path recursion (guards against a malicious or looping LIST).
 const MAX_DEPTH: usize = 16;
 
@@ -166,6 +173,7 @@ impl Vault {
         let mut tries = 0u32;
         let mut hops = 0u32;
         let mut redirected: Option<String> = None;
+        let mut last_made = false;
         loop {
             let path = redirected.as_deref().unwrap_or(path);
             tries += 1;
@@ -234,15 +242,19 @@ impl Vault {
                 }
                 Err(e) => format!("{method} {path}: {}", self.redactor.scrub(&e.message)),
             };
-            let now = Instant::now();
-            let wait = jitter(backoff);
-            if crate::plan::past(now, wait, self.deadline) {
-                return Err(Error::Unreachable {
-                    attempts: tries,
-                    last,
-                });
+            match next_retry(Instant::now(), jitter(backoff), self.deadline, last_made) {
+                Retry::GiveUp => {
+                    return Err(Error::Unreachable {
+                        attempts: tries,
+                        last,
+                    });
+                }
+                Retry::After(wait) => std::thread::sleep(wait),
+                Retry::Last(wait) => {
+                    std::thread::sleep(wait);
+                    last_made = true;
+                }
             }
-            std::thread::sleep(wait);
             backoff = (backoff * 2).min(BACKOFF_MAX);
         }
     }
@@ -531,6 +543,42 @@ impl Vault {
             }
             Err(e) => Err(self.redactor.scrub(&e.message)),
         }
+    }
+}
+
+/// What to do after a failed attempt (see [`next_retry`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// Sleep this long, then try again.
+    After(Duration),
+    /// Sleep this long, then make the last attempt.
+    Last(Duration),
+    /// Give up: the deadline has passed, or the last attempt was made.
+    GiveUp,
+}
+
+/// The retry policy after an attempt failed at `now`, `wait` being the next
+/// (jittered) backoff. The backoff is slept when at least [`LAST_TRY`] is
+/// left after it. Otherwise the sleep is cut short to end [`LAST_TRY`]
+/// before `deadline` (no sleep when less is left) and one last attempt
+/// follows, bounded by the deadline like every attempt; after it
+/// (`last_made`), or once the deadline has passed, vault2env gives up. So it
+/// gives up at the deadline, or at most [`LAST_TRY`] before it when that
+/// last attempt fails fast, never a whole backoff early; and it never
+/// sleeps longer than the backoff.
+pub(crate) fn next_retry(
+    now: Instant,
+    wait: Duration,
+    deadline: Instant,
+    last_made: bool,
+) -> Retry {
+    let left = deadline.saturating_duration_since(now);
+    if last_made || left.is_zero() {
+        return Retry::GiveUp;
+    }
+    match wait.checked_add(LAST_TRY) {
+        Some(needed) if needed <= left => Retry::After(wait),
+        _ => Retry::Last(left.saturating_sub(LAST_TRY)),
     }
 }
 

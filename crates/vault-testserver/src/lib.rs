@@ -7,10 +7,11 @@
 //! method and `?list=true`), ACL denials with Vault's policy path rules
 //! (exact, trailing `*` glob, `+` segment; 403 `{"errors":["permission
 //! denied"]}`), logins routed by the auth mount's method (400 for a wrong
-//! AppRole secret id), standby redirects, `auth/token/revoke-self`, plus fault injection (transient
-//! 503s, chunked responses, error messages that echo the request) and TLS
-//! with a generated CA. Every request is logged so tests can assert on what
-//! the client did. Blocking, one thread per connection: no async runtime.
+//! AppRole secret id), standby redirects, `auth/token/revoke-self`, plus
+//! fault injection (transient 503s, for a number of requests or for a time,
+//! chunked responses, error messages that echo the request) and TLS with a
+//! generated CA. Every request is logged with its arrival time so tests can
+//! assert on what the client did and when. Blocking, one thread per connection: no async runtime.
 
 mod dns;
 mod server;

@@ -6,7 +6,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
@@ -43,6 +43,8 @@ pub struct Logged {
     pub path: String,
     /// The status answered.
     pub status: u16,
+    /// When it arrived, since the server started.
+    pub at: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -58,6 +60,10 @@ struct State {
     issued: u64,
     fail_next: u32,
     fail_status: u16,
+    /// Answer this status to every request for this long after the first one.
+    fail_for: Option<(Duration, u16)>,
+    /// When the first request arrived.
+    first_request: Option<Instant>,
     log: Vec<Logged>,
 }
 
@@ -272,6 +278,14 @@ impl TestVaultBuilder {
         self
     }
 
+    /// Answers every request with `status` for `d` after the first request
+    /// arrived (e.g. 503 while Vault is sealed), then serves normally: a
+    /// Vault that comes back at a known moment of the client's retries.
+    pub fn fail_for(mut self, d: Duration, status: u16) -> Self {
+        self.state.fail_for = Some((d, status));
+        self
+    }
+
     /// Serves HTTPS with a freshly generated certificate for `localhost` and `127.0.0.1`.
     pub fn tls(mut self) -> Self {
         self.tls = true;
@@ -338,6 +352,7 @@ impl TestVaultBuilder {
             (None, None)
         };
         let shared = Arc::new(Shared {
+            started: Instant::now(),
             state: Mutex::new(self.state),
             chunked: self.chunked,
             echo_errors: self.echo_errors,
@@ -387,6 +402,7 @@ impl TestVaultBuilder {
 
 #[derive(Debug)]
 struct Shared {
+    started: Instant,
     state: Mutex<State>,
     chunked: bool,
     echo_errors: bool,
@@ -552,11 +568,14 @@ fn serve(shared: &Shared, stream: impl Read + Write) {
                 .and_then(|a| a.strip_prefix("Bearer "))
                 .map(str::to_owned)
         });
+        let now = Instant::now();
+        let at = now.duration_since(shared.started);
         if let Some(base) = &shared.redirect {
             shared.state.lock().expect("lock").log.push(Logged {
                 method: method.clone(),
                 path: path.clone(),
                 status: 307,
+                at,
             });
             let out = format!(
                 "HTTP/1.1 307 Temporary Redirect\r\nLocation: {base}{target}\r\nContent-Length: 0\r\n\r\n"
@@ -569,9 +588,16 @@ fn serve(shared: &Shared, stream: impl Read + Write) {
         }
         let (status, resp) = {
             let mut st = shared.state.lock().expect("lock");
+            let first = *st.first_request.get_or_insert(now);
+            let sealed = st
+                .fail_for
+                .filter(|(d, _)| now.duration_since(first) < *d)
+                .map(|(_, status)| status);
             let (status, resp) = if st.fail_next > 0 {
                 st.fail_next -= 1;
                 (st.fail_status, json!({"errors": ["Vault is sealed"]}))
+            } else if let Some(status) = sealed {
+                (status, json!({"errors": ["Vault is sealed"]}))
             } else {
                 route(&mut st, shared, &method, &path, token.as_deref(), &body)
             };
@@ -579,6 +605,7 @@ fn serve(shared: &Shared, stream: impl Read + Write) {
                 method: method.clone(),
                 path: path.clone(),
                 status,
+                at,
             });
             (status, resp)
         };

@@ -511,7 +511,8 @@ fn transient_errors_are_retried_within_the_deadline() {
     assert_eq!(r.child("API_KEY"), Some(API_KEY), "chunked bodies decoded");
     assert_eq!(srv.requests().iter().filter(|q| q.status == 503).count(), 3);
 
-    // Sealed for longer than the deadline: 69.
+    // Sealed for longer than the deadline: 69, after a last attempt at
+    // most 100 ms before the deadline (not a whole backoff before it).
     let srv = server().fail_first(1000, 503).start();
     let dir = scratch();
     let mut env = k8s_env(&srv, &dir);
@@ -523,6 +524,56 @@ fn transient_errors_are_retried_within_the_deadline() {
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "the deadline bounds the retries"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(600),
+        "gave up {:?} into a 700 ms deadline",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_last_retry_is_made_just_before_the_deadline() {
+    // Sealed (503) for 2 s from the first request, with a deadline of
+    // 2.25 s. The backoff (100 ms doubling, ±25 %) puts the attempts at
+    // about 0, 0.1, 0.3, 0.7 and 1.5 s, the fifth at 1.875 s at the latest,
+    // and the next backoff (1.2 s at least) would cross the deadline.
+    // Giving up there leaves 0.375 s or more unused; the last attempt is
+    // made 100 ms before the deadline instead, and finds Vault unsealed.
+    const TOKEN: &str = "s.retry-token-until-the-deadline";
+    let srv = TestVault::builder()
+        .kv("secret", 2)
+        .put("secret", "billing", &[("DB_PASSWORD", DB_PASSWORD)])
+        .token(TOKEN, &vault_testserver::DEMO_POLICY)
+        .fail_for(Duration::from_millis(2000), 503)
+        .start();
+    let url = srv.url();
+    let env = [
+        ("VAULT_ADDR", url.as_str()),
+        ("VAULT2ENV_NAMESPACE", "billing"),
+        ("VAULT2ENV_AUTH", "token"),
+        ("VAULT_TOKEN", TOKEN),
+        // No mount lookup: after the seal, two requests fit in the time left.
+        ("VAULT2ENV_KV_VERSION", "2"),
+        ("VAULT2ENV_TIMEOUT", "2250ms"),
+    ];
+    let r = run(&env, &[], &secrets_and(&[TOKEN]));
+    let reqs = srv.requests();
+    let times: Vec<(u16, Duration)> = reqs.iter().map(|q| (q.status, q.at)).collect();
+    assert_eq!(r.code, 0, "{times:?}: {}", r.stderr);
+    assert_eq!(r.child("DB_PASSWORD"), Some(DB_PASSWORD));
+    let first = reqs.first().expect("requests").at;
+    let unsealed = reqs
+        .iter()
+        .find(|q| q.status != 503)
+        .expect("a request after the seal");
+    assert!(
+        unsealed.at - first >= Duration::from_millis(2000),
+        "{times:?}"
+    );
+    assert!(
+        reqs.iter().filter(|q| q.status == 503).count() >= 4,
+        "backed off and retried while sealed: {times:?}"
     );
 }
 
