@@ -84,6 +84,8 @@ pub(crate) enum Command {
     Render(RenderArgs),
     /// Print a JSON Schema.
     Schema(SchemaArgs),
+    /// Check app.toml in every environment and the repository's Brief schemas.
+    Lint(LintArgs),
     /// Deploy a service and look at its releases.
     #[command(subcommand)]
     Service(ServiceCommand),
@@ -253,6 +255,14 @@ pub(crate) struct EnvArgs {
     /// Environment (`prod`, `staging`, `dev`, `local`, ...).
     #[arg(short = 'e', long = "env", value_name = "ENV")]
     pub(crate) env: String,
+}
+
+/// `paas lint`.
+#[derive(Debug, Args)]
+pub(crate) struct LintArgs {
+    /// Directory of the called services' own schemas (`<service>.brief`): check each client contract against its server.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) schemas: Option<PathBuf>,
 }
 
 /// `paas schema`.

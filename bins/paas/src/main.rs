@@ -9,6 +9,7 @@ mod cli;
 mod clock;
 mod create;
 mod gitinfo;
+mod lint;
 mod render;
 mod service;
 mod session;
@@ -70,6 +71,7 @@ fn main() -> ExitCode {
     let result = match &args.command {
         cli::Command::Render(r) => render::render(&args.global, r, color),
         cli::Command::Schema(s) => render::schema(s),
+        cli::Command::Lint(l) => lint::lint(&args.global, l, color),
         cli::Command::Service(cli::ServiceCommand::Create(c)) => create::create(&args.global, c),
         cli::Command::Service(cli::ServiceCommand::Deploy(d)) => {
             service::deploy(&args.global, d, color)

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod lint;
 mod service;
 
 pub(crate) fn root() -> PathBuf {
