@@ -2,7 +2,7 @@
 //!
 //! Every request is retried with exponential backoff and jitter while the
 //! failure is transient (connection errors, timeouts, HTTP 429, 500, 502,
-//! 503, 504) and the total deadline allows ([`next_retry`]: when the next
+//! 503, 504) and the total deadline allows (`next_retry`: when the next
 //! backoff would cross the deadline, one last attempt is made just before
 //! it instead of giving up a backoff early); 307/308 from a standby are
 //! followed (same scheme, at most 3 hops). Responses are parsed leniently as `serde_json::Value`:
