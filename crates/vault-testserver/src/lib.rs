@@ -9,15 +9,18 @@
 //! denied"]}`), logins routed by the auth mount's method (400 for a wrong
 //! AppRole secret id), standby redirects, `auth/token/revoke-self`, plus
 //! fault injection (transient 503s, for a number of requests or for a time,
-//! chunked responses, error messages that echo the request) and TLS with a
-//! generated CA. Every request is logged with its arrival time so tests can
+//! chunked responses, error messages that echo the request, answers with
+//! only the needed fields or with unusual and unknown ones: [`Shape`]) and
+//! TLS with a generated CA. Every request is logged with its arrival time so tests can
 //! assert on what the client did and when. Blocking, one thread per connection: no async runtime.
 
 mod dns;
 mod server;
 
 pub use dns::DnsServer;
-pub use server::{DEMO_POLICY, Logged, TestVault, TestVaultBuilder, issued_tokens, policy_matches};
+pub use server::{
+    DEMO_POLICY, Logged, Shape, TestVault, TestVaultBuilder, issued_tokens, policy_matches,
+};
 
 #[cfg(test)]
 mod tests;

@@ -133,7 +133,28 @@ pub struct TestVaultBuilder {
     no_ui_mounts: bool,
     trickle: Option<(String, Duration)>,
     redirect: Option<Redirect>,
+    shape: Shape,
     port: u16,
+}
+
+/// Which fields a successful response carries besides the ones a client
+/// needs (`auth.client_token`, `data`, `data.data`, `data.keys`,
+/// `data.options.version`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Shape {
+    /// Vault's documented responses, plus a field from the future.
+    #[default]
+    Full,
+    /// Only the needed fields: no `request_id`, `lease_duration`,
+    /// `warnings`, `wrap_info`; `auth` with `client_token` only (no
+    /// `policies`, `metadata`, `accessor`); KV v2 reads without `metadata`;
+    /// mount lookups without `type` or `config` (and without `options` on
+    /// KV v1); `{"errors":[]}` answers sent with an empty body.
+    Minimal,
+    /// Every optional field of an unexpected type (`warnings` a string,
+    /// `lease_duration` a string, `metadata` a string, `policies` a string,
+    /// the version a number) and unknown fields at every level.
+    Unusual,
 }
 
 /// Where a standby sends clients.
@@ -286,6 +307,12 @@ impl TestVaultBuilder {
         self
     }
 
+    /// Which optional and unknown fields the answers carry (see [`Shape`]).
+    pub fn shape(mut self, shape: Shape) -> Self {
+        self.shape = shape;
+        self
+    }
+
     /// Serves HTTPS with a freshly generated certificate for `localhost` and `127.0.0.1`.
     pub fn tls(mut self) -> Self {
         self.tls = true;
@@ -358,6 +385,7 @@ impl TestVaultBuilder {
             echo_errors: self.echo_errors,
             no_ui_mounts: self.no_ui_mounts,
             trickle: self.trickle,
+            shape: self.shape,
             redirect: match self.redirect {
                 Some(Redirect::Itself) => Some(format!(
                     "{}://{addr}",
@@ -408,6 +436,7 @@ struct Shared {
     echo_errors: bool,
     no_ui_mounts: bool,
     trickle: Option<(String, Duration)>,
+    shape: Shape,
     /// Base URL every request is redirected to (a standby).
     redirect: Option<String>,
 }
@@ -609,7 +638,9 @@ fn serve(shared: &Shared, stream: impl Read + Write) {
             });
             (status, resp)
         };
-        let text = if status == 204 {
+        let text = if status == 204
+            || (shared.shape == Shape::Minimal && resp == json!({ "errors": [] }))
+        {
             String::new()
         } else {
             resp.to_string()
@@ -667,14 +698,23 @@ fn denied() -> (u16, Value) {
     )
 }
 
-/// Vault's response envelope with fields clients must ignore.
-fn envelope(data: Value) -> Value {
-    json!({
-        "request_id": "00000000-0000-0000-0000-000000000000",
-        "lease_id": "", "renewable": false, "lease_duration": 0,
-        "data": data, "wrap_info": null, "warnings": null, "auth": null,
-        "mount_type": "kv", "x_future_field": {"nested": [1, 2, 3]}
-    })
+/// Vault's response envelope around `data`, with the fields of `shape`.
+fn envelope(shape: Shape, data: Value) -> Value {
+    match shape {
+        Shape::Full => json!({
+            "request_id": "00000000-0000-0000-0000-000000000000",
+            "lease_id": "", "renewable": false, "lease_duration": 0,
+            "data": data, "wrap_info": null, "warnings": null, "auth": null,
+            "mount_type": "kv", "x_future_field": {"nested": [1, 2, 3]}
+        }),
+        Shape::Minimal => json!({ "data": data }),
+        Shape::Unusual => json!({
+            "request_id": 7, "lease_id": null, "renewable": "no", "lease_duration": "0s",
+            "data": data, "wrap_info": "none", "warnings": "one warning, as a string",
+            "auth": [], "mount_type": {"kv": true}, "x_future_field": {"nested": [1, 2, 3]},
+            "x_future_list": [{"a": null}], "errors": []
+        }),
+    }
 }
 
 fn route(
@@ -712,7 +752,10 @@ fn route(
         ("GET", "auth/token/lookup-self") => {
             return (
                 200,
-                envelope(json!({ "policies": ["default"], "ttl": 3600, "renewable": true })),
+                envelope(
+                    shared.shape,
+                    json!({ "policies": ["default"], "ttl": 3600, "renewable": true }),
+                ),
             );
         }
         _ => {}
@@ -730,19 +773,27 @@ fn route(
             .any(|p| p.starts_with(&under) || policy_matches(p, &under));
         return match st.mounts.get(mount).filter(|_| allowed) {
             Some(m) => {
-                let options = if m.version == 2 {
-                    json!({"version": "2"})
-                } else {
-                    Value::Null
-                };
-                (
-                    200,
-                    envelope(json!({
-                        "type": "kv", "path": format!("{mount}/"), "options": options,
+                let v2 = m.version == 2;
+                let data = match shared.shape {
+                    Shape::Full => json!({
+                        "type": "kv", "path": format!("{mount}/"),
+                        "options": if v2 { json!({"version": "2"}) } else { Value::Null },
                         "description": "", "accessor": "kv_1234", "local": false, "seal_wrap": false,
                         "config": {"default_lease_ttl": 0, "max_lease_ttl": 0}
-                    })),
-                )
+                    }),
+                    Shape::Minimal if v2 => json!({ "options": {"version": "2"} }),
+                    Shape::Minimal => json!({}),
+                    Shape::Unusual => json!({
+                        "type": ["kv"], "path": 1, "description": null, "config": "none",
+                        "options": if v2 {
+                            json!({"version": 2, "x_future_option": {"a": 1}})
+                        } else {
+                            json!({"x_future_option": "1"})
+                        },
+                        "x_future_field": [true]
+                    }),
+                };
+                (200, envelope(shared.shape, data))
             }
             None => (
                 403,
@@ -765,10 +816,10 @@ fn route(
     let mount = &st.mounts[&mount_name];
     match (mount.version, method) {
         (1, "GET") => match mount.secrets.get(&rest).and_then(|v| v.last()) {
-            Some(v) => (200, envelope(Value::Object(v.data.clone()))),
+            Some(v) => (200, envelope(shared.shape, Value::Object(v.data.clone()))),
             None => (404, errors(&[])),
         },
-        (1, "LIST") => list(mount, &rest),
+        (1, "LIST") => list(shared.shape, mount, &rest),
         (2, "GET") => {
             if let Some(p) = rest.strip_prefix("data/") {
                 match mount.secrets.get(p) {
@@ -788,10 +839,15 @@ fn route(
                         } else {
                             Value::Object(v.data.clone())
                         };
-                        (
-                            if gone { 404 } else { 200 },
-                            envelope(json!({ "data": data, "metadata": meta })),
-                        )
+                        let inner = match shared.shape {
+                            Shape::Full => json!({ "data": data, "metadata": meta }),
+                            Shape::Minimal => json!({ "data": data }),
+                            Shape::Unusual => json!({
+                                "data": data, "metadata": "version 1, as a string",
+                                "x_future_field": {"metadata": meta}
+                            }),
+                        };
+                        (if gone { 404 } else { 200 }, envelope(shared.shape, inner))
                     }
                     None => (404, errors(&[])),
                 }
@@ -799,10 +855,13 @@ fn route(
                 match mount.secrets.get(p) {
                     Some(versions) => (
                         200,
-                        envelope(json!({
-                            "current_version": versions.len(), "max_versions": 0, "oldest_version": 1,
-                            "versions": {}, "custom_metadata": null
-                        })),
+                        envelope(
+                            shared.shape,
+                            json!({
+                                "current_version": versions.len(), "max_versions": 0, "oldest_version": 1,
+                                "versions": {}, "custom_metadata": null
+                            }),
+                        ),
                     ),
                     None => (404, errors(&[])),
                 }
@@ -811,14 +870,14 @@ fn route(
             }
         }
         (2, "LIST") => match rest.strip_prefix("metadata/") {
-            Some(p) => list(mount, p),
+            Some(p) => list(shared.shape, mount, p),
             None => (404, errors(&[V2_INVALID_PATH])),
         },
         _ => (405, errors(&["unsupported operation"])),
     }
 }
 
-fn list(mount: &Mount, dir: &str) -> (u16, Value) {
+fn list(shape: Shape, mount: &Mount, dir: &str) -> (u16, Value) {
     let dir = dir.trim_end_matches('/');
     let prefix = if dir.is_empty() {
         String::new()
@@ -837,7 +896,11 @@ fn list(mount: &Mount, dir: &str) -> (u16, Value) {
     if keys.is_empty() {
         return (404, errors(&[]));
     }
-    (200, envelope(json!({ "keys": keys })))
+    let data = match shape {
+        Shape::Unusual => json!({ "keys": keys, "key_info": "none", "x_future_field": 1 }),
+        _ => json!({ "keys": keys }),
+    };
+    (200, envelope(shape, data))
 }
 
 fn login(st: &mut State, shared: &Shared, mount: &str, body: &Value, raw: &[u8]) -> (u16, Value) {
@@ -901,9 +964,8 @@ fn login(st: &mut State, shared: &Shared, mount: &str, body: &Value, raw: &[u8])
     let policy = login.policy.clone();
     remember_token(&token);
     st.tokens.insert(token.clone(), policy);
-    (
-        200,
-        json!({
+    let body = match shared.shape {
+        Shape::Full => json!({
             "request_id": "1", "lease_id": "", "renewable": false, "lease_duration": 0, "data": null,
             "auth": {
                 "client_token": token, "accessor": "acc", "policies": ["default"],
@@ -911,5 +973,17 @@ fn login(st: &mut State, shared: &Shared, mount: &str, body: &Value, raw: &[u8])
                 "lease_duration": 3600, "renewable": true, "entity_id": "e", "token_type": "service", "orphan": true
             }
         }),
-    )
+        Shape::Minimal => json!({ "auth": { "client_token": token } }),
+        Shape::Unusual => json!({
+            "request_id": 1, "lease_id": [], "renewable": "yes", "lease_duration": "1h", "data": [],
+            "warnings": {"first": "as an object"}, "wrap_info": "none",
+            "auth": {
+                "client_token": token, "accessor": 5, "policies": "default",
+                "token_policies": null, "metadata": format!("role={who}"),
+                "lease_duration": "3600", "renewable": 1, "x_future_field": {"who": who}
+            },
+            "x_future_field": [1, 2]
+        }),
+    };
+    (200, body)
 }

@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use vault_testserver::TestVault;
+use vault_testserver::{Shape, TestVault};
 
 use crate::{run, scratch};
 
@@ -952,6 +952,99 @@ fn tls_with_cacert_by_name_and_by_ip() {
             r.stderr
         );
         assert_eq!(srv.requests().len(), before, "no request got through");
+    }
+}
+
+#[test]
+fn answers_without_optional_fields_or_with_unusual_and_unknown_ones_are_accepted() {
+    for shape in [Shape::Minimal, Shape::Unusual] {
+        // Kubernetes auth (auth without policies, metadata, lease_duration),
+        // the mount lookup (no type, config), LIST, KV v2 reads without
+        // metadata, a deleted secret's 404, a reference, revocation.
+        let srv = server().shape(shape).start();
+        let dir = scratch();
+        let mut env = k8s_env(&srv, &dir);
+        env.push(("ACME".into(), "vault:billing/partners/acme#api-key".into()));
+        let r = run(&env, &[], SECRETS);
+        assert_eq!(r.code, 0, "{shape:?}: {}", r.stderr);
+        assert_eq!(r.child("DB_PASSWORD"), Some(DB_PASSWORD), "{shape:?}");
+        assert_eq!(r.child("LOG_LEVEL"), Some(LOG_LEVEL), "{shape:?}");
+        assert_eq!(r.child("REDIS_PASSWORD"), Some(REDIS_PASSWORD), "{shape:?}");
+        assert_eq!(r.child("API_KEY"), Some(API_KEY), "{shape:?}");
+        assert_eq!(r.child("TLS_KEY"), Some(CERT_BODY), "{shape:?}");
+        assert_eq!(r.child("ACME"), Some(API_KEY), "{shape:?}");
+        assert_eq!(r.child("OLD_THING"), None, "{shape:?}");
+        assert!(
+            r.stderr.contains("set 6 variable(s)"),
+            "{shape:?}: {}",
+            r.stderr
+        );
+        assert_eq!(srv.revoked(), 1, "{shape:?}");
+        assert!(
+            srv.requests()
+                .iter()
+                .any(|q| q.path == "sys/internal/ui/mounts/secret" && q.status == 200),
+            "{shape:?}: KV v2 found by the mount lookup"
+        );
+        let r = run(&env, &["--check"], SECRETS);
+        assert_eq!(r.code, 0, "{shape:?}: {}", r.stderr);
+        assert_eq!(
+            r.stdout, "ACME\nAPI_KEY\nDB_PASSWORD\nLOG_LEVEL\nREDIS_PASSWORD\nTLS_KEY\n",
+            "{shape:?}"
+        );
+
+        // AppRole login and KV v1 found by a mount lookup without options;
+        // nothing at the namespace path itself (a 404 that is an empty body
+        // in the minimal shape), secrets below it.
+        let srv = TestVault::builder()
+            .kv("kv", 1)
+            .put("kv", "billing/sub", &[("b-secret", "kv1-shape-secret-b")])
+            .put(
+                "kv",
+                "billing/deeper/x",
+                &[("C_SECRET", "kv1-shape-secret-c")],
+            )
+            .approle(
+                "approle",
+                "shape-role-id",
+                "shape-secret-id",
+                &["kv/billing", "kv/billing/", "kv/billing/*"],
+            )
+            .shape(shape)
+            .start();
+        let url = srv.url();
+        let env = [
+            ("VAULT_ADDR", url.as_str()),
+            ("VAULT2ENV_NAMESPACE", "billing"),
+            ("VAULT2ENV_AUTH", "approle"),
+            ("VAULT2ENV_ROLE_ID", "shape-role-id"),
+            ("VAULT2ENV_SECRET_ID", "shape-secret-id"),
+            ("VAULT2ENV_KV_MOUNT", "kv"),
+        ];
+        let secrets = [
+            "kv1-shape-secret-b",
+            "kv1-shape-secret-c",
+            "shape-role-id",
+            "shape-secret-id",
+        ];
+        let r = run(&env, &[], &secrets);
+        assert_eq!(r.code, 0, "{shape:?}: {}", r.stderr);
+        assert_eq!(r.child("B_SECRET"), Some("kv1-shape-secret-b"), "{shape:?}");
+        assert_eq!(r.child("C_SECRET"), Some("kv1-shape-secret-c"), "{shape:?}");
+        let reqs = srv.requests();
+        let status = |m: &str, p: &str| {
+            reqs.iter()
+                .find(|q| q.method == m && q.path == p)
+                .map(|q| q.status)
+        };
+        assert_eq!(
+            status("GET", "sys/internal/ui/mounts/kv"),
+            Some(200),
+            "{shape:?}"
+        );
+        assert_eq!(status("GET", "kv/billing"), Some(404), "{shape:?}");
+        assert_eq!(status("LIST", "kv/billing/"), Some(200), "{shape:?}");
+        assert_eq!(srv.revoked(), 1, "{shape:?}");
     }
 }
 
