@@ -86,6 +86,8 @@ pub(crate) enum Command {
     Schema(SchemaArgs),
     /// Check app.toml in every environment and the repository's Brief schemas.
     Lint(LintArgs),
+    /// The dependency graph of the services of a corpus in one environment.
+    Deps(DepsArgs),
     /// Deploy a service and look at its releases.
     #[command(subcommand)]
     Service(ServiceCommand),
@@ -255,6 +257,23 @@ pub(crate) struct EnvArgs {
     /// Environment (`prod`, `staging`, `dev`, `local`, ...).
     #[arg(short = 'e', long = "env", value_name = "ENV")]
     pub(crate) env: String,
+}
+
+/// `paas deps`.
+#[derive(Debug, Args)]
+pub(crate) struct DepsArgs {
+    /// Environment (`prod`, `staging`, `dev`, `local`, ...).
+    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    pub(crate) env: String,
+    /// Directory of app.toml files (`<svc>/app.toml` or `<svc>.toml`), searched recursively.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) corpus: PathBuf,
+    /// Only answer who calls this service, directly and through others.
+    #[arg(long, value_name = "SVC")]
+    pub(crate) who_calls: Option<String>,
+    /// Print the graph in Graphviz dot.
+    #[arg(long, conflicts_with = "who_calls")]
+    pub(crate) dot: bool,
 }
 
 /// `paas lint`.

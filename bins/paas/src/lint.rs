@@ -36,8 +36,9 @@ use crate::{Failure, clock};
 /// Directories never searched for schemas.
 const SKIP: &[&str] = &[".git", "target", "node_modules", ".paas", "vendor", ".venv"];
 
-/// Every `*.brief` under `dir`, sorted, without following symbolic links.
-pub(crate) fn brief_files(dir: &Path) -> Vec<PathBuf> {
+/// Every `*.<extension>` file under `dir`, sorted, without following
+/// symbolic links, skipping build and tool directories ([`SKIP`]).
+pub(crate) fn find_files(dir: &Path, extension: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let start = if dir.as_os_str().is_empty() {
         Path::new(".")
@@ -59,7 +60,7 @@ pub(crate) fn brief_files(dir: &Path) -> Vec<PathBuf> {
                 if !SKIP.iter().any(|s| name == *s) {
                     stack.push(path);
                 }
-            } else if kind.is_file() && path.extension().is_some_and(|e| e == "brief") {
+            } else if kind.is_file() && path.extension().is_some_and(|e| e == extension) {
                 // Relative to `dir` as given (no `./` for the current directory).
                 out.push(
                     path.strip_prefix(".")
@@ -191,7 +192,7 @@ pub(crate) fn lint(global: &Global, args: &LintArgs, color: bool) -> Result<Stri
     }
 
     // Brief schemas of the repository.
-    let paths = brief_files(&root);
+    let paths = find_files(&root, "brief");
     let schemas = Schemas::load(&paths, &mut errors);
     let own = root.join("brief").join(format!("{service}.brief"));
     let clients_dir = root.join("brief").join("clients");

@@ -8,6 +8,7 @@
 mod cli;
 mod clock;
 mod create;
+mod deps;
 mod gitinfo;
 mod lint;
 mod render;
@@ -72,6 +73,7 @@ fn main() -> ExitCode {
         cli::Command::Render(r) => render::render(&args.global, r, color),
         cli::Command::Schema(s) => render::schema(s),
         cli::Command::Lint(l) => lint::lint(&args.global, l, color),
+        cli::Command::Deps(d) => deps::deps(&args.global, d),
         cli::Command::Service(cli::ServiceCommand::Create(c)) => create::create(&args.global, c),
         cli::Command::Service(cli::ServiceCommand::Deploy(d)) => {
             service::deploy(&args.global, d, color)
