@@ -88,6 +88,8 @@ pub(crate) enum Command {
     Lint(LintArgs),
     /// The dependency graph of the services of a corpus in one environment.
     Deps(DepsArgs),
+    /// Generate the code of the service's Brief schema and of its client contracts.
+    Codegen(CodegenArgs),
     /// Deploy a service and look at its releases.
     #[command(subcommand)]
     Service(ServiceCommand),
@@ -257,6 +259,29 @@ pub(crate) struct EnvArgs {
     /// Environment (`prod`, `staging`, `dev`, `local`, ...).
     #[arg(short = 'e', long = "env", value_name = "ENV")]
     pub(crate) env: String,
+}
+
+/// `paas codegen`.
+#[derive(Debug, Args)]
+pub(crate) struct CodegenArgs {
+    /// Output directory (default: `src/brief` beside app.toml).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// Target language.
+    #[arg(long, value_enum, default_value = "rust")]
+    pub(crate) lang: Lang,
+    /// Do not run rustfmt over the generated Rust.
+    #[arg(long)]
+    pub(crate) no_rustfmt: bool,
+}
+
+/// Targets of `paas codegen`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Lang {
+    /// Rust (serde types, server trait and axum router, Brief-RPC/1 clients).
+    Rust,
+    /// proto3.
+    Proto,
 }
 
 /// `paas deps`.

@@ -7,6 +7,7 @@
 
 mod cli;
 mod clock;
+mod codegen;
 mod create;
 mod deps;
 mod gitinfo;
@@ -74,6 +75,7 @@ fn main() -> ExitCode {
         cli::Command::Schema(s) => render::schema(s),
         cli::Command::Lint(l) => lint::lint(&args.global, l, color),
         cli::Command::Deps(d) => deps::deps(&args.global, d),
+        cli::Command::Codegen(c) => codegen::codegen(&args.global, c, color),
         cli::Command::Service(cli::ServiceCommand::Create(c)) => create::create(&args.global, c),
         cli::Command::Service(cli::ServiceCommand::Deploy(d)) => {
             service::deploy(&args.global, d, color)

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod codegen;
 mod deps;
 mod lint;
 mod service;
