@@ -2,42 +2,18 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Run, root};
-
-const OWN: &str = "service \"wordcounter\"\n\nrpc count (CountIn) CountOut `Counts the words of a text`\n\nmessage CountIn {\n    text string `The text`\n}\n\nmessage CountOut {\n    words int `How many words`\n}\n";
+use super::{Run, paas_at};
 
 fn repo() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("wordcounter");
-    std::fs::create_dir_all(dir.join("brief/clients")).unwrap();
-    std::fs::copy(
-        root().join("fixtures/app-toml/ok/wordcounter.toml"),
-        dir.join("app.toml"),
-    )
-    .unwrap();
-    std::fs::write(dir.join("brief/wordcounter.brief"), OWN).unwrap();
-    std::fs::copy(
-        root().join("fixtures/brief/ok/summer.client.brief"),
-        dir.join("brief/clients/summer.brief"),
-    )
-    .unwrap();
+    let (tmp, dir, _) = super::lint::repo();
     (tmp, dir)
 }
 
 fn codegen(dir: &Path, args: &[&str]) -> Run {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paas"))
-        .arg("codegen")
-        .args(args)
-        .current_dir(dir)
-        .env_remove("PAAS_PLATFORM")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    let args: Vec<&str> = std::iter::once("codegen")
+        .chain(args.iter().copied())
+        .collect();
+    paas_at(dir, &args, &[])
 }
 
 fn read(path: PathBuf) -> String {

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{Run, root};
+use super::{Run, paas_at, root};
 
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::create_dir_all(dir.join(name)).unwrap();
@@ -16,17 +16,10 @@ fn service(calls: &str) -> String {
 }
 
 fn deps(args: &[&str]) -> Run {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_paas"))
-        .arg("deps")
-        .args(args)
-        .env_remove("PAAS_PLATFORM")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    let args: Vec<&str> = std::iter::once("deps")
+        .chain(args.iter().copied())
+        .collect();
+    paas_at(&root(), &args, &[])
 }
 
 #[test]

@@ -1,17 +1,16 @@
 //! `paas lint` over a service repository laid out as `paas service create`
 //! makes it: app.toml, `brief/<service>.brief`, `brief/clients/<dep>.brief`.
 
+use super::{Run, paas_at, root};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use super::{Run, root};
-
-const OWN: &str = "service \"wordcounter\"\n\nrpc count (CountIn) CountOut `Counts the words of a text`\n\nmessage CountIn {\n    text string `The text`\n}\n\nmessage CountOut {\n    words int `How many words`\n}\n";
+/// The own schema of wordcounter.
+pub(crate) const OWN: &str = "service \"wordcounter\"\n\nrpc count (CountIn) CountOut `Counts the words of a text`\n\nmessage CountIn {\n    text string `The text`\n}\n\nmessage CountOut {\n    words int `How many words`\n}\n";
 
 /// A repository for wordcounter (which depends on summer and users), with
 /// its own schema and a client contract for summer; `schemas` holds the
 /// servers' schemas.
-fn repo() -> (tempfile::TempDir, PathBuf, PathBuf) {
+pub(crate) fn repo() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("wordcounter");
     std::fs::create_dir_all(dir.join("brief/clients")).unwrap();
@@ -37,19 +36,10 @@ fn repo() -> (tempfile::TempDir, PathBuf, PathBuf) {
 }
 
 fn lint(dir: &Path, extra: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_paas"))
-        .arg("lint")
-        .args(extra)
-        .current_dir(dir)
-        .env_remove("PAAS_PLATFORM")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    let args: Vec<&str> = std::iter::once("lint")
+        .chain(extra.iter().copied())
+        .collect();
+    paas_at(dir, &args, &[])
 }
 
 #[test]

@@ -22,11 +22,18 @@ pub(crate) struct Run {
 }
 
 fn paas(args: &[&str]) -> Run {
+    paas_at(&root(), args, &[])
+}
+
+/// Runs paas in `dir` with the built-in platform config, no colors, and
+/// the extra variables `env`.
+pub(crate) fn paas_at(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_paas"))
         .args(args)
-        .current_dir(root())
+        .current_dir(dir)
         .env_remove("PAAS_PLATFORM")
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     Run {

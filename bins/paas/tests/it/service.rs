@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{Run, root};
+use super::{Run, paas_at, root};
 
 /// A service directory named `userinfo` (the fallback service name) with
 /// the seed's app.toml.
@@ -22,20 +22,11 @@ fn service_dir() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn paas_in(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_paas"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("PAAS_PLATFORM")
-        .env("PAAS_SIM_TIMING", "fast")
-        .env("USER", "tester")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    paas_at(
+        dir,
+        args,
+        &[("PAAS_SIM_TIMING", "fast"), ("USER", "tester")],
+    )
 }
 
 /// Runs paas in `dir`, checks the exit code and snapshots stdout and the
