@@ -35,7 +35,8 @@ enum Command {
 }
 
 /// `paas service promote`: passes the current gate, or takes a canary to
-/// 100% and finishes the release.
+/// 100% and finishes the release; a release whose deployer died mid-step
+/// (not at a gate or canary hold) is resumed where it stopped.
 pub(crate) fn promote(global: &Global, args: &EnvArgs, color: bool) -> Result<String, Failure> {
     command(global, &args.env, color, Command::Promote)
 }
@@ -108,18 +109,23 @@ fn command(
                 service, release.spec.number
             )));
         }
-        let event = event_of(command, &release)?;
+        // A release that does not wait for a person was left by a deployer
+        // that died mid-step: `promote` takes it up where it stopped.
+        let event = if matches!(command, Command::Promote) && !cluster::waits_for_person(&release) {
+            eprintln!(
+                "{} {} stopped at {} without its deployer: resuming it from its stored state",
+                service,
+                release.spec.number,
+                super::step_name(release.status.step)
+            );
+            None
+        } else {
+            Some(event_of(command, &release)?)
+        };
         take_lease(&clients, &release).await?;
         let executor = Arc::new(Executor::new(clients));
-        let (done, rejected) = run_release(
-            executor,
-            release,
-            Event::Resume,
-            Some(event),
-            holds,
-            interrupt,
-        )
-        .await?;
+        let (done, rejected) =
+            run_release(executor, release, Event::Resume, event, holds, interrupt).await?;
         if let Some(reason) = rejected {
             return Err(Failure::failed(format!(
                 "error: {} {}: {reason}",
