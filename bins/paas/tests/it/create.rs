@@ -84,6 +84,10 @@ fn every_template_makes_a_repository_that_renders_in_every_environment() {
         // The manifests run the engine's command behind vault2env.
         assert!(prod.stdout.contains("- vault2env\n"), "{template}");
 
+        // `paas lint`, the pipeline's first job, passes.
+        let lint = paas_in(&dir, &["lint"]);
+        assert_eq!(lint.code, 0, "{template}: {}{}", lint.stdout, lint.stderr);
+
         // Every file stdout lists exists, and no other.
         let listed: Vec<String> = run
             .stdout
