@@ -10,6 +10,7 @@ const PURE: &[&str] = &[
     "app-toml",
     "platform-config",
     "manifests",
+    "resources",
     "release",
     "sync",
     "brief-syntax",
