@@ -31,6 +31,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use platform_config::{Balancing, CpuLimitPolicy, DependencyAddressing, Platform};
+use resources::{ContainerResources, Cpu, Recommendations};
 
 use crate::explain::{Explanation, Source};
 use crate::gateway::{
@@ -91,6 +92,8 @@ pub(crate) struct Builder<'a> {
     app: &'a App,
     platform: &'a Platform,
     ctx: &'a ReleaseContext,
+    /// Values that replace size presets, per container (`resources.toml`).
+    recommendations: Option<&'a Recommendations>,
     explanations: Vec<Explanation>,
     release: String,
     /// Computed once per render: it hashes the whole platform config.
@@ -112,6 +115,7 @@ impl<'a> Builder<'a> {
         resolved: &'a Resolved,
         platform: &'a Platform,
         ctx: &'a ReleaseContext,
+        recommendations: Option<&'a Recommendations>,
     ) -> Self {
         let app = &resolved.app;
         let ports = if app.ports.is_empty() {
@@ -130,6 +134,7 @@ impl<'a> Builder<'a> {
             app,
             platform,
             ctx,
+            recommendations,
             explanations: Vec::new(),
             release: format!("v{}", ctx.version),
             platform_version,
@@ -1014,7 +1019,7 @@ impl<'a> Builder<'a> {
         }
 
         let env = self.env_vars(object);
-        let resources = self.resources(w.size, object, "app");
+        let resources = self.resources(w.size, &w.component, object, "app");
         let (liveness, readiness, startup) = if w.batch {
             (None, None, None)
         } else {
@@ -1091,7 +1096,10 @@ impl<'a> Builder<'a> {
             } else {
                 Some(sidecar.args.clone())
             },
-            resources: Some(self.size_resources(&sidecar.size, false)),
+            resources: Some(
+                self.pick_resources(&sidecar.size, None, false)
+                    .requirements(),
+            ),
             liveness_probe: Some(probe(&sidecar.health_path)),
             readiness_probe: Some(probe(&sidecar.health_path)),
             security_context: Some(self.hardened_security(true, true, true)),
@@ -1170,78 +1178,127 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn size_resources(&self, size: &str, cpu_limit_excepted: bool) -> ResourceRequirements {
-        let Some(preset) = self.platform.sizes.get(size) else {
-            return ResourceRequirements::default();
+    /// The resources of a container of size preset `size`, with the
+    /// values of its recommendation (if any) in place of the preset's.
+    fn pick_resources(
+        &self,
+        size: &str,
+        rec: Option<&ContainerResources>,
+        cpu_limit_excepted: bool,
+    ) -> Picked {
+        use Pick::{Preset, Recommendation};
+        let preset = self.platform.sizes.get(size);
+        let either = |r: Option<String>, p: Option<&String>| {
+            r.map(|v| (v, Recommendation))
+                .or_else(|| p.map(|v| (v.clone(), Preset)))
         };
-        let mut requests = BTreeMap::new();
-        let mut limits = BTreeMap::new();
-        requests.insert("cpu".to_owned(), Quantity(preset.cpu.clone()));
-        requests.insert("memory".to_owned(), Quantity(preset.memory.clone()));
-        // Memory limit = request: a pod is never killed for using what it asked for,
-        // and never overcommits a node.
-        limits.insert("memory".to_owned(), Quantity(preset.memory.clone()));
-        if self.platform.policy.cpu_limit == CpuLimitPolicy::FromSize && !cpu_limit_excepted {
-            limits.insert("cpu".to_owned(), Quantity(preset.cpu_limit.clone()));
-        }
-        if let Some(resource) = &self.platform.policy.network_resource {
-            // Extended resources must have request = limit.
-            requests.insert(resource.clone(), Quantity(preset.network_mbps.to_string()));
-            limits.insert(resource.clone(), Quantity(preset.network_mbps.to_string()));
-        }
-        ResourceRequirements {
-            requests: Some(requests),
-            limits: Some(limits),
-            ..ResourceRequirements::default()
+        let rec_cpu = rec.and_then(|r| r.cpu);
+        let cpu_limit =
+            if self.platform.policy.cpu_limit == CpuLimitPolicy::FromSize && !cpu_limit_excepted {
+                match (rec.and_then(|r| r.cpu_limit), rec_cpu, preset) {
+                    (Some(limit), _, _) => Some((limit.to_string(), Recommendation)),
+                    // A recommended request without its limit keeps the
+                    // preset's limit, raised to the request if it is below.
+                    (None, Some(request), Some(p))
+                        if p.cpu_limit.parse::<Cpu>().is_ok_and(|l| l >= request) =>
+                    {
+                        Some((p.cpu_limit.clone(), Preset))
+                    }
+                    (None, Some(request), _) => Some((request.to_string(), Recommendation)),
+                    (None, None, p) => p.map(|p| (p.cpu_limit.clone(), Preset)),
+                }
+            } else {
+                None
+            };
+        let netutil = self
+            .platform
+            .policy
+            .network_resource
+            .as_ref()
+            .and_then(|name| {
+                let value = rec
+                    .and_then(|r| r.netutil)
+                    .map(|n| (n.to_string(), Recommendation))
+                    .or_else(|| preset.map(|p| (p.network_mbps.to_string(), Preset)))?;
+                Some((name.clone(), value))
+            });
+        Picked {
+            cpu: either(rec_cpu.map(|c| c.to_string()), preset.map(|p| &p.cpu)),
+            memory: either(
+                rec.and_then(|r| r.memory).map(|m| m.to_string()),
+                preset.map(|p| &p.memory),
+            ),
+            cpu_limit,
+            // Memory limit = request unless the recommendation says
+            // otherwise: a pod is never killed for using what it asked for,
+            // and never overcommits a node.
+            memory_limit: either(
+                rec.and_then(|r| r.memory_limit.or(r.memory))
+                    .map(|m| m.to_string()),
+                preset.map(|p| &p.memory),
+            ),
+            netutil,
         }
     }
 
-    fn resources(&mut self, size: &str, object: &str, container: &str) -> ResourceRequirements {
+    /// The resources of a workload's own container (`container`, of the
+    /// workload with `component`), explained when asked.
+    fn resources(
+        &mut self,
+        size: &str,
+        component: &str,
+        object: &str,
+        container: &str,
+    ) -> ResourceRequirements {
         let cpu_excepted = self.app.exception(HardeningRule::CpuLimit).is_some();
-        let r = self.size_resources(size, cpu_excepted);
-        if self.ctx.explain
-            && let Some(preset) = self.platform.sizes.get(size)
-        {
-            {
-                let source = Source::SizePreset {
+        let key = container_key(component);
+        let rec = self.recommendations.and_then(|r| r.containers.get(key));
+        let picked = self.pick_resources(size, rec, cpu_excepted);
+        if self.ctx.explain {
+            let file = self
+                .recommendations
+                .map(|r| r.file.clone())
+                .unwrap_or_default();
+            let source = |pick: Pick| match pick {
+                Pick::Preset => Source::SizePreset {
                     size: size.to_owned(),
-                };
-                explain!(
-                    self,
-                    object,
-                    &format!("containers[{container}].resources.requests.cpu"),
-                    &preset.cpu,
-                    source.clone(),
-                );
-                explain!(
-                    self,
-                    object,
-                    &format!("containers[{container}].resources.requests.memory"),
-                    &preset.memory,
-                    source.clone(),
-                );
-                if cpu_excepted {
-                    explain!(
-                        self,
-                        object,
-                        &format!("containers[{container}].resources.limits.cpu"),
-                        "none",
+                },
+                Pick::Recommendation => Source::Recommendation {
+                    file: file.clone(),
+                    container: key.to_owned(),
+                    size: size.to_owned(),
+                },
+            };
+            let field = |f: &str| format!("containers[{container}].resources.{f}");
+            let mut entries = Vec::new();
+            for (f, value) in [
+                ("requests.cpu", &picked.cpu),
+                ("requests.memory", &picked.memory),
+                ("limits.cpu", &picked.cpu_limit),
+                ("limits.memory", &picked.memory_limit),
+            ] {
+                if let Some((v, pick)) = value {
+                    entries.push((field(f), v.clone(), source(*pick)));
+                } else if f == "limits.cpu" && cpu_excepted {
+                    entries.push((
+                        field(f),
+                        "none".to_owned(),
                         Source::Exception {
                             rule: HardeningRule::CpuLimit.to_string(),
                         },
-                    );
-                } else if self.platform.policy.cpu_limit == CpuLimitPolicy::FromSize {
-                    explain!(
-                        self,
-                        object,
-                        &format!("containers[{container}].resources.limits.cpu"),
-                        &preset.cpu_limit,
-                        source,
-                    );
+                    ));
                 }
             }
+            if let Some((name, (v, pick))) = &picked.netutil {
+                for kind in ["requests", "limits"] {
+                    entries.push((field(&format!("{kind}[{name}]")), v.clone(), source(*pick)));
+                }
+            }
+            for (f, v, s) in entries {
+                explain!(self, object, &f, v, s);
+            }
         }
-        r
+        picked.requirements()
     }
 
     fn probes(&mut self, object: &str) -> (Option<Probe>, Option<Probe>, Option<Probe>) {
@@ -1714,4 +1771,57 @@ fn parent_dir(path: &str) -> &str {
         Some(0) | None => "/",
         Some(i) => &path[..i],
     }
+}
+
+/// Where a resource value came from (a [`Source`] only when explaining).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pick {
+    /// The container's size preset.
+    Preset,
+    /// The recommendations file.
+    Recommendation,
+}
+
+/// The resources of one container, each value with where it came from.
+struct Picked {
+    cpu: Option<(String, Pick)>,
+    memory: Option<(String, Pick)>,
+    /// `None`: no CPU limit (platform policy or the `cpu-limit` exception).
+    cpu_limit: Option<(String, Pick)>,
+    memory_limit: Option<(String, Pick)>,
+    /// The extended network resource (name, Mbit/s): request = limit, as
+    /// Kubernetes requires of extended resources.
+    netutil: Option<(String, (String, Pick))>,
+}
+
+impl Picked {
+    fn requirements(self) -> ResourceRequirements {
+        let mut requests = BTreeMap::new();
+        let mut limits = BTreeMap::new();
+        let put = |map: &mut BTreeMap<String, Quantity>, key: &str, v: Option<(String, Pick)>| {
+            if let Some((v, _)) = v {
+                map.insert(key.to_owned(), Quantity(v));
+            }
+        };
+        put(&mut requests, "cpu", self.cpu);
+        put(&mut requests, "memory", self.memory);
+        put(&mut limits, "cpu", self.cpu_limit);
+        put(&mut limits, "memory", self.memory_limit);
+        if let Some((name, (v, _))) = self.netutil {
+            requests.insert(name.clone(), Quantity(v.clone()));
+            limits.insert(name, Quantity(v));
+        }
+        ResourceRequirements {
+            requests: (!requests.is_empty()).then_some(requests),
+            limits: (!limits.is_empty()).then_some(limits),
+            ..ResourceRequirements::default()
+        }
+    }
+}
+
+/// The name of a workload's container in the recommendations file: its
+/// component (`process-worker`, `job-reindex`, `init-migrate`), except the
+/// main workload (`web`), whose container is `app`.
+pub fn container_key(component: &str) -> &str {
+    if component == WEB { "app" } else { component }
 }

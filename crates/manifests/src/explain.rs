@@ -34,6 +34,15 @@ pub enum Source {
         /// Which layer.
         origin: Origin,
     },
+    /// The recommendations file (`resources.toml`), in place of a size preset.
+    Recommendation {
+        /// The file it was read from.
+        file: String,
+        /// Its container entry (`app`, `process-worker`, ...).
+        container: String,
+        /// The size preset it replaces.
+        size: String,
+    },
     /// An `[exceptions.<rule>]` entry switched a hardening rule off.
     Exception {
         /// Rule name.
@@ -59,6 +68,14 @@ impl fmt::Display for Source {
                     write!(f, "app.toml [envs.{env}] override, line {line} ({path})")
                 }
             },
+            Source::Recommendation {
+                file,
+                container,
+                size,
+            } => write!(
+                f,
+                "recommendations {file} [containers.{container}] (instead of size preset `{size}`)"
+            ),
             Source::Exception { rule } => write!(f, "exception `{rule}`"),
             Source::Release { key } => write!(f, "release context ({key})"),
         }

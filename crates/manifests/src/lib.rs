@@ -27,8 +27,10 @@ mod policy;
 
 use app_toml::{Resolved, Strategy};
 use platform_config::Platform;
+use resources::Recommendations;
 use serde::Serialize;
 
+pub use build::container_key;
 pub use explain::{Explanation, Source};
 pub use gateway::HttpRoute;
 pub use policy::Violation;
@@ -224,7 +226,8 @@ pub enum Error {
     #[error("{message}")]
     Context {
         /// The [`ReleaseContext`] field at fault: `environment`, `cluster`,
-        /// `version`, `previous_version` or `canary_weight`.
+        /// `version`, `previous_version` or `canary_weight`; or
+        /// `recommendations` when the recommendations are another service's.
         field: &'static str,
         /// What is wrong with it.
         message: String,
@@ -244,8 +247,36 @@ pub fn render(
     platform: &Platform,
     ctx: &ReleaseContext,
 ) -> Result<Rendered, Error> {
+    render_with(app, platform, ctx, None)
+}
+
+/// [`render`] with the service's resource recommendations: a container
+/// with an entry takes its values in place of its size preset's (what the
+/// entry leaves out still comes from the preset), and explanations say so.
+/// The platform still decides whether there is a CPU limit and an extended
+/// network resource at all. Entries of containers this environment does
+/// not have are ignored; recommendations made for another service (their
+/// `service`) are refused.
+pub fn render_with(
+    app: &Resolved,
+    platform: &Platform,
+    ctx: &ReleaseContext,
+    recommendations: Option<&Recommendations>,
+) -> Result<Rendered, Error> {
     policy::check_context(app, platform, ctx)?;
-    let mut builder = build::Builder::new(app, platform, ctx);
+    if let Some(r) = recommendations
+        && let Some(service) = &r.service
+        && *service != app.app.name
+    {
+        return Err(Error::Context {
+            field: "recommendations",
+            message: format!(
+                "{} holds the recommendations of `{service}`, not of `{}`",
+                r.file, app.app.name
+            ),
+        });
+    }
+    let mut builder = build::Builder::new(app, platform, ctx, recommendations);
     let objects = builder.build()?;
     policy::check_objects(&objects)?;
     let (explanations, platform_version) = builder.finish();
@@ -254,6 +285,54 @@ pub fn render(
         explanations,
         platform_version,
     })
+}
+
+/// A container of a service whose resources come from a size preset, or
+/// from its entry in the recommendations file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SizedContainer {
+    /// Its name in the recommendations file (see [`container_key`]).
+    pub name: String,
+    /// The app.toml table it comes from (`engine`, `processes.worker`,
+    /// `jobs.reindex`, `init.migrate`).
+    pub table: String,
+    /// Its size preset.
+    pub size: String,
+}
+
+/// The containers of a resolved app whose resources come from a size
+/// preset, named as the recommendations file names them: `app` (the main
+/// workload), `process-<name>`, `job-<name>`, `init-<name>`, in that order.
+/// (Sidecars are the platform's and keep their preset.)
+pub fn sized_containers(app: &app_toml::App) -> Vec<SizedContainer> {
+    let engine = &app.engine.size;
+    let mut out = vec![SizedContainer {
+        name: "app".into(),
+        table: "engine".into(),
+        size: engine.clone(),
+    }];
+    for (name, p) in &app.processes {
+        out.push(SizedContainer {
+            name: format!("process-{name}"),
+            table: format!("processes.{name}"),
+            size: p.size.clone(),
+        });
+    }
+    for name in app.jobs.keys() {
+        out.push(SizedContainer {
+            name: format!("job-{name}"),
+            table: format!("jobs.{name}"),
+            size: engine.clone(),
+        });
+    }
+    for name in app.init.keys() {
+        out.push(SizedContainer {
+            name: format!("init-{name}"),
+            table: format!("init.{name}"),
+            size: engine.clone(),
+        });
+    }
+    out
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 
 use app_toml::{Date, ParseOptions, Strategy};
 use platform_config::Platform;
+use resources::Recommendations;
 
-use crate::{Error, ReleaseContext, Rendered, render};
+use crate::{Error, ReleaseContext, Rendered, render_with};
 
 /// What to render, besides the app.toml text and the platform config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +53,18 @@ pub fn render_source(
     platform: &Platform,
     request: &Request,
 ) -> Result<Rendered, Failure> {
+    render_source_with(source, platform, request, None)
+}
+
+/// [`render_source`] with the service's resource recommendations (the
+/// recommendations file beside app.toml), which replace size presets: see
+/// [`crate::render_with`].
+pub fn render_source_with(
+    source: &[u8],
+    platform: &Platform,
+    request: &Request,
+    recommendations: Option<&Recommendations>,
+) -> Result<Rendered, Failure> {
     let vocabulary = platform.vocabulary(request.today);
     let options = ParseOptions {
         file_name: &request.file_name,
@@ -83,5 +96,5 @@ pub fn render_source(
         canary_weight: request.canary_weight,
         explain: request.explain,
     };
-    Ok(render(&resolved, platform, &ctx)?)
+    Ok(render_with(&resolved, platform, &ctx, recommendations)?)
 }

@@ -309,6 +309,224 @@ fn explain_names_sources() {
     );
 }
 
+/// The `resources` of the `app` container of the first object named `name`.
+fn container_resources(
+    r: &crate::Rendered,
+    name: &str,
+) -> k8s_openapi::api::core::v1::ResourceRequirements {
+    let spec = r
+        .objects
+        .iter()
+        .find_map(|o| match &o.object {
+            Object::Deployment(d) if o.object.name() == name => {
+                d.spec.as_ref().and_then(|s| s.template.spec.clone())
+            }
+            Object::Job(j) if o.object.name() == name => {
+                j.spec.as_ref().and_then(|s| s.template.spec.clone())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no workload {name}"));
+    spec.containers
+        .iter()
+        .find(|c| c.name == "app")
+        .and_then(|c| c.resources.clone())
+        .unwrap()
+}
+
+/// `requests` and `limits` as `key=value` lists.
+fn quantities(r: &k8s_openapi::api::core::v1::ResourceRequirements) -> (String, String) {
+    let show =
+        |m: &Option<BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>| {
+            m.iter()
+                .flatten()
+                .map(|(k, v)| format!("{k}={}", v.0))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+    (show(&r.requests), show(&r.limits))
+}
+
+fn recommendations(text: &str) -> resources::Recommendations {
+    resources::Recommendations::from_toml(text, "resources.toml").unwrap()
+}
+
+#[test]
+fn recommendations_replace_the_size_preset_per_container() {
+    let p = Platform::builtin();
+    let mut a = app("prod");
+    a.app.processes.insert(
+        "worker".into(),
+        Process {
+            command: vec!["work".into()],
+            replicas: 1,
+            size: "medium".into(),
+        },
+    );
+    a.app.init.insert(
+        "migrate".into(),
+        InitJob {
+            command: vec!["migrate".into()],
+        },
+    );
+    let recs = recommendations(
+        r#"
+service = "demo"
+[containers.app]
+cpu = "230m"
+cpu_limit = "460m"
+memory = "353Mi"
+netutil = 36
+[containers.process-worker]
+cpu = "2"
+[containers.process-gone]
+cpu = "1"
+"#,
+    );
+    let mut c = ctx(&a, "prod-a");
+    c.explain = true;
+    let r = crate::render_with(&a, &p, &c, Some(&recs)).unwrap();
+    // Every value of the entry; the memory limit is the request.
+    assert_eq!(
+        quantities(&container_resources(&r, "demo-v1")),
+        (
+            "cpu=230m memory=353Mi paas.io/netutil=36".to_owned(),
+            "cpu=460m memory=353Mi paas.io/netutil=36".to_owned()
+        )
+    );
+    // Only the CPU request: the rest from the preset (medium), and the
+    // preset's CPU limit (1) below the request is raised to it.
+    assert_eq!(
+        quantities(&container_resources(&r, "demo-v1-worker")),
+        (
+            "cpu=2 memory=512Mi paas.io/netutil=100".to_owned(),
+            "cpu=2 memory=512Mi paas.io/netutil=100".to_owned()
+        )
+    );
+    // No entry: the preset (small), as without recommendations.
+    let plain = render(&a, &p, &ctx(&a, "prod-a")).unwrap();
+    assert_eq!(
+        container_resources(&r, "demo-v1-init-migrate"),
+        container_resources(&plain, "demo-v1-init-migrate")
+    );
+    let lines: Vec<String> = r
+        .explanations
+        .iter()
+        .filter(|e| e.field.contains(".resources."))
+        .map(ToString::to_string)
+        .collect();
+    let from = "recommendations resources.toml [containers.app] (instead of size preset `small`)";
+    for line in [
+        format!("Deployment/demo-v1 containers[app].resources.requests.cpu = 230m  <- {from}"),
+        format!("Deployment/demo-v1 containers[app].resources.limits.cpu = 460m  <- {from}"),
+        format!("Deployment/demo-v1 containers[app].resources.requests.memory = 353Mi  <- {from}"),
+        format!("Deployment/demo-v1 containers[app].resources.limits.memory = 353Mi  <- {from}"),
+        format!("Deployment/demo-v1 containers[app].resources.requests[paas.io/netutil] = 36  <- {from}"),
+        format!("Deployment/demo-v1 containers[app].resources.limits[paas.io/netutil] = 36  <- {from}"),
+        "Deployment/demo-v1-worker containers[app].resources.requests.cpu = 2  <- recommendations resources.toml [containers.process-worker] (instead of size preset `medium`)".to_owned(),
+        "Deployment/demo-v1-worker containers[app].resources.requests.memory = 512Mi  <- size preset `medium`".to_owned(),
+        "Job/demo-v1-init-migrate containers[app].resources.requests.cpu = 100m  <- size preset `small`".to_owned(),
+    ] {
+        assert!(lines.contains(&line), "{line}\nnot in {lines:#?}");
+    }
+    // Without recommendations nothing says so.
+    let mut c = ctx(&a, "prod-a");
+    c.explain = true;
+    let r = render(&a, &p, &c).unwrap();
+    assert!(
+        r.explanations
+            .iter()
+            .all(|e| !matches!(e.source, crate::Source::Recommendation { .. }))
+    );
+}
+
+#[test]
+fn the_platform_still_decides_cpu_limits_and_extended_resources() {
+    let mut p = Platform::builtin();
+    p.policy.cpu_limit = platform_config::CpuLimitPolicy::None;
+    p.policy.network_resource = None;
+    let a = app("prod");
+    let recs =
+        recommendations("[containers.app]\ncpu = \"230m\"\ncpu_limit = \"460m\"\nnetutil = 36\n");
+    let r = crate::render_with(&a, &p, &ctx(&a, "prod-a"), Some(&recs)).unwrap();
+    assert_eq!(
+        quantities(&container_resources(&r, "demo-v1")),
+        (
+            "cpu=230m memory=256Mi".to_owned(),
+            "memory=256Mi".to_owned()
+        )
+    );
+    // The `cpu-limit` exception removes the recommended limit too.
+    let mut a = app("prod");
+    a.app.exceptions.insert(
+        HardeningRule::CpuLimit,
+        Exception {
+            reason: "latency-critical".into(),
+            expires: Date {
+                year: 2099,
+                month: 1,
+                day: 1,
+            },
+        },
+    );
+    let r = crate::render_with(&a, &Platform::builtin(), &ctx(&a, "prod-a"), Some(&recs)).unwrap();
+    assert_eq!(
+        quantities(&container_resources(&r, "demo-v1")).1,
+        "memory=256Mi paas.io/netutil=36"
+    );
+}
+
+#[test]
+fn recommendations_of_another_service_are_refused() {
+    let a = app("prod");
+    let recs = recommendations("service = \"billing\"\n[containers.app]\ncpu = \"1\"\n");
+    let err =
+        crate::render_with(&a, &Platform::builtin(), &ctx(&a, "prod-a"), Some(&recs)).unwrap_err();
+    assert_eq!(
+        err,
+        Error::Context {
+            field: "recommendations",
+            message: "resources.toml holds the recommendations of `billing`, not of `demo`".into(),
+        }
+    );
+}
+
+#[test]
+fn sized_containers_name_every_preset_sized_container() {
+    let mut a = app("prod");
+    a.app.processes.insert(
+        "worker".into(),
+        Process {
+            command: vec!["work".into()],
+            replicas: 1,
+            size: "large".into(),
+        },
+    );
+    a.app.init.insert(
+        "migrate".into(),
+        InitJob {
+            command: vec!["migrate".into()],
+        },
+    );
+    let names: Vec<_> = crate::sized_containers(&a.app)
+        .into_iter()
+        .map(|c| format!("{} {} {}", c.name, c.table, c.size))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "app engine small",
+            "process-worker processes.worker large",
+            "init-migrate init.migrate small"
+        ]
+    );
+    for c in crate::sized_containers(&a.app) {
+        assert!(resources::is_container_name(&c.name), "{}", c.name);
+    }
+    assert_eq!(crate::container_key("web"), "app");
+    assert_eq!(crate::container_key("process-worker"), "process-worker");
+}
+
 /// The reference the streaming YAML writer is tested against: the same
 /// output, written from a `serde_json::Value` tree.
 mod reference {
