@@ -28,3 +28,41 @@ fn same_value_agrees_with_equality() {
     );
     check_same(&json!(null), &json!(false), false);
 }
+
+/// The crate holds no randomness: every hash map or set in its source names
+/// the fixed-key hasher (`Fixed`), and none is built with the randomly
+/// seeded `RandomState` (the hasher of `HashMap::new` and friends).
+#[test]
+fn no_randomly_seeded_hasher() {
+    let source = include_str!("lib.rs");
+    for constructor in [
+        "RandomState",
+        "HashMap::new(",
+        "HashMap::with_capacity(",
+        "HashSet::new(",
+        "HashSet::with_capacity(",
+    ] {
+        assert!(!source.contains(constructor), "lib.rs uses {constructor}");
+    }
+    for kind in ["HashMap<", "HashSet<"] {
+        for (start, _) in source.match_indices(kind) {
+            let mut depth = 0;
+            let arguments: String = source[start + kind.len() - 1..]
+                .chars()
+                .take_while(|c| {
+                    match c {
+                        '<' => depth += 1,
+                        '>' => depth -= 1,
+                        _ => {}
+                    }
+                    depth > 0
+                })
+                .collect();
+            assert!(
+                arguments.contains("Fixed"),
+                "{kind}{}> in lib.rs has the random hasher",
+                &arguments[1..]
+            );
+        }
+    }
+}
