@@ -3,6 +3,8 @@
 # it) with the built-in platform config, and runs kubernetes-validate
 # --strict and checkov on the output. Only the checks the platform config
 # skips (each with its reason, see docs/manifests.md) are skipped.
+# fixtures/resources/<svc>/app.toml render with the resources.toml beside
+# them (recommendations in place of size presets).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=target/rendered
@@ -19,8 +21,9 @@ print(p["kubernetes_version"], skips, envs)
 PY
 )
 count=0
-for f in fixtures/app-toml/ok/*.toml; do
+for f in fixtures/app-toml/ok/*.toml fixtures/resources/*/app.toml; do
   svc=$(basename "$f" .toml)
+  [ "$svc" = app ] && svc=$(basename "$(dirname "$f")")
   IFS=';' read -ra pairs <<< "$envs"
   for pair in "${pairs[@]}"; do
     env=${pair%%:*}

@@ -180,3 +180,76 @@ fn explain_covers_app_environment_engine_and_size() {
         .collect();
     insta::assert_snapshot!(text.join("\n"));
 }
+
+/// `fixtures/resources/<svc>/`: an app.toml with the recommendations file
+/// beside it (written by `paas resources recommend` from the usage there).
+fn recommendation_fixtures() -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/resources");
+    let mut dirs: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("app.toml").is_file())
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty(), "no recommendation fixtures");
+    dirs
+}
+
+#[test]
+fn recommendation_fixtures_in_every_environment() {
+    use manifests::pipeline::render_source_with;
+    let platform = Platform::builtin();
+    for dir in recommendation_fixtures() {
+        let name = dir.file_name().unwrap().to_str().unwrap().to_owned();
+        let source = std::fs::read(dir.join("app.toml")).unwrap();
+        let text = std::fs::read_to_string(dir.join("resources.toml")).unwrap();
+        let recs = resources::Recommendations::from_toml(&text, "resources.toml").unwrap();
+        for env in ENVS {
+            let request = request(&name, env);
+            let with = render_source_with(&source, &platform, &request, Some(&recs))
+                .unwrap()
+                .to_yaml()
+                .unwrap();
+            let without = render_source(&source, &platform, &request)
+                .unwrap()
+                .to_yaml()
+                .unwrap();
+            // Recommendations change resources and nothing else.
+            let (a, b): (Vec<_>, Vec<_>) = (with.lines().collect(), without.lines().collect());
+            assert_eq!(a.len(), b.len(), "{name} in {env}");
+            for (x, y) in a.iter().zip(&b) {
+                if x != y {
+                    let key = x.trim_start().split(':').next().unwrap();
+                    assert!(
+                        matches!(key, "cpu" | "memory" | "paas.io/netutil"),
+                        "{name} in {env}: {x} / {y}"
+                    );
+                }
+            }
+            assert_ne!(with, without, "{name} in {env}: no recommendation applied");
+            insta::assert_snapshot!(format!("resources-{name}@{env}"), with);
+        }
+    }
+}
+
+#[test]
+fn explain_says_which_values_are_recommendations() {
+    use manifests::pipeline::render_source_with;
+    let platform = Platform::builtin();
+    for dir in recommendation_fixtures() {
+        let name = dir.file_name().unwrap().to_str().unwrap().to_owned();
+        let source = std::fs::read(dir.join("app.toml")).unwrap();
+        let text = std::fs::read_to_string(dir.join("resources.toml")).unwrap();
+        let recs = resources::Recommendations::from_toml(&text, "resources.toml").unwrap();
+        let mut r = request(&name, "prod");
+        r.explain = true;
+        let rendered = render_source_with(&source, &platform, &r, Some(&recs)).unwrap();
+        let text: Vec<String> = rendered
+            .explanations
+            .iter()
+            .filter(|e| e.field.contains(".resources."))
+            .map(ToString::to_string)
+            .collect();
+        insta::assert_snapshot!(format!("resources-{name}-explain"), text.join("\n"));
+    }
+}
