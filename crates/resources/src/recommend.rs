@@ -457,10 +457,17 @@ pub fn describe(resource: Resource, outcome: &Outcome, policy: &ResourcePolicy) 
         }
         Outcome::Recommended(e) => {
             let per_day = e.slope_per_second * DAY;
-            let trend = if per_day >= 0.0 {
-                format!("+{}/day", resource.amount(per_day))
+            let magnitude = resource.amount(per_day.abs());
+            let digits: String = magnitude
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let trend = if digits.parse::<f64>().is_ok_and(|v| v == 0.0) {
+                "flat".to_owned()
+            } else if per_day > 0.0 {
+                format!("+{magnitude}/day")
             } else {
-                format!("-{}/day (not subtracted)", resource.amount(-per_day))
+                format!("-{magnitude}/day (not subtracted)")
             };
             let bound = match e.bounded {
                 Some(Bound::Floor) => ", raised to the floor",

@@ -238,7 +238,7 @@ fn descriptions_say_what_a_value_came_from() {
     let o = estimate(&hourly(24, |_| 0.0), Resource::Cpu, &p);
     assert_eq!(
         describe(Resource::Cpu, &o, &p.cpu),
-        "24 samples over 23h: p95 0m, trend +0m/day, +15%, raised to the floor"
+        "24 samples over 23h: p95 0m, trend flat, +15%, raised to the floor"
     );
     assert_eq!(duration(59.0), "59s");
     assert_eq!(duration(3.0 * 86_400.0), "3d");
@@ -599,9 +599,9 @@ fn report_writes_the_file_with_its_reasons() {
 service = "shop"
 
 [containers.app]
-# cpu: 48 samples over 1d 23h: p95 200m, trend +0m/day, +15%
+# cpu: 48 samples over 1d 23h: p95 200m, trend flat, +15%
 # memory: 101 samples over 4d 4h: p95 195Mi, trend +23.8Mi/day, +20%
-# network: 48 samples over 1d 23h: p95 30Mbit/s, trend +0Mbit/s/day, +20%
+# network: 48 samples over 1d 23h: p95 30Mbit/s, trend flat, +20%
 cpu = "230m"
 cpu_limit = "460m"
 memory = "353Mi"
