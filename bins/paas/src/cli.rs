@@ -95,6 +95,9 @@ pub(crate) enum Command {
     Service(ServiceCommand),
     /// Bring every cluster of ENV in line with the authoritative release of every service.
     Sync(SyncArgs),
+    /// Size the service's containers from their usage.
+    #[command(subcommand)]
+    Resources(ResourcesCommand),
     /// Print the `Release` CustomResourceDefinition (YAML, or JSON with `-o json`).
     Crd,
     /// Print shell completions.
@@ -125,6 +128,30 @@ pub(crate) struct RenderArgs {
     /// Show, for each configured value, where it came from, instead of the manifests.
     #[arg(long)]
     pub(crate) explain: bool,
+    /// Recommendations file to use in place of size presets (default: `resources.toml` beside app.toml, when present).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) recommendations: Option<PathBuf>,
+}
+
+/// `paas resources ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ResourcesCommand {
+    /// Recommend requests and limits per container from usage series; print current vs recommended and write the recommendations file.
+    Recommend(RecommendArgs),
+}
+
+/// `paas resources recommend`.
+#[derive(Debug, Args)]
+pub(crate) struct RecommendArgs {
+    /// Usage series: Prometheus range-query JSON, or CSV `timestamp,container,cpu_cores,memory_bytes[,network_mbps]`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) usage: PathBuf,
+    /// The recommendations file to write (default: `resources.toml` beside app.toml).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Environment whose size presets are the current values (default: `prod`, else the first environment).
+    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    pub(crate) env: Option<String>,
 }
 
 /// `paas service ...`.

@@ -13,6 +13,7 @@ mod deps;
 mod gitinfo;
 mod lint;
 mod render;
+mod resources_cmd;
 mod service;
 mod session;
 mod sync_env;
@@ -102,6 +103,9 @@ fn main() -> ExitCode {
             service::diff(&args.global, d, color)
         }
         cli::Command::Sync(s) => sync_env::sync(&args.global, s),
+        cli::Command::Resources(cli::ResourcesCommand::Recommend(r)) => {
+            resources_cmd::recommend(&args.global, r, color)
+        }
         cli::Command::Crd => Ok(crd(args.global.output)),
         cli::Command::Completions { shell } => {
             let mut cmd = <cli::Cli as clap::CommandFactory>::command();

@@ -2,11 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use manifests::pipeline::{Failure as RenderFailure, Request, render_source};
+use manifests::pipeline::{Failure as RenderFailure, Request, render_source_with};
 use platform_config::Platform;
 
 use crate::cli::{Global, Output, RenderArgs, SchemaArgs, SchemaKind};
-use crate::{Failure, clock, gitinfo};
+use crate::{Failure, clock, gitinfo, resources_cmd};
 
 /// Loads the platform config: `--platform`/`PAAS_PLATFORM`, else the built-in one.
 pub(crate) fn load_platform(path: Option<&Path>) -> Result<Platform, Failure> {
@@ -77,7 +77,9 @@ pub(crate) fn render(global: &Global, args: &RenderArgs, color: bool) -> Result<
         explain: args.explain,
         today: clock::today(),
     };
-    let rendered = render_source(&source, &platform, &request)
+    let recommendations =
+        resources_cmd::load_recommendations(&global.app, args.recommendations.as_deref())?;
+    let rendered = render_source_with(&source, &platform, &request, recommendations.as_ref())
         .map_err(|e| render_failure(&global.app, e, color))?;
     let output = global.output.unwrap_or(Output::Yaml);
     if args.explain {

@@ -89,6 +89,7 @@ pub(crate) fn diff(global: &Global, args: &DiffArgs, color: bool) -> Result<Stri
         .clone()
         .or_else(|| gitinfo::short_commit(&absolute_dir(&global.app)))
         .unwrap_or_else(|| "dev".to_owned());
+    let recommendations = crate::resources_cmd::load_recommendations(&global.app, None)?;
     let renderer = Renderer {
         global,
         platform: &platform,
@@ -100,6 +101,7 @@ pub(crate) fn diff(global: &Global, args: &DiffArgs, color: bool) -> Result<Stri
         image_tag: &image_tag,
         strategy: args.strategy,
         color,
+        recommendations: recommendations.as_ref(),
     };
     let renderer = &renderer;
     let output = global.output;

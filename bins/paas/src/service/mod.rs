@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use app_toml::{ParseOptions, Strategy};
 use cluster::{ClusterClient, Driver, Executor, Progress};
-use manifests::pipeline::{Request, render_source};
+use manifests::pipeline::{Request, render_source_with};
 use platform_config::{EnvironmentConfig, Platform};
 use release::{
     Action, Event, Manifests, Object, ObjectRef, Phase, Reason, Release, ReleaseKind, ReleaseSpec,
@@ -269,6 +269,8 @@ pub(super) struct Renderer<'a> {
     pub(super) image_tag: &'a str,
     pub(super) strategy: Option<Strategy>,
     pub(super) color: bool,
+    /// The recommendations file beside app.toml, in place of size presets.
+    pub(super) recommendations: Option<&'a resources::Recommendations>,
 }
 
 impl Renderer<'_> {
@@ -292,7 +294,7 @@ impl Renderer<'_> {
             explain: false,
             today: clock::today(),
         };
-        render_source(self.source, self.platform, &request)
+        render_source_with(self.source, self.platform, &request, self.recommendations)
             .map_err(|e| render_failure(&self.global.app, e, self.color))
     }
 
@@ -490,6 +492,7 @@ pub(crate) fn deploy(global: &Global, args: &DeployArgs, color: bool) -> Result<
         .map_err(|e| render_failure(&global.app, e.into(), color))?
         .app
         .deploy;
+    let recommendations = crate::resources_cmd::load_recommendations(&global.app, None)?;
     let renderer = Renderer {
         global,
         platform: &platform,
@@ -501,6 +504,7 @@ pub(crate) fn deploy(global: &Global, args: &DeployArgs, color: bool) -> Result<
         image_tag: &image_tag,
         strategy: args.strategy,
         color,
+        recommendations: recommendations.as_ref(),
     };
     // Render once before touching any cluster: app.toml errors exit 1 at once.
     renderer.one(&env.clusters[0].name, Version(1), None)?;

@@ -62,6 +62,9 @@ pub(crate) fn rollback(
         interactive,
         yes: global.yes,
     };
+    // Regenerated with today's recommendations too, as with today's platform config.
+    let recommendations = crate::resources_cmd::load_recommendations(&global.app, None)?;
+    let recommendations = recommendations.as_ref();
     let env = &env;
     let platform = &platform;
     session::with_clusters(env, true, |clients, interrupt| async move {
@@ -182,6 +185,7 @@ pub(crate) fn rollback(
                     app_toml::Strategy::Simple
                 }),
                 color,
+                recommendations,
             };
             Some(renderer.all(number, Some(now))?)
         } else {

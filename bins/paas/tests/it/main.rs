@@ -10,6 +10,7 @@ mod codegen;
 mod create;
 mod deps;
 mod lint;
+mod resources;
 mod service;
 
 pub(crate) fn root() -> PathBuf {
