@@ -6,7 +6,8 @@
 //! `brief/<service>.brief`, and one client contract per called service
 //! `brief/clients/<service>.brief` (only the rpcs and fields it uses).
 //! Checks:
-//! - app.toml renders, policies included, for every environment of the
+//! - app.toml renders, policies included (and the recommendations of
+//!   `resources.toml` beside it, when present), for every environment of the
 //!   platform config (every cluster's render is the same but for the
 //!   cluster, so the first cluster of each stands for the rest);
 //! - every `*.brief` under the repository passes `brief check` (warnings
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 
 use brief_check::{Source, parse_and_check};
 use brief_syntax::{Diagnostic, File};
-use manifests::pipeline::{Request, render_source};
+use manifests::pipeline::{Request, render_source_with};
 
 use crate::cli::{Global, LintArgs};
 use crate::render::{fallback_service, load_platform, render_failure};
@@ -135,6 +136,14 @@ pub(crate) fn lint(global: &Global, args: &LintArgs, color: bool) -> Result<Stri
     // app.toml in every environment.
     let mut service = fallback_service(global, &global.app).unwrap_or_default();
     let mut dependencies = BTreeSet::new();
+    // resources.toml beside app.toml, when there is one, is part of every render.
+    let recommendations = match crate::resources_cmd::load_recommendations(&global.app, None) {
+        Ok(r) => r,
+        Err(f) => {
+            errors.push(f.message);
+            None
+        }
+    };
     // The same problems in several environments are printed once, naming them.
     let mut app_problems: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for (env, config) in &platform.environments {
@@ -151,7 +160,7 @@ pub(crate) fn lint(global: &Global, args: &LintArgs, color: bool) -> Result<Stri
             explain: false,
             today: clock::today(),
         };
-        match render_source(&source, &platform, &request) {
+        match render_source_with(&source, &platform, &request, recommendations.as_ref()) {
             Ok(rendered) => {
                 report.push_str(&format!(
                     "app.toml: {env}: {} objects\n",

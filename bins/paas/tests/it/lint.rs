@@ -123,3 +123,27 @@ fn every_problem_of_the_repository_is_reported_at_once() {
     assert!(err.contains("schemas/shop.brief:"), "and the server\n{err}");
     assert!(err.contains("error: lint found"), "{err}");
 }
+
+#[test]
+fn resources_toml_beside_app_toml_is_part_of_every_render() {
+    let (_tmp, dir, _) = repo();
+    std::fs::write(
+        dir.join("resources.toml"),
+        "service = \"wordcounter\"\n\n[containers.app]\ncpu = \"315m\"\nmemory = \"292Mi\"\n",
+    )
+    .unwrap();
+    let run = lint(&dir, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    std::fs::write(
+        dir.join("resources.toml"),
+        "service = \"checkout\"\n\n[containers.app]\ncpu = \"315m\"\n",
+    )
+    .unwrap();
+    let run = lint(&dir, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("checkout"), "{}", run.stderr);
+    std::fs::write(dir.join("resources.toml"), "service = \n").unwrap();
+    let run = lint(&dir, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("resources.toml"), "{}", run.stderr);
+}
