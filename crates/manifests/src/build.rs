@@ -33,9 +33,11 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use platform_config::{Balancing, CpuLimitPolicy, DependencyAddressing, Platform};
 use resources::{ContainerResources, Cpu, Recommendations};
 
+use crate::copy::{self, TestCopy};
 use crate::explain::{Explanation, Source};
 use crate::gateway::{
-    BackendRef, HttpRoute, HttpRouteMatch, HttpRouteRule, HttpRouteSpec, ParentRef, PathMatch,
+    BackendRef, HeaderMatch, HttpRoute, HttpRouteMatch, HttpRouteRule, HttpRouteSpec, ParentRef,
+    PathMatch,
 };
 use crate::{Error, Object, ReleaseContext, Stage, StagedObject};
 
@@ -94,6 +96,8 @@ pub(crate) struct Builder<'a> {
     ctx: &'a ReleaseContext,
     /// Values that replace size presets, per container (`resources.toml`).
     recommendations: Option<&'a Recommendations>,
+    /// Render a test copy instead of a release.
+    copy: Option<&'a TestCopy>,
     explanations: Vec<Explanation>,
     release: String,
     /// Computed once per render: it hashes the whole platform config.
@@ -116,6 +120,7 @@ impl<'a> Builder<'a> {
         platform: &'a Platform,
         ctx: &'a ReleaseContext,
         recommendations: Option<&'a Recommendations>,
+        copy: Option<&'a TestCopy>,
     ) -> Self {
         let app = &resolved.app;
         let ports = if app.ports.is_empty() {
@@ -128,17 +133,31 @@ impl<'a> Builder<'a> {
             app.ports.clone()
         };
         let platform_version = platform.version_id();
-        let annotations = [false, true].map(|w| annotations(app, platform, &platform_version, w));
+        let mut annotations =
+            [false, true].map(|w| annotations(app, platform, &platform_version, w));
+        let mut base_labels = base_labels(app, platform, ctx);
+        let mut release = format!("v{}", ctx.version);
+        if let Some(c) = copy {
+            // Not a release: no release label (nothing counts it as a
+            // version), its own label and its expiry instead.
+            base_labels.remove("paas.io/release");
+            base_labels.insert(copy::COPY_LABEL.into(), c.id.clone());
+            for a in &mut annotations {
+                a.insert(copy::EXPIRES_ANNOTATION.into(), c.expires_at.clone());
+            }
+            release.clone_from(&c.id);
+        }
         Builder {
             resolved,
             app,
             platform,
             ctx,
             recommendations,
+            copy,
             explanations: Vec::new(),
-            release: format!("v{}", ctx.version),
+            release,
             platform_version,
-            base_labels: base_labels(app, platform, ctx),
+            base_labels,
             ports,
             annotations,
             env_cache: None,
@@ -193,6 +212,9 @@ impl<'a> Builder<'a> {
     }
 
     pub(crate) fn build(&mut self) -> Result<Vec<StagedObject>, Error> {
+        if let Some(c) = self.copy {
+            return Ok(self.build_copy(c));
+        }
         let mut out = Vec::with_capacity(16);
         let mut push = |stage: Stage, object: Object| out.push(StagedObject { stage, object });
 
@@ -269,6 +291,96 @@ impl<'a> Builder<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// A test copy: its ConfigMap, Deployment and Service named
+    /// `<svc>-<ID>`, and its own HTTPRoute. No init jobs (a copy must not
+    /// migrate the shared database), no processes or cron jobs (they would
+    /// do the service's background work twice), one replica, no PDB or HPA.
+    fn build_copy(&mut self, c: &TestCopy) -> Vec<StagedObject> {
+        let name = copy::object_name(self.svc(), &c.id);
+        let w = Workload {
+            name: name.clone(),
+            component: copy::COPY_COMPONENT.to_owned(),
+            command: None,
+            size: &self.app.engine.size,
+            serves: true,
+            batch: false,
+        };
+        let mut config = self.config_map();
+        config.metadata.labels = Some(self.labels(&name, copy::COPY_COMPONENT));
+        let deployment = self.deployment(&w, Some(1));
+        let service = Service {
+            metadata: self.meta(&name, &name, copy::COPY_COMPONENT, false),
+            spec: Some(ServiceSpec {
+                type_: Some("ClusterIP".into()),
+                selector: Some(self.selector(&name, copy::COPY_COMPONENT)),
+                ports: Some(self.service_ports()),
+                ..ServiceSpec::default()
+            }),
+            ..Service::default()
+        };
+        let route = self.copy_route(&name, &c.id);
+        vec![
+            StagedObject {
+                stage: Stage::Init,
+                object: Object::ConfigMap(config),
+            },
+            StagedObject {
+                stage: Stage::Application,
+                object: Object::Deployment(deployment),
+            },
+            StagedObject {
+                stage: Stage::Application,
+                object: Object::Service(service),
+            },
+            StagedObject {
+                stage: Stage::Balancing,
+                object: Object::HttpRoute(route),
+            },
+        ]
+    }
+
+    /// The copy's HTTPRoute: attached to the stable Service like the
+    /// service's own route (GAMMA), one rule that sends requests carrying
+    /// `X-Route: <ID>`, or an `X-Route` list holding `<svc>=<ID>`, to the
+    /// copy's Service. Across the routes of one parent, Gateway API gives a
+    /// rule with more header matches precedence over the service's default
+    /// rule (no matches), so no ordering between the two routes is needed.
+    fn copy_route(&self, name: &str, id: &str) -> HttpRoute {
+        let svc = self.svc().to_owned();
+        let header = |type_: &str, value: String| HttpRouteMatch {
+            path: None,
+            headers: vec![HeaderMatch {
+                type_: type_.into(),
+                name: copy::HEADER.into(),
+                value,
+            }],
+        };
+        HttpRoute {
+            metadata: self.meta(name, name, copy::COPY_COMPONENT, false),
+            spec: HttpRouteSpec {
+                parent_refs: vec![ParentRef {
+                    group: String::new(),
+                    kind: "Service".into(),
+                    name: svc.clone(),
+                    namespace: None,
+                    port: Some(80),
+                }],
+                hostnames: Vec::new(),
+                rules: vec![HttpRouteRule {
+                    matches: vec![
+                        header("Exact", id.to_owned()),
+                        header("RegularExpression", copy::list_pattern(&svc, id)),
+                    ],
+                    backend_refs: vec![BackendRef {
+                        name: name.to_owned(),
+                        port: 80,
+                        weight: 100,
+                    }],
+                }],
+            },
+        }
     }
 
     // ---- metadata ----------------------------------------------------------
@@ -1667,10 +1779,11 @@ impl<'a> Builder<'a> {
                 hostnames: vec![r.host.clone()],
                 rules: vec![HttpRouteRule {
                     matches: vec![HttpRouteMatch {
-                        path: PathMatch {
+                        path: Some(PathMatch {
                             type_: "PathPrefix".into(),
                             value: r.path.clone(),
-                        },
+                        }),
+                        headers: Vec::new(),
                     }],
                     backend_refs: vec![BackendRef {
                         name: svc.clone(),
@@ -1823,5 +1936,9 @@ impl Picked {
 /// component (`process-worker`, `job-reindex`, `init-migrate`), except the
 /// main workload (`web`), whose container is `app`.
 pub fn container_key(component: &str) -> &str {
-    if component == WEB { "app" } else { component }
+    if component == WEB || component == copy::COPY_COMPONENT {
+        "app"
+    } else {
+        component
+    }
 }

@@ -90,11 +90,27 @@ pub struct HttpRouteRule {
     pub backend_refs: Vec<BackendRef>,
 }
 
-/// `matches[]` (path prefix only).
+/// `matches[]`: a path prefix, header matches, or both (all must hold).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HttpRouteMatch {
-    /// Path match.
-    pub path: PathMatch,
+    /// Path match (none: the Gateway API default, every path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathMatch>,
+    /// Header matches (every one must hold).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderMatch>,
+}
+
+/// `headers[]` of a match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeaderMatch {
+    /// `Exact` or `RegularExpression`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Header name (case-insensitive in HTTP).
+    pub name: String,
+    /// The value, or the regular expression.
+    pub value: String,
 }
 
 /// `path` of a match.

@@ -19,6 +19,7 @@
 //! HTTP, files or kube: it takes values and returns values.
 
 mod build;
+pub mod copy;
 mod explain;
 mod gateway;
 mod output;
@@ -31,6 +32,7 @@ use resources::Recommendations;
 use serde::Serialize;
 
 pub use build::container_key;
+pub use copy::TestCopy;
 pub use explain::{Explanation, Source};
 pub use gateway::HttpRoute;
 pub use policy::Violation;
@@ -227,7 +229,8 @@ pub enum Error {
     Context {
         /// The [`ReleaseContext`] field at fault: `environment`, `cluster`,
         /// `version`, `previous_version` or `canary_weight`; or
-        /// `recommendations` when the recommendations are another service's.
+        /// `recommendations` when the recommendations are another service's;
+        /// or `test_copy` when a test copy's ID is not usable.
         field: &'static str,
         /// What is wrong with it.
         message: String,
@@ -263,6 +266,44 @@ pub fn render_with(
     ctx: &ReleaseContext,
     recommendations: Option<&Recommendations>,
 ) -> Result<Rendered, Error> {
+    render_inner(app, platform, ctx, recommendations, None)
+}
+
+/// Renders a test copy of one service for one cluster (see [`copy`]): the
+/// ConfigMap, Deployment and Service named `<svc>-<ID>` and the HTTPRoute
+/// that sends `X-Route: <ID>` requests to it, labelled with the copy's ID
+/// and its expiry instead of a release. `ctx.version` and the strategy do
+/// not matter; the image tag, environment and cluster do. The ID is
+/// checked with [`copy::validate_id`] against the names the service's own
+/// objects use.
+pub fn render_test_copy(
+    app: &Resolved,
+    platform: &Platform,
+    ctx: &ReleaseContext,
+    test_copy: &TestCopy,
+    recommendations: Option<&Recommendations>,
+) -> Result<Rendered, Error> {
+    let taken: Vec<&str> = app
+        .app
+        .routes
+        .keys()
+        .chain(app.app.processes.keys())
+        .map(String::as_str)
+        .collect();
+    copy::validate_id(&app.app.name, &test_copy.id, &taken).map_err(|message| Error::Context {
+        field: "test_copy",
+        message,
+    })?;
+    render_inner(app, platform, ctx, recommendations, Some(test_copy))
+}
+
+fn render_inner(
+    app: &Resolved,
+    platform: &Platform,
+    ctx: &ReleaseContext,
+    recommendations: Option<&Recommendations>,
+    test_copy: Option<&TestCopy>,
+) -> Result<Rendered, Error> {
     policy::check_context(app, platform, ctx)?;
     if let Some(r) = recommendations
         && let Some(service) = &r.service
@@ -276,7 +317,7 @@ pub fn render_with(
             ),
         });
     }
-    let mut builder = build::Builder::new(app, platform, ctx, recommendations);
+    let mut builder = build::Builder::new(app, platform, ctx, recommendations, test_copy);
     let objects = builder.build()?;
     policy::check_objects(&objects)?;
     let (explanations, platform_version) = builder.finish();

@@ -7,7 +7,7 @@ use app_toml::{Date, ParseOptions, Strategy};
 use platform_config::Platform;
 use resources::Recommendations;
 
-use crate::{Error, ReleaseContext, Rendered, render_with};
+use crate::{Error, ReleaseContext, Rendered, TestCopy, render_test_copy, render_with};
 
 /// What to render, besides the app.toml text and the platform config.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +65,35 @@ pub fn render_source_with(
     request: &Request,
     recommendations: Option<&Recommendations>,
 ) -> Result<Rendered, Failure> {
+    let (resolved, ctx) = prepare(source, platform, request)?;
+    Ok(render_with(&resolved, platform, &ctx, recommendations)?)
+}
+
+/// Parses, validates, resolves and renders a test copy of the service
+/// (see [`crate::render_test_copy`]); the request's version, strategy and
+/// canary weight are not used.
+pub fn render_test_copy_source(
+    source: &[u8],
+    platform: &Platform,
+    request: &Request,
+    test_copy: &TestCopy,
+    recommendations: Option<&Recommendations>,
+) -> Result<Rendered, Failure> {
+    let (resolved, ctx) = prepare(source, platform, request)?;
+    Ok(render_test_copy(
+        &resolved,
+        platform,
+        &ctx,
+        test_copy,
+        recommendations,
+    )?)
+}
+
+fn prepare(
+    source: &[u8],
+    platform: &Platform,
+    request: &Request,
+) -> Result<(app_toml::Resolved, ReleaseContext), Failure> {
     let vocabulary = platform.vocabulary(request.today);
     let options = ParseOptions {
         file_name: &request.file_name,
@@ -96,5 +125,5 @@ pub fn render_source_with(
         canary_weight: request.canary_weight,
         explain: request.explain,
     };
-    Ok(render_with(&resolved, platform, &ctx, recommendations)?)
+    Ok((resolved, ctx))
 }

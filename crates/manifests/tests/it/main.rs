@@ -253,3 +253,57 @@ fn explain_says_which_values_are_recommendations() {
         insta::assert_snapshot!(format!("resources-{name}-explain"), text.join("\n"));
     }
 }
+
+/// A test copy of the seed service (and of the fixture with processes,
+/// cron jobs and init jobs, which a copy leaves out) in staging: its
+/// ConfigMap, Deployment and Service `<svc>-<ID>` and its HTTPRoute.
+#[test]
+fn test_copies() {
+    use manifests::TestCopy;
+    use manifests::pipeline::render_test_copy_source;
+    let platform = Platform::builtin();
+    let copy = TestCopy {
+        id: "pr-142".into(),
+        expires_at: "2026-11-24T12:00:00Z".into(),
+    };
+    for name in ["userinfo", "kitchen-sink"] {
+        let source = std::fs::read(fixtures().join(format!("{name}.toml"))).unwrap();
+        let rendered =
+            render_test_copy_source(&source, &platform, &request(name, "staging"), &copy, None)
+                .unwrap();
+        for o in &rendered.objects {
+            let labels = o.object.metadata().labels.clone().unwrap_or_default();
+            assert!(
+                !labels.contains_key("paas.io/release"),
+                "{}",
+                o.object.key()
+            );
+            assert_eq!(labels["paas.io/test-copy"], "pr-142");
+            assert_eq!(labels["app.kubernetes.io/component"], "test-copy");
+        }
+        insta::assert_snapshot!(
+            format!("test-copy-{name}@staging"),
+            rendered.to_yaml().unwrap()
+        );
+    }
+    // A bad ID is a context error naming the problem.
+    let source = std::fs::read(fixtures().join("userinfo.toml")).unwrap();
+    for (id, expect) in [
+        ("v3", "looks like a release version"),
+        ("PR_1", "not a DNS label"),
+    ] {
+        let bad = TestCopy {
+            id: id.into(),
+            expires_at: copy.expires_at.clone(),
+        };
+        let e = render_test_copy_source(
+            &source,
+            &platform,
+            &request("userinfo", "staging"),
+            &bad,
+            None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains(expect), "{id}: {e}");
+    }
+}
