@@ -292,6 +292,11 @@ pub struct EnvironmentConfig {
     /// Localhost ports of dependencies (for `dependencies = "localhost"`).
     #[serde(default)]
     pub local_ports: BTreeMap<String, u16>,
+    /// Whether `paas service deploy --test-copy` may deploy test copies
+    /// here; unset means yes, except in an environment named `prod` (see
+    /// [`EnvironmentConfig::test_copies_allowed`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_copies: Option<bool>,
 }
 
 /// One cluster of an environment.
@@ -483,6 +488,12 @@ impl Platform {
 }
 
 impl EnvironmentConfig {
+    /// Whether test copies may be deployed in this environment, named
+    /// `name`: `test_copies` when set, else everywhere but `prod`.
+    pub fn test_copies_allowed(&self, name: &str) -> bool {
+        self.test_copies.unwrap_or(name != "prod")
+    }
+
     /// The localhost port of a dependency in this environment: the
     /// configured one, else `20000 + fnv1a(name) % 10000` so every service
     /// agrees on it without coordination.

@@ -84,3 +84,26 @@ fn a_changed_clone_gets_its_own_version_id() {
     assert_eq!(a.version_id(), id);
     assert_eq!(a, a.clone());
 }
+
+#[test]
+fn test_copies_are_refused_in_prod_unless_allowed() {
+    let p = Platform::builtin();
+    for (env, allowed) in [
+        ("prod", false),
+        ("staging", true),
+        ("dev", true),
+        ("local", true),
+    ] {
+        assert_eq!(
+            p.environments[env].test_copies_allowed(env),
+            allowed,
+            "{env}"
+        );
+    }
+    let mut prod = p.environments["prod"].clone();
+    prod.test_copies = Some(true);
+    assert!(prod.test_copies_allowed("prod"));
+    let mut staging = p.environments["staging"].clone();
+    staging.test_copies = Some(false);
+    assert!(!staging.test_copies_allowed("staging"));
+}

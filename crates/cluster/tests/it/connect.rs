@@ -23,6 +23,7 @@ fn environment(clusters: &[(&str, &str)]) -> EnvironmentConfig {
         dependencies: DependencyAddressing::ClusterDns,
         min_replicas: None,
         local_ports: Default::default(),
+        test_copies: None,
     }
 }
 
