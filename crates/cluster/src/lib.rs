@@ -11,6 +11,8 @@
 //! - [`lease`]: the per-service Lease;
 //! - [`apply`]: server-side apply, the dry run, traffic switching, deleting
 //!   a version by its label;
+//! - [`copies`]: test copies of a service, applied, listed and deleted by
+//!   their label;
 //! - [`readiness`]: readiness by watching, tied to the applied generation;
 //! - [`executor`]: one planner action in one cluster -> events;
 //! - [`driver`]: a release run to its end across clusters in parallel;
@@ -20,6 +22,7 @@
 
 pub mod apply;
 pub mod connect;
+pub mod copies;
 pub mod crd;
 pub mod driver;
 mod error;
