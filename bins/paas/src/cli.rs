@@ -175,6 +175,8 @@ pub(crate) enum ServiceCommand {
     Diff(DiffArgs),
     /// The releases of the service in ENV, newest first.
     History(EnvArgs),
+    /// Remove a test copy (`deploy --test-copy ID`) and its route; exit 0 when removed or absent.
+    DeleteCopy(DeleteCopyArgs),
 }
 
 /// `paas service create`.
@@ -225,6 +227,23 @@ pub(crate) struct DeployArgs {
     /// Only render and dry-run in every cluster; print what would change.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// Deploy a test copy `<svc>-<ID>` reached only with the header `X-Route: <ID>` (not a release).
+    #[arg(long, value_name = "ID", conflicts_with_all = ["strategy", "manual"])]
+    pub(crate) test_copy: Option<String>,
+    /// How long the test copy lives (`24h`, `90m`, `2d`; default 24h).
+    #[arg(long, value_name = "DURATION", requires = "test_copy")]
+    pub(crate) ttl: Option<String>,
+}
+
+/// `paas service delete-copy`.
+#[derive(Debug, Args)]
+pub(crate) struct DeleteCopyArgs {
+    /// Environment (`staging`, `dev`, `local`, ...).
+    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    pub(crate) env: String,
+    /// The test copy's ID.
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
 }
 
 /// `paas service rollback`.

@@ -99,6 +99,9 @@ fn main() -> ExitCode {
         cli::Command::Service(cli::ServiceCommand::History(e)) => {
             service::history(&args.global, e, color)
         }
+        cli::Command::Service(cli::ServiceCommand::DeleteCopy(d)) => {
+            service::delete_copy(&args.global, d, color)
+        }
         cli::Command::Service(cli::ServiceCommand::Diff(d)) => {
             service::diff(&args.global, d, color)
         }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use sync::{Outcome, Plan};
 
 use crate::cli::{Global, Output, SyncArgs};
-use crate::service::{environment, json_text};
+use crate::service::{environment, json_text, now_seconds, remove_expired};
 use crate::{Failure, session};
 
 /// Services whose copies need a person: sync reported and did nothing.
@@ -69,13 +69,53 @@ pub(crate) fn sync(global: &Global, args: &SyncArgs) -> Result<String, Failure> 
             });
         }
         let stuck = needs_a_person(&plan);
+        // Expired test copies of every service with releases go too.
+        let services: std::collections::BTreeSet<&str> = snapshots
+            .iter()
+            .flat_map(|s| s.records.iter().map(|r| r.spec.service.as_str()))
+            .collect();
+        let now = now_seconds();
+        let mut expired = Vec::new();
+        for name in names {
+            if plan.unreachable.contains(name) {
+                continue;
+            }
+            let Ok(cluster) = executor.cluster(name) else {
+                continue;
+            };
+            for service in &services {
+                match remove_expired(cluster, service, now, dry_run).await {
+                    Ok(ids) => expired.extend(
+                        ids.into_iter()
+                            .map(|id| (name.clone(), manifests::copy::object_name(service, &id))),
+                    ),
+                    Err(e) => {
+                        return Err(Failure::failed(format!(
+                            "error: {name}: cannot remove the expired test copies of {service}: {e}"
+                        )));
+                    }
+                }
+            }
+        }
+        let expired_text: String = expired
+            .iter()
+            .map(|(cluster, copy)| {
+                format!(
+                    "{} the expired test copy {copy} in {cluster}\n",
+                    if dry_run { "would remove" } else { "removed" }
+                )
+            })
+            .collect();
         if dry_run {
             let text = match output {
                 Some(Output::Json) => json_text(&plan_json(&plan)),
                 _ if plan.services.is_empty() => {
-                    format!("dry run: no service has releases in {}\n", args.env)
+                    format!(
+                        "dry run: no service has releases in {}\n{expired_text}",
+                        args.env
+                    )
                 }
-                _ => format!("dry run: nothing changed\n{plan}"),
+                _ => format!("dry run: nothing changed\n{plan}{expired_text}"),
             };
             return Ok(text);
         }
@@ -94,8 +134,10 @@ pub(crate) fn sync(global: &Global, args: &SyncArgs) -> Result<String, Failure> 
                 "done": report.done,
                 "failures": report.failures.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 "left": plan_json(&again),
+                "expired_test_copies": expired.iter().map(|(c, copy)| json!({"cluster": c, "copy": copy})).collect::<Vec<_>>(),
             }));
         } else {
+            text.push_str(&expired_text);
             text.push_str(&format!(
                 "{} of {actions} action{} done; {}\n",
                 report.done,

@@ -158,3 +158,10 @@ pub async fn apply_copy(
     }
     Ok(applied)
 }
+
+/// Whether the service's namespace exists in the cluster (a copy runs in
+/// it, beside the service).
+pub async fn namespace_exists(cluster: &ClusterClient, service: &str) -> Result<bool> {
+    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(cluster.client().clone());
+    Ok(cluster.call(api.get_opt(service)).await?.is_some())
+}

@@ -13,11 +13,13 @@
 //! next. A new deploy or rollback is refused while a release is in flight.
 
 mod control;
+mod copies;
 mod diff;
 mod rollback;
 mod view;
 
 pub(crate) use control::{abort, canary, promote};
+pub(crate) use copies::{delete_copy, now_seconds, remove_expired};
 pub(crate) use diff::diff;
 pub(crate) use rollback::rollback;
 pub(crate) use view::{history, status};
@@ -469,6 +471,9 @@ impl Launch<'_> {
 
 /// `paas service deploy`.
 pub(crate) fn deploy(global: &Global, args: &DeployArgs, color: bool) -> Result<String, Failure> {
+    if let Some(id) = &args.test_copy {
+        return copies::deploy_copy(global, args, id, color);
+    }
     let started = Instant::now();
     let (platform, env) = environment(global, &args.env)?;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
