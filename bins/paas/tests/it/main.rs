@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod codegen;
+mod copies;
 mod create;
 mod deps;
 mod lint;
