@@ -34,6 +34,13 @@ for f in fixtures/app-toml/ok/*.toml fixtures/resources/*/app.toml; do
     done
   done
 done
+# A test copy (paas service deploy --test-copy) of every ok fixture, in
+# staging: its ConfigMap, Deployment, Service and HTTPRoute.
+for f in fixtures/app-toml/ok/*.toml; do
+  svc=$(basename "$f" .toml)
+  "$paas" render -e staging --app "$f" --service "$svc" --image-tag 0123abc --test-copy pr-1 > "$out/$svc-staging-test-copy.yaml"
+  count=$((count + 1))
+done
 echo "rendered $count fixture x environment x cluster combinations into $out"
 .venv/bin/kubernetes-validate --strict --quiet -k "$kube_version.0" "$out"/*.yaml
 echo "kubernetes-validate --strict ($kube_version): ok"

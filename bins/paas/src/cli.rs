@@ -131,6 +131,9 @@ pub(crate) struct RenderArgs {
     /// Recommendations file to use in place of size presets (default: `resources.toml` beside app.toml, when present).
     #[arg(long, value_name = "FILE")]
     pub(crate) recommendations: Option<PathBuf>,
+    /// Print a test copy `<svc>-<ID>` (what `deploy --test-copy ID` applies), expiring in 24h, instead of a release.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["explain", "strategy"])]
+    pub(crate) test_copy: Option<String>,
 }
 
 /// `paas resources ...`.

@@ -79,8 +79,27 @@ pub(crate) fn render(global: &Global, args: &RenderArgs, color: bool) -> Result<
     };
     let recommendations =
         resources_cmd::load_recommendations(&global.app, args.recommendations.as_deref())?;
-    let rendered = render_source_with(&source, &platform, &request, recommendations.as_ref())
-        .map_err(|e| render_failure(&global.app, e, color))?;
+    let rendered = match &args.test_copy {
+        Some(id) => {
+            let now = crate::service::now_seconds();
+            let test_copy = manifests::TestCopy {
+                id: id.clone(),
+                expires_at: clock::rfc3339(
+                    u64::try_from(now.saturating_add(manifests::copy::DEFAULT_TTL_SECONDS))
+                        .unwrap_or(0),
+                ),
+            };
+            manifests::pipeline::render_test_copy_source(
+                &source,
+                &platform,
+                &request,
+                &test_copy,
+                recommendations.as_ref(),
+            )
+        }
+        None => render_source_with(&source, &platform, &request, recommendations.as_ref()),
+    }
+    .map_err(|e| render_failure(&global.app, e, color))?;
     let output = global.output.unwrap_or(Output::Yaml);
     if args.explain {
         return match output {
