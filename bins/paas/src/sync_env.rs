@@ -1,8 +1,9 @@
 //! `paas sync -e ENV [--dry-run]`: brings every cluster of an environment
 //! back in line with the authoritative release of every service (a stale
 //! cluster, a wiped one, a deleted service, a canary's weight), as the
-//! pure sync differ decides from a snapshot of every cluster; then checks
-//! that a second snapshot leaves nothing to do.
+//! pure sync differ decides from a snapshot of every cluster; removes the
+//! expired test copies of those services (not part of the differ: a copy
+//! is no release); then checks that a second snapshot leaves nothing to do.
 
 use cluster::Executor;
 use cluster::snapshot::{execute_plan, read_snapshots};
