@@ -2,6 +2,7 @@
 //! loopback, driven only through `kube::Client`.
 
 mod connect;
+mod copies;
 mod deploy;
 mod records;
 mod support;

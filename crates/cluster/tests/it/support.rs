@@ -82,7 +82,7 @@ fn labels(svc: &str, version: Version) -> Value {
     })
 }
 
-fn object(api_version: &str, kind: &str, ns: Option<&str>, name: &str, body: Value) -> Object {
+pub fn object(api_version: &str, kind: &str, ns: Option<&str>, name: &str, body: Value) -> Object {
     Object {
         reference: ObjectRef::new(api_version, kind, ns.unwrap_or(""), name),
         body,
