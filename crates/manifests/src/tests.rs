@@ -819,3 +819,80 @@ fn sidecars_are_added_hardened_to_every_pod() {
     assert_eq!(limits["memory"].0, "64Mi");
     assert!(proxy.readiness_probe.is_some() && proxy.liveness_probe.is_some());
 }
+
+/// No selector of the service's own objects (stable Service in either
+/// balancing mode and during a canary, versioned Services, PDBs) selects a
+/// test copy's pods, and the copy's selectors select only them.
+#[test]
+fn no_selector_of_the_service_selects_a_copy() {
+    use crate::{TestCopy, render_test_copy};
+    let a = app("staging");
+    let copy = TestCopy {
+        id: "pr-7".into(),
+        expires_at: "2026-11-24T00:00:00Z".into(),
+    };
+    let selects = |selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>| {
+        selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+    };
+    let selectors = |o: &Object| -> Vec<BTreeMap<String, String>> {
+        match o {
+            Object::Service(s) => s
+                .spec
+                .as_ref()
+                .and_then(|s| s.selector.clone())
+                .into_iter()
+                .collect(),
+            Object::PodDisruptionBudget(p) => p
+                .spec
+                .as_ref()
+                .and_then(|s| s.selector.as_ref())
+                .and_then(|s| s.match_labels.clone())
+                .into_iter()
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    for balancing in [
+        platform_config::Balancing::Selector,
+        platform_config::Balancing::GatewayApi,
+    ] {
+        let mut p = Platform::builtin();
+        p.balancing = balancing;
+        let copy_render = render_test_copy(&a, &p, &ctx(&a, "staging-a"), &copy, None).unwrap();
+        let pod_labels: Vec<BTreeMap<String, String>> = copy_render
+            .objects
+            .iter()
+            .filter_map(|o| match &o.object {
+                Object::Deployment(d) => {
+                    d.spec.as_ref()?.template.metadata.as_ref()?.labels.clone()
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(pod_labels.len(), 1);
+        let copy_pods = &pod_labels[0];
+        assert!(!copy_pods.contains_key("paas.io/release"));
+        for canary in [None, Some(25)] {
+            let mut c = ctx(&a, "staging-a");
+            c.version = 4;
+            c.previous_version = Some(3);
+            c.canary_weight = canary;
+            c.strategy = Strategy::Canary;
+            let release = render(&a, &p, &c).unwrap();
+            for o in &release.objects {
+                for s in selectors(&o.object) {
+                    assert!(
+                        !selects(&s, copy_pods),
+                        "{} selects the copy ({balancing:?}, {canary:?})",
+                        o.object.key()
+                    );
+                }
+            }
+        }
+        for o in &copy_render.objects {
+            for s in selectors(&o.object) {
+                assert!(selects(&s, copy_pods), "{}", o.object.key());
+            }
+        }
+    }
+}
