@@ -173,7 +173,19 @@ pub(super) fn deploy_copy(
                 continue;
             };
             if dry_run {
-                apply_copy(c, objects, true).await.map_err(|(o, e)| {
+                // A redeploy replaces the copy whole; its immutable
+                // ConfigMap cannot be judged by a dry run against the old one.
+                let exists = list_copies(c, &service)
+                    .await
+                    .map_err(|e| cluster_failure(c.name(), "cannot list the test copies", &e))?
+                    .iter()
+                    .any(|k| k.id == id);
+                let checked: Vec<release::Object> = objects
+                    .iter()
+                    .filter(|o| !(exists && o.reference.kind == "ConfigMap"))
+                    .cloned()
+                    .collect();
+                apply_copy(c, &checked, true).await.map_err(|(o, e)| {
                     cluster_failure(c.name(), &format!("the dry run of {o} failed"), &e)
                 })?;
                 continue;
