@@ -66,13 +66,7 @@ fn check(dir: &Path, name: &str, args: &[&str], expected_code: i32, stderr_from:
 }
 
 fn deploy(dir: &Path, name: &str, tag: &str, code: i32) -> Run {
-    check(
-        dir,
-        name,
-        &["service", "deploy", "-e", "local", "-y", "--image-tag", tag],
-        code,
-        "error:",
-    )
+    check(dir, name, &deploy_args(tag), code, "error:")
 }
 
 #[test]
@@ -231,18 +225,7 @@ fn the_release_takes_its_commit_and_linked_tasks_from_the_repository() {
 #[test]
 fn a_cluster_that_refuses_connections_exits_3_and_keeps_its_state() {
     let (_tmp, dir) = service_dir();
-    let first = paas_in(
-        &dir,
-        &[
-            "service",
-            "deploy",
-            "-e",
-            "local",
-            "-y",
-            "--image-tag",
-            "abc123",
-        ],
-    );
+    let first = paas_in(&dir, &deploy_args("abc123"));
     assert_eq!(first.code, 0, "{}", first.stderr);
     // A fault kept with the state: local-b's port refuses connections.
     let path = dir.join(".paas/sim/local-b.json");
@@ -250,18 +233,7 @@ fn a_cluster_that_refuses_connections_exits_3_and_keeps_its_state() {
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     state["faults"]["reachability"] = serde_json::json!("refusing");
     std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
-    let run = paas_in(
-        &dir,
-        &[
-            "service",
-            "deploy",
-            "-e",
-            "local",
-            "-y",
-            "--image-tag",
-            "abc124",
-        ],
-    );
+    let run = paas_in(&dir, &deploy_args("abc124"));
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(run.stderr.contains("local-b"), "{}", run.stderr);
     let status = paas_in(&dir, &["service", "status", "-e", "local"]);
@@ -278,18 +250,7 @@ fn ctrl_c_during_a_deploy_aborts_it_and_the_old_version_keeps_serving() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     let (_tmp, dir) = service_dir();
-    let first = paas_in(
-        &dir,
-        &[
-            "service",
-            "deploy",
-            "-e",
-            "local",
-            "-y",
-            "--image-tag",
-            "abc123",
-        ],
-    );
+    let first = paas_in(&dir, &deploy_args("abc123"));
     assert_eq!(first.code, 0, "{}", first.stderr);
     // `slow` pods take 5 s with the default timing: the interrupt lands
     // while the application stage waits, well before the point of no return.
@@ -362,6 +323,11 @@ fn an_invalid_app_toml_exits_1_before_any_cluster_starts() {
     assert!(!dir.join(".paas").exists(), "no cluster was started");
 }
 
+/// `service deploy -e local -y --image-tag TAG`.
+fn deploy_args(tag: &str) -> [&str; 7] {
+    ["service", "deploy", "-e", "local", "-y", "--image-tag", tag]
+}
+
 fn paas_ok(dir: &Path, args: &[&str]) -> Run {
     let run = paas_in(dir, args);
     assert_eq!(
@@ -407,18 +373,7 @@ fn latest(dir: &Path) -> (String, String, String) {
 #[test]
 fn a_canary_parks_at_its_weight_and_is_steered_by_canary_and_promote() {
     let (_tmp, dir) = service_dir();
-    paas_ok(
-        &dir,
-        &[
-            "service",
-            "deploy",
-            "-e",
-            "local",
-            "-y",
-            "--image-tag",
-            "abc123",
-        ],
-    );
+    paas_ok(&dir, &deploy_args("abc123"));
     let run = check(
         &dir,
         "canary_v2_parks_at_5",
@@ -451,18 +406,7 @@ fn a_canary_parks_at_its_weight_and_is_steered_by_canary_and_promote() {
         assert_eq!(health, "v2 running at canary hold, v2 at 5%");
     }
     // No second release while the canary is in flight.
-    let refused = paas_in(
-        &dir,
-        &[
-            "service",
-            "deploy",
-            "-e",
-            "local",
-            "-y",
-            "--image-tag",
-            "abc125",
-        ],
-    );
+    let refused = paas_in(&dir, &deploy_args("abc125"));
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(
         refused
@@ -520,18 +464,7 @@ fn a_canary_parks_at_its_weight_and_is_steered_by_canary_and_promote() {
 #[test]
 fn an_aborted_canary_leaves_the_old_version_serving() {
     let (_tmp, dir) = service_dir();
-    paas_ok(
-        &dir,
-        &[
-            "service",
-            "deploy",
-            "-e",
-            "local",
-            "-y",
-            "--image-tag",
-            "abc123",
-        ],
-    );
+    paas_ok(&dir, &deploy_args("abc123"));
     paas_ok(
         &dir,
         &[
@@ -572,18 +505,7 @@ fn an_aborted_canary_leaves_the_old_version_serving() {
 #[test]
 fn a_blue_green_gate_without_a_terminal_parks_until_promoted() {
     let (_tmp, dir) = service_dir();
-    paas_ok(
-        &dir,
-        &[
-            "service",
-            "deploy",
-            "-e",
-            "local",
-            "-y",
-            "--image-tag",
-            "abc123",
-        ],
-    );
+    paas_ok(&dir, &deploy_args("abc123"));
     let run = paas_in(
         &dir,
         &[
@@ -633,34 +555,12 @@ fn a_blue_green_gate_without_a_terminal_parks_until_promoted() {
 #[test]
 fn rollback_regenerates_the_previous_release_as_a_new_one() {
     let (_tmp, dir) = service_dir();
-    paas_ok(
-        &dir,
-        &[
-            "service",
-            "deploy",
-            "-e",
-            "local",
-            "-y",
-            "--image-tag",
-            "abc123",
-        ],
-    );
+    paas_ok(&dir, &deploy_args("abc123"));
     // v2 changes app.toml too: the rollback shows the difference.
     let app = dir.join("app.toml");
     let text = std::fs::read_to_string(&app).unwrap();
     std::fs::write(&app, text.replace("replicas = 1", "replicas = 2")).unwrap();
-    paas_ok(
-        &dir,
-        &[
-            "service",
-            "deploy",
-            "-e",
-            "local",
-            "-y",
-            "--image-tag",
-            "abc124",
-        ],
-    );
+    paas_ok(&dir, &deploy_args("abc124"));
     let bad = paas_in(
         &dir,
         &["service", "rollback", "-e", "local", "-y", "--to", "v9"],
@@ -743,18 +643,7 @@ fn diff_shows_what_a_deploy_would_change_object_by_object() {
         "{}",
         none.stdout
     );
-    paas_ok(
-        &dir,
-        &[
-            "service",
-            "deploy",
-            "-e",
-            "local",
-            "-y",
-            "--image-tag",
-            "abc123",
-        ],
-    );
+    paas_ok(&dir, &deploy_args("abc123"));
     let same = paas_ok(
         &dir,
         &["service", "diff", "-e", "local", "--image-tag", "abc123"],
@@ -778,30 +667,8 @@ fn diff_shows_what_a_deploy_would_change_object_by_object() {
 #[test]
 fn sync_rebuilds_a_wiped_sim_cluster_from_its_peer() {
     let (_tmp, dir) = service_dir();
-    paas_ok(
-        &dir,
-        &[
-            "service",
-            "deploy",
-            "-e",
-            "local",
-            "-y",
-            "--image-tag",
-            "abc123",
-        ],
-    );
-    paas_ok(
-        &dir,
-        &[
-            "service",
-            "deploy",
-            "-e",
-            "local",
-            "-y",
-            "--image-tag",
-            "abc124",
-        ],
-    );
+    paas_ok(&dir, &deploy_args("abc123"));
+    paas_ok(&dir, &deploy_args("abc124"));
     let idle = paas_ok(&dir, &["sync", "-e", "local"]);
     assert_eq!(
         idle.stdout,
