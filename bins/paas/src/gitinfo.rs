@@ -5,6 +5,16 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// The image tag of a render or deploy: `explicit` (`--image-tag`), else
+/// the short commit of the repository holding `app` (app.toml), else `dev`
+/// (never `latest`).
+pub(crate) fn image_tag(explicit: Option<&str>, app: &Path) -> String {
+    explicit.map_or_else(
+        || short_commit(&crate::render::absolute_dir(app)).unwrap_or_else(|| "dev".to_owned()),
+        str::to_owned,
+    )
+}
+
 /// The short (7 character) commit hash of the repository containing `dir`,
 /// or `None` outside a repository or on an unborn branch.
 pub(crate) fn short_commit(dir: &Path) -> Option<String> {

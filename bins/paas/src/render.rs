@@ -58,12 +58,7 @@ pub(crate) fn render(global: &Global, args: &RenderArgs, color: bool) -> Result<
             global.app.display()
         ))
     })?;
-    let image_tag = match &args.image_tag {
-        Some(t) => t.clone(),
-        None => {
-            gitinfo::short_commit(&absolute_dir(&global.app)).unwrap_or_else(|| "dev".to_owned())
-        }
-    };
+    let image_tag = gitinfo::image_tag(args.image_tag.as_deref(), &global.app);
     let request = Request {
         file_name: global.app.display().to_string(),
         service: fallback_service(global, &global.app),

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::{environment, json_text, parse_app, read_app, staged, unreachable_failure};
 use crate::cli::{DeleteCopyArgs, DeployArgs, Global, Output};
-use crate::render::{absolute_dir, fallback_service, render_failure};
+use crate::render::{fallback_service, render_failure};
 use crate::{Failure, clock, gitinfo, session};
 
 /// Seconds since the Unix epoch, from the system clock.
@@ -99,12 +99,7 @@ pub(super) fn deploy_copy(
         .map(String::as_str)
         .collect();
     copy::validate_id(&service, id, &taken).map_err(|e| Failure::usage(format!("error: {e}")))?;
-    let dir = absolute_dir(&global.app);
-    let image_tag = args
-        .image_tag
-        .clone()
-        .or_else(|| gitinfo::short_commit(&dir))
-        .unwrap_or_else(|| "dev".to_owned());
+    let image_tag = gitinfo::image_tag(args.image_tag.as_deref(), &global.app);
     let recommendations = crate::resources_cmd::load_recommendations(&global.app, None)?;
     let now = now_seconds();
     let expires_at = clock::rfc3339(u64::try_from(now.saturating_add(ttl)).unwrap_or(0));

@@ -17,7 +17,7 @@ use super::{
     unreachable_failure,
 };
 use crate::cli::{DiffArgs, Global, Output};
-use crate::render::{absolute_dir, fallback_service, render_failure};
+use crate::render::{fallback_service, render_failure};
 use crate::{Failure, gitinfo, session};
 
 /// The objects of every stage, by reference.
@@ -84,11 +84,7 @@ pub(crate) fn diff(global: &Global, args: &DiffArgs, color: bool) -> Result<Stri
     // Resolving the environment reports its errors before any cluster starts.
     app.resolve_app(&args.env)
         .map_err(|e| render_failure(&global.app, e.into(), color))?;
-    let image_tag = args
-        .image_tag
-        .clone()
-        .or_else(|| gitinfo::short_commit(&absolute_dir(&global.app)))
-        .unwrap_or_else(|| "dev".to_owned());
+    let image_tag = gitinfo::image_tag(args.image_tag.as_deref(), &global.app);
     let recommendations = crate::resources_cmd::load_recommendations(&global.app, None)?;
     let renderer = Renderer {
         global,
