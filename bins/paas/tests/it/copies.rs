@@ -4,32 +4,16 @@
 //! releases do not see it (status, history, a new version's cleanup), it is
 //! removed on request and when it expired.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
-use super::{Run, paas_at, root};
+use super::{Run, cluster_status as status, paas_sim, userinfo_dir as service_dir};
 
 const CLUSTERS: [&str; 2] = ["local-a", "local-b"];
 
-fn service_dir() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("userinfo");
-    std::fs::create_dir(&dir).unwrap();
-    std::fs::copy(
-        root().join("fixtures/app-toml/ok/userinfo.toml"),
-        dir.join("app.toml"),
-    )
-    .unwrap();
-    (tmp, dir)
-}
-
 fn run(dir: &Path, args: &[&str], code: i32) -> Run {
-    let run = paas_at(
-        dir,
-        args,
-        &[("PAAS_SIM_TIMING", "fast"), ("USER", "tester")],
-    );
+    let run = paas_sim(dir, args);
     assert_eq!(
         run.code,
         code,
@@ -61,23 +45,6 @@ fn deployments(dir: &Path, cluster: &str) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
-}
-
-/// `status -o json`, per cluster: (serving, health).
-fn status(dir: &Path) -> Vec<(String, String)> {
-    let run = run(dir, &["service", "status", "-e", "local", "-o", "json"], 0);
-    let status: Value = serde_json::from_str(&run.stdout).unwrap();
-    status["clusters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["serving"].as_str().unwrap_or("-").to_owned(),
-                c["health"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect()
 }
 
 /// The versions of `history -o json`, newest first.

@@ -296,3 +296,43 @@ fn crd_is_printed_as_yaml_and_json() {
     assert_eq!(version["name"], "v1");
     assert!(version["subresources"]["status"].is_object());
 }
+
+/// A service directory named `userinfo` (the fallback service name) with
+/// the seed's app.toml.
+pub(crate) fn userinfo_dir() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("userinfo");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(
+        root().join("fixtures/app-toml/ok/userinfo.toml"),
+        dir.join("app.toml"),
+    )
+    .unwrap();
+    (tmp, dir)
+}
+
+/// Runs paas in `dir` on the fast sim:// clusters, as user `tester`.
+pub(crate) fn paas_sim(dir: &Path, args: &[&str]) -> Run {
+    paas_at(
+        dir,
+        args,
+        &[("PAAS_SIM_TIMING", "fast"), ("USER", "tester")],
+    )
+}
+
+/// `status -o json`, per cluster: (serving, health).
+pub(crate) fn cluster_status(dir: &Path) -> Vec<(String, String)> {
+    let run = paas_sim(dir, &["service", "status", "-e", "local", "-o", "json"]);
+    let status: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    status["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["serving"].as_str().unwrap_or("-").to_owned(),
+                c["health"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}

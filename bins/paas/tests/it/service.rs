@@ -2,32 +2,10 @@
 //! of the built-in `local` environment, in a temporary directory holding
 //! the seed's app.toml (the state lands in `.paas/sim/` there).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use super::{Run, paas_at, root};
-
-/// A service directory named `userinfo` (the fallback service name) with
-/// the seed's app.toml.
-fn service_dir() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("userinfo");
-    std::fs::create_dir(&dir).unwrap();
-    std::fs::copy(
-        root().join("fixtures/app-toml/ok/userinfo.toml"),
-        dir.join("app.toml"),
-    )
-    .unwrap();
-    (tmp, dir)
-}
-
-fn paas_in(dir: &Path, args: &[&str]) -> Run {
-    paas_at(
-        dir,
-        args,
-        &[("PAAS_SIM_TIMING", "fast"), ("USER", "tester")],
-    )
-}
+use super::{Run, cluster_status, paas_sim as paas_in, root, userinfo_dir as service_dir};
 
 /// Runs paas in `dir`, checks the exit code and snapshots stdout and the
 /// deterministic part of stderr (from the first line starting with
@@ -339,23 +317,6 @@ fn paas_ok(dir: &Path, args: &[&str]) -> Run {
         run.stderr
     );
     run
-}
-
-/// `status -o json`, per cluster: (serving, health).
-fn cluster_status(dir: &Path) -> Vec<(String, String)> {
-    let run = paas_in(dir, &["service", "status", "-e", "local", "-o", "json"]);
-    let status: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    status["clusters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["serving"].as_str().unwrap_or("-").to_owned(),
-                c["health"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect()
 }
 
 /// The newest release of `history -o json`: (version, kind, status).
